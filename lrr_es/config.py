@@ -1,0 +1,253 @@
+"""Configuration: frozen dataclasses loaded from one YAML file plus ``LRR_*`` environment variables.
+
+Every value is validated on load; an error names the field and the bad value.
+Environment overrides use ``LRR_<SECTION>__<FIELD>`` (values parsed as YAML), e.g.
+``LRR_FEEDBACK__DECAY_DAYS=10``; ``ES_URL`` or ``LRR_ES_URL`` sets ``elasticsearch.url``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError
+
+ENV_PREFIX = "LRR_"
+KNOWN_POLICIES = ("thompson", "linucb", "epsilon_greedy")
+KNOWN_STRATEGIES = ("lexical", "popular", "structured", "memory", "fuzzy", "semantic", "explore")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which of the app's fields plays which role. Lists name several fields for one role."""
+
+    title: tuple[str, ...] = ("title",)
+    artist: tuple[str, ...] = ("artist",)
+    genre: str | None = "genre"
+    popularity: str | None = "popularity"
+    added_at: str | None = "added_at"
+    entity_type: str | None = "entity_type"
+    year: str | None = "year"
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """One searchable catalog, named by the alias the app searches."""
+
+    name: str
+    fields: FieldMap = FieldMap()
+    strategies: tuple[str, ...] = KNOWN_STRATEGIES
+    shards: int = 1
+    replicas: int = 0
+
+
+@dataclass(frozen=True)
+class EsConfig:
+    url: str = "http://127.0.0.1:9200"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class BanditConfig:
+    policy: str = "thompson"
+    budget: int = 4
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    candidates: int = 200
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """Q2E memory semantics: weights per action, decay half-life, bounds."""
+
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: {"click": 1.0, "like": 2.0, "add_to_favorites": 2.0, "play": 3.0}
+    )
+    decay_days: float = 30.0
+    max_keys: int = 64
+    max_increment: float = 5.0
+    max_queries: int = 20
+    cap_per_session: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    elasticsearch: EsConfig = EsConfig()
+    indices: Mapping[str, IndexConfig] = field(
+        default_factory=lambda: {"music": IndexConfig(name="music")}
+    )
+    bandit: BanditConfig = BanditConfig()
+    ranker: RankerConfig = RankerConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
+
+    def index(self, name: str) -> IndexConfig:
+        """The configuration of index ``name``; a clear error lists the configured ones."""
+        try:
+            return self.indices[name]
+        except KeyError:
+            known = ", ".join(sorted(self.indices)) or "none"
+            raise ConfigError(f"index {name!r} is not configured (configured: {known})") from None
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (or ``$LRR_CONFIG``, or nothing) and the environment into a validated Config."""
+    env = os.environ if env is None else env
+    path = path or env.get("LRR_CONFIG")
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file {path} must hold a mapping, not {type(raw).__name__}")
+    return config_from_dict(_apply_env(raw, env))
+
+
+def config_from_dict(raw: Mapping[str, Any]) -> Config:
+    """Build a Config from plain data, validating every field."""
+    _reject_unknown("config", raw, {f.name for f in dataclasses.fields(Config)})
+    indices_raw = raw.get("indices", {"music": {}})
+    if not isinstance(indices_raw, Mapping) or not indices_raw:
+        raise ConfigError("indices must be a non-empty mapping of alias name to settings")
+    return Config(
+        elasticsearch=_section(EsConfig, "elasticsearch", raw.get("elasticsearch")),
+        indices={name: _index(name, body) for name, body in indices_raw.items()},
+        bandit=_section(BanditConfig, "bandit", raw.get("bandit")),
+        ranker=_section(RankerConfig, "ranker", raw.get("ranker")),
+        feedback=_section(FeedbackConfig, "feedback", raw.get("feedback")),
+    )
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    url = env.get("LRR_ES_URL") or env.get("ES_URL")
+    if url:
+        out.setdefault("elasticsearch", {})["url"] = url
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        section, _, name = key[len(ENV_PREFIX):].lower().partition("__")
+        target = out.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{key}: section {section!r} is not a mapping")
+        try:
+            target[name] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"{key}={value!r} is not a valid value") from None
+    return out
+
+
+def _reject_unknown(where: str, raw: Mapping[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+
+def _section(cls: type, where: str, raw: Any):
+    if raw is None:
+        return cls()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a mapping, not {raw!r}")
+    _reject_unknown(where, raw, {f.name for f in dataclasses.fields(cls)})
+    obj = cls(**raw)
+    _VALIDATORS[cls](where, obj)
+    return obj
+
+
+def _index(name: Any, raw: Any) -> IndexConfig:
+    if not isinstance(name, str) or not _valid_index_name(name):
+        raise ConfigError(f"indices: {name!r} is not a valid index alias (lowercase, no spaces or \\/*?\"<>|,#:)")
+    raw = raw or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"indices.{name} must be a mapping, not {raw!r}")
+    _reject_unknown(f"indices.{name}", raw, {"fields", "strategies", "shards", "replicas"})
+    fields = _field_map(name, raw.get("fields") or {})
+    strategies = tuple(raw.get("strategies", KNOWN_STRATEGIES))
+    bad = [s for s in strategies if s not in KNOWN_STRATEGIES]
+    if bad:
+        raise ConfigError(f"indices.{name}.strategies: unknown {bad} (known: {', '.join(KNOWN_STRATEGIES)})")
+    shards, replicas = raw.get("shards", 1), raw.get("replicas", 0)
+    _check_int(f"indices.{name}.shards", shards, 1, 1024)
+    _check_int(f"indices.{name}.replicas", replicas, 0, 16)
+    return IndexConfig(name=name, fields=fields, strategies=strategies, shards=shards, replicas=replicas)
+
+
+def _field_map(index: str, raw: Mapping[str, Any]) -> FieldMap:
+    where = f"indices.{index}.fields"
+    _reject_unknown(where, raw, {f.name for f in dataclasses.fields(FieldMap)})
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("title", "artist"):
+            value = (value,) if isinstance(value, str) else tuple(value or ())
+            if not value or not all(isinstance(v, str) and v for v in value):
+                raise ConfigError(f"{where}.{key} must name one or more fields, got {raw[key]!r}")
+        elif value is not None and not (isinstance(value, str) and value):
+            raise ConfigError(f"{where}.{key} must be a field name or null, got {value!r}")
+        values[key] = value
+    return FieldMap(**values)
+
+
+def _valid_index_name(name: str) -> bool:
+    return bool(name) and name == name.lower() and not name.startswith(("-", "_", "+")) and not any(
+        c in name for c in ' \\/*?"<>|,#:'
+    )
+
+
+def _check_int(where: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where} must be an integer in [{low}, {high}], got {value!r}")
+
+
+def _check_number(where: str, value: Any, low: float, high: float) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+    if not ok:
+        raise ConfigError(f"{where} must be a number in [{low}, {high}], got {value!r}")
+
+
+def _check_es(where: str, c: EsConfig) -> None:
+    if not isinstance(c.url, str) or not c.url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}.url must start with http:// or https://, got {c.url!r}")
+    _check_number(f"{where}.timeout", c.timeout, 0.1, 3600)
+
+
+def _check_bandit(where: str, c: BanditConfig) -> None:
+    if c.policy not in KNOWN_POLICIES:
+        raise ConfigError(f"{where}.policy: unknown {c.policy!r} (known: {', '.join(KNOWN_POLICIES)})")
+    _check_int(f"{where}.budget", c.budget, 1, len(KNOWN_STRATEGIES))
+    _check_int(f"{where}.seed", c.seed, 0, 2**32 - 1)
+
+
+def _check_ranker(where: str, c: RankerConfig) -> None:
+    _check_int(f"{where}.candidates", c.candidates, 1, 10_000)
+
+
+def _check_feedback(where: str, c: FeedbackConfig) -> None:
+    if not isinstance(c.weights, Mapping) or not c.weights:
+        raise ConfigError(f"{where}.weights must map action names to numbers, got {c.weights!r}")
+    for action, weight in c.weights.items():
+        _check_number(f"{where}.weights.{action}", weight, -100, 100)
+    _check_number(f"{where}.decay_days", c.decay_days, 0.001, 36500)
+    _check_int(f"{where}.max_keys", c.max_keys, 1, 10_000)
+    _check_number(f"{where}.max_increment", c.max_increment, 0.001, 1e6)
+    _check_int(f"{where}.max_queries", c.max_queries, 0, 1000)
+    _check_int(f"{where}.cap_per_session", c.cap_per_session, 1, 1_000_000)
+
+
+_VALIDATORS = {
+    EsConfig: _check_es,
+    BanditConfig: _check_bandit,
+    RankerConfig: _check_ranker,
+    FeedbackConfig: _check_feedback,
+}

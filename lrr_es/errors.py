@@ -1,0 +1,25 @@
+"""The exceptions lrr-es raises. Each also inherits the builtin it resembles."""
+
+
+class LrrError(Exception):
+    """Base class of every error lrr-es raises on purpose."""
+
+
+class ConfigError(LrrError, ValueError):
+    """A configuration value is missing, unknown or out of range."""
+
+
+class ClusterError(LrrError, RuntimeError):
+    """The local development cluster could not be started, stopped or reached."""
+
+
+class EsUnavailableError(LrrError, ConnectionError):
+    """Elasticsearch did not answer, or answered with an error we cannot serve around."""
+
+
+class MigrationError(LrrError, RuntimeError):
+    """A migration step failed; the alias was left where it was."""
+
+
+class LoadError(LrrError, ValueError):
+    """A catalog file cannot be read at all (single bad rows are reported, not raised)."""

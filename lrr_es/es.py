@@ -1,0 +1,220 @@
+"""All Elasticsearch I/O of lrr-es lives here.
+
+Client creation, index and alias administration, bulk, scan and search. The rest of the
+package receives plain dicts. Works with elasticsearch-py 7.17 (``body=``) and 8.x (keyword
+arguments); the difference is kept to :func:`_body_kwargs`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterable, Iterator
+
+import elasticsearch
+from elasticsearch import Elasticsearch, helpers
+
+from .errors import EsUnavailableError
+
+log = logging.getLogger(__name__)
+CLIENT_MAJOR = int(elasticsearch.__versionstr__.split(".")[0])
+NotFoundError = elasticsearch.NotFoundError
+TransportErrors = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout)
+
+
+def connect(url: str, timeout: float = 30.0) -> Elasticsearch:
+    """A client for ``url``. Raises EsUnavailableError with the URL when nothing answers."""
+    client = Elasticsearch(url, request_timeout=timeout) if CLIENT_MAJOR >= 8 else Elasticsearch(
+        [url], timeout=timeout
+    )
+    try:
+        info = client.info()
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"no Elasticsearch answers at {url} ({_reason(exc)})") from None
+    log.debug("connected to Elasticsearch %s at %s", info["version"]["number"], url)
+    return client
+
+
+def server_version(es: Elasticsearch) -> tuple[int, ...]:
+    """The server version as a tuple of ints, e.g. (7, 10, 2)."""
+    number = es.info()["version"]["number"].split("-")[0]
+    return tuple(int(p) for p in number.split("."))
+
+
+def wait_for_health(es: Elasticsearch, status: str = "yellow", timeout: float = 60.0, index: str | None = None) -> dict:
+    """Block until the cluster (or ``index``) reaches ``status``; raise with the last status seen."""
+    deadline = time.monotonic() + timeout
+    health: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            health = _raw(es.cluster.health(index=index, wait_for_status=status, timeout="1s"))
+        except TransportErrors:
+            time.sleep(0.5)
+            continue
+        if not health.get("timed_out"):
+            return health
+    raise EsUnavailableError(f"cluster did not reach {status} within {timeout:.0f}s (last: {health.get('status')})")
+
+
+# --- indices, templates, aliases, scripts -------------------------------------------------------
+
+def put_index_template(es: Elasticsearch, name: str, body: dict) -> None:
+    es.indices.put_index_template(name=name, **_body_kwargs(body))
+
+
+def get_index_template(es: Elasticsearch, name: str) -> dict | None:
+    try:
+        found = _raw(es.indices.get_index_template(name=name))
+    except NotFoundError:
+        return None
+    templates = found.get("index_templates", [])
+    return templates[0]["index_template"] if templates else None
+
+
+def put_stored_script(es: Elasticsearch, script_id: str, source: str, lang: str = "painless") -> None:
+    script = {"lang": lang, "source": source}
+    if CLIENT_MAJOR >= 8:
+        es.put_script(id=script_id, script=script)
+    else:
+        es.put_script(id=script_id, body={"script": script})
+
+
+def get_stored_script(es: Elasticsearch, script_id: str) -> str | None:
+    try:
+        found = _raw(es.get_script(id=script_id))
+    except NotFoundError:
+        return None
+    return (found.get("script") or {}).get("source") if found.get("found", True) else None
+
+
+def index_exists(es: Elasticsearch, name: str) -> bool:
+    return bool(es.indices.exists(index=name))
+
+
+def create_index(es: Elasticsearch, name: str, body: dict | None = None) -> None:
+    es.indices.create(index=name, **_body_kwargs(body or {}))
+
+
+def delete_index(es: Elasticsearch, name: str) -> None:
+    es.indices.delete(index=name, ignore_unavailable=True)
+
+
+def list_indices(es: Elasticsearch, pattern: str) -> list[str]:
+    """Concrete index names matching ``pattern`` (empty list when none)."""
+    try:
+        return sorted(_raw(es.indices.get(index=pattern, allow_no_indices=True, expand_wildcards="open,closed")))
+    except NotFoundError:
+        return []
+
+
+def get_mapping(es: Elasticsearch, index: str) -> dict:
+    """The mapping of one concrete index: {"properties": ..., "_meta": ...}."""
+    found = _raw(es.indices.get_mapping(index=index))
+    return next(iter(found.values()))["mappings"]
+
+
+def put_mapping_meta(es: Elasticsearch, index: str, meta: dict) -> None:
+    body = {"_meta": meta}
+    es.indices.put_mapping(index=index, **_body_kwargs(body))
+
+
+def get_settings(es: Elasticsearch, index: str) -> dict:
+    found = _raw(es.indices.get_settings(index=index))
+    return next(iter(found.values()))["settings"]["index"]
+
+
+def put_settings(es: Elasticsearch, index: str, settings: dict) -> None:
+    if CLIENT_MAJOR >= 8:
+        es.indices.put_settings(index=index, settings=settings)
+    else:
+        es.indices.put_settings(index=index, body=settings)
+
+
+def clone_index(es: Elasticsearch, source: str, target: str, settings: dict | None = None) -> None:
+    body = {"settings": settings or {}}
+    es.indices.clone(index=source, target=target, **_body_kwargs(body))
+
+
+def alias_targets(es: Elasticsearch, alias: str) -> list[str]:
+    """The concrete indices behind ``alias`` (empty when the alias does not exist)."""
+    try:
+        return sorted(_raw(es.indices.get_alias(name=alias)))
+    except NotFoundError:
+        return []
+
+
+def is_alias(es: Elasticsearch, name: str) -> bool:
+    return bool(es.indices.exists_alias(name=name))
+
+
+def update_aliases(es: Elasticsearch, actions: list[dict]) -> None:
+    """Apply alias actions atomically (one cluster-state update)."""
+    if CLIENT_MAJOR >= 8:
+        es.indices.update_aliases(actions=actions)
+    else:
+        es.indices.update_aliases(body={"actions": actions})
+
+
+def refresh(es: Elasticsearch, index: str) -> None:
+    es.indices.refresh(index=index)
+
+
+def count(es: Elasticsearch, index: str, query: dict | None = None) -> int:
+    kwargs = _body_kwargs({"query": query}) if query else {}
+    return int(_raw(es.count(index=index, **kwargs))["count"])
+
+
+# --- documents --------------------------------------------------------------------------------
+
+def bulk(es: Elasticsearch, actions: Iterable[dict], chunk_size: int = 1000, refresh: bool | str = False) -> Iterator[tuple[bool, dict]]:
+    """Stream ``actions`` through _bulk; yields (ok, item) per action and never raises per item."""
+    yield from helpers.streaming_bulk(
+        es, actions, chunk_size=chunk_size, raise_on_error=False, raise_on_exception=False,
+        refresh=refresh, max_retries=3, initial_backoff=0.5,
+    )
+
+
+def scan(es: Elasticsearch, index: str, query: dict | None = None, size: int = 1000) -> Iterator[dict]:
+    """Every hit of ``query`` in ``index``, in index order, via the scroll API."""
+    body = {"query": query or {"match_all": {}}, "sort": ["_doc"]}
+    yield from helpers.scan(es, index=index, query=body, size=size, preserve_order=True)
+
+
+def get_source(es: Elasticsearch, index: str, doc_id: str) -> dict | None:
+    try:
+        return _raw(es.get(index=index, id=doc_id))["_source"]
+    except NotFoundError:
+        return None
+
+
+def update(es: Elasticsearch, index: str, doc_id: str, body: dict, refresh: bool | str = False) -> dict:
+    return _raw(es.update(index=index, id=doc_id, refresh=refresh, **_body_kwargs(body)))
+
+
+def search(es: Elasticsearch, index: str, body: dict) -> dict:
+    return _raw(es.search(index=index, **_body_kwargs(body)))
+
+
+def msearch(es: Elasticsearch, searches: list[dict]) -> dict:
+    """One _msearch: ``searches`` alternates header and body dicts, as the API expects."""
+    if CLIENT_MAJOR >= 8:
+        return _raw(es.msearch(searches=searches))
+    return _raw(es.msearch(body=searches))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _body_kwargs(body: dict) -> dict:
+    """Turn one request body into the keyword arguments the installed client expects."""
+    if CLIENT_MAJOR >= 8:
+        return dict(body)
+    return {"body": body}
+
+
+def _raw(response: Any) -> Any:
+    """8.x returns ObjectApiResponse; 7.x a dict. Always hand back plain data."""
+    return getattr(response, "body", response)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "..."
