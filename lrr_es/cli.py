@@ -1,0 +1,207 @@
+"""The ``lrr-es`` command line: thin click commands over importable functions."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Config, load_config
+from .errors import LrrError
+
+log = logging.getLogger("lrr_es")
+
+
+class Context:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def es(self):
+        from .es import connect
+        return connect(self.config.elasticsearch.url, self.config.elasticsearch.timeout)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="LRR_CONFIG",
+              help="YAML configuration file (default: built-in settings for one index 'music').")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.version_option(__version__, prog_name="lrr-es")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """lrr-es: learning to rank and retrieve on Elasticsearch.
+
+    Every command talks to the cluster at elasticsearch.url in the config, or at $ES_URL.
+    """
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path)
+
+
+# --- dev-cluster ------------------------------------------------------------------------------
+
+def _cluster_options(f):
+    f = click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Data directory (default: $LRR_HOME/dev-cluster, i.e. ~/.local/share/lrr-es/dev-cluster).")(f)
+    f = click.option("--port", type=int, default=9200, show_default=True, help="HTTP port of node 1 (node i: port+i-1).")(f)
+    f = click.option("--nodes", type=click.IntRange(1, 9), default=1, show_default=True, help="Nodes in the one JVM.")(f)
+    return f
+
+
+def _spec(data: Path | None, port: int, nodes: int, heap: int = 0):
+    from .devcluster import ClusterSpec, default_data_dir
+    return ClusterSpec(data_dir=(data or default_data_dir()).resolve(), port=port, nodes=nodes, heap_mb=heap)
+
+
+def _external_url() -> str | None:
+    return os.environ.get("LRR_ES_URL") or os.environ.get("ES_URL")
+
+
+@cli.group("dev-cluster")
+def dev_cluster() -> None:
+    """A real local Elasticsearch 7.10.2 (from Maven Central) for development and tests."""
+
+
+@dev_cluster.command("start")
+@_cluster_options
+@click.option("--heap", type=int, default=0, help="JVM heap in MB (default 1024, +512 per extra node).")
+@click.option("--timeout", type=float, default=180, show_default=True, help="Seconds to wait for health.")
+def dev_cluster_start(data, port, nodes, heap, timeout) -> None:
+    """Start the node(s) and wait until the cluster is healthy."""
+    if _external_url():
+        click.echo(f"ES_URL is set ({_external_url()}): lrr-es uses that cluster; no local node started.")
+        return
+    from .devcluster import start
+    result = start(_spec(data, port, nodes, heap), timeout=timeout, echo=click.echo)
+    health = result.health or {}
+    click.echo(f"{result.message}: {result.url} status={health.get('status')} nodes={health.get('number_of_nodes')}")
+
+
+@dev_cluster.command("stop")
+@_cluster_options
+def dev_cluster_stop(data, port, nodes) -> None:
+    """Stop the node(s) cleanly; data stays in the data directory."""
+    from .devcluster import stop
+    click.echo(stop(_spec(data, port, nodes)).message)
+
+
+@dev_cluster.command("status")
+@_cluster_options
+def dev_cluster_status(data, port, nodes) -> None:
+    """Say whether the local cluster runs, and its health. Exit code 3 when it does not run."""
+    if _external_url():
+        click.echo(f"ES_URL is set ({_external_url()}): lrr-es uses that cluster.")
+        return
+    from .devcluster import status
+    result = status(_spec(data, port, nodes))
+    health = result.health or {}
+    click.echo(f"{result.message}: {result.url}" + (f" pid={result.pid} status={health.get('status')} "
+                                                      f"nodes={health.get('number_of_nodes')}" if result.running else ""))
+    if not result.running:
+        sys.exit(3)
+
+
+@dev_cluster.command("logs")
+@_cluster_options
+@click.option("-n", "--lines", type=int, default=50, show_default=True)
+def dev_cluster_logs(data, port, nodes, lines) -> None:
+    """Print the last lines of the node log."""
+    from .devcluster import logs
+    click.echo(logs(_spec(data, port, nodes), lines))
+
+
+# --- migrate ----------------------------------------------------------------------------------
+
+@cli.group("migrate", invoke_without_command=True)
+@click.option("--index", "alias", default=None, help="Only this configured index (default: all).")
+@click.option("--dry-run", is_flag=True, help="Print the plan, change nothing.")
+@click.option("--reindex", "force", is_flag=True, help="Reindex into a new version even when the schema is current.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def migrate_cmd(ctx, alias, dry_run, force, no_progress) -> None:
+    """Install templates and stored scripts; create, adopt or reindex catalog indices behind their alias."""
+    if ctx.invoked_subcommand:
+        return
+    from .migrate import migrate
+    migrate(ctx.obj.es(), ctx.obj.config, alias, dry_run=dry_run, force_reindex=force,
+            progress=not no_progress, echo=click.echo)
+
+
+@migrate_cmd.command("rollback")
+@click.option("--index", "alias", required=True, help="The alias to point back at its previous version.")
+@click.pass_obj
+def migrate_rollback(obj, alias) -> None:
+    """Point the alias back at the previous index version (the current one is kept)."""
+    from .migrate import rollback
+    rollback(obj.es(), alias, echo=click.echo)
+
+
+# --- load -------------------------------------------------------------------------------------
+
+@cli.command("load")
+@click.argument("path", required=False)
+@click.option("--index", "alias", default="music", show_default=True, help="Configured index to load into.")
+@click.option("--format", "fmt", type=click.Choice(["musicoset", "jsonl", "csv", "tsv", "sample"]), default="jsonl",
+              show_default=True, help="Input layout; 'sample' generates the built-in synthetic catalog (no PATH).")
+@click.option("--map", "mapping", multiple=True, metavar="SRC=DST", help="Rename a source field (repeatable).")
+@click.option("--id-field", default="id", show_default=True, help="Source field holding the document id.")
+@click.option("--sample-size", type=int, default=2000, show_default=True, help="Songs in the sample catalog.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the sample catalog.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_obj
+def load_cmd(obj, path, alias, fmt, mapping, id_field, sample_size, seed, no_progress) -> None:
+    """Bulk load a catalog (JSONL, CSV/TSV, the MusicOSet layout, or the built-in sample)."""
+    from .catalog import read_catalog, sample_rows
+    from .load import load_rows
+    index = obj.config.index(alias)
+    if fmt == "sample":
+        rows, total = sample_rows(sample_size, seed), None
+    else:
+        if not path:
+            raise click.UsageError(f"--format {fmt} needs a PATH")
+        rename = dict(_pair(m) for m in mapping)
+        rows, total = read_catalog(path, fmt, rename=rename, id_field=id_field), None
+    report = load_rows(obj.es(), index, rows, total=total, progress=not no_progress)
+    click.echo(report.summary())
+
+
+def _pair(text: str) -> tuple[str, str]:
+    src, sep, dst = text.partition("=")
+    if not sep or not src or not dst:
+        raise click.BadParameter(f"{text!r} is not SRC=DST", param_hint="--map")
+    return src, dst
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+@cli.command("demo")
+@click.option("--port", type=int, default=9200, show_default=True, help="HTTP port of the embedded node.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data dir of the embedded node.")
+@click.option("--songs", type=int, default=2000, show_default=True, help="Songs in the sample catalog.")
+@click.option("--stop/--keep-running", default=False, help="Stop the embedded node at the end (default: keep it).")
+@click.pass_obj
+def demo_cmd(obj, port, data, songs, stop) -> None:
+    """Start an embedded node, migrate, load the sample catalog and run a few searches."""
+    from .demo import run_demo
+    run_demo(obj.config, port=port, data=data, songs=songs, stop_after=stop, echo=click.echo)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except LrrError as exc:
+        click.echo(f"lrr-es: error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Index templates, stored scripts and the catalog document transform (all pure).
+
+The JSON files in ``index_templates/`` and the Painless files in ``painless/`` are the source
+of truth; this module renders them for one configured index and names scripts by content hash,
+so a process always calls the exact script source it shipped with.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from .config import IndexConfig
+from .q2e import seed_fields
+
+PACKAGE = Path(__file__).parent
+SYSTEM_INDICES = ("lrr-events", "lrr-decisions", "lrr-models")
+LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events")
+ADOPTED_POPULARITY_FEATURE = "lrr_popularity"
+_SINGLE_ROLES = ("genre", "popularity", "added_at", "entity_type", "year")
+
+
+@lru_cache(maxsize=None)
+def _template_file(name: str) -> dict:
+    raw = json.loads((PACKAGE / "index_templates" / f"{name}.json").read_text(encoding="utf-8"))
+    raw.pop("_comment", None)
+    return raw
+
+
+def template_version(name: str) -> int:
+    return int(_template_file(name)["version"])
+
+
+def system_template(name: str) -> dict:
+    """The composable template body of one system index (``lrr-events`` ...)."""
+    if name not in SYSTEM_INDICES:
+        raise ValueError(f"unknown system index {name!r} (known: {', '.join(SYSTEM_INDICES)})")
+    return copy.deepcopy(_template_file(name))
+
+
+def catalog_template(index: IndexConfig) -> dict:
+    """The composable template for ``<alias>-v*`` with the index's own field names."""
+    body = copy.deepcopy(_template_file("catalog"))
+    body["index_patterns"] = [f"{index.name}-v*"]
+    settings = body["template"]["settings"]["index"]
+    settings["number_of_shards"], settings["number_of_replicas"] = index.shards, index.replicas
+    body["template"]["mappings"]["properties"] = _rename_roles(body["template"]["mappings"]["properties"], index)
+    body["_meta"] = {"lrr": {"schema_version": body["version"], "alias": index.name}}
+    return body
+
+
+def lrr_field_mappings() -> dict:
+    """The mappings of the fields lrr-es owns in every catalog index (for adopting an app's index)."""
+    props = _template_file("catalog")["template"]["mappings"]["properties"]
+    return {name: copy.deepcopy(props[name]) for name in LRR_FIELDS}
+
+
+def catalog_analysis() -> dict:
+    return copy.deepcopy(_template_file("catalog")["template"]["settings"]["analysis"])
+
+
+def _rename_roles(props: dict, index: IndexConfig) -> dict:
+    fields = index.fields
+    out = {k: v for k, v in props.items() if k not in ("title", "artist", *_SINGLE_ROLES)}
+    for role in ("title", "artist"):
+        for name in getattr(fields, role):
+            if "." not in name:  # "title.prefix" names a sub-field, defined with its parent
+                out.setdefault(name, copy.deepcopy(props[role]))
+    for role in _SINGLE_ROLES:
+        name = getattr(fields, role)
+        if name:
+            out.setdefault(name, copy.deepcopy(props[role]))
+    return out
+
+
+# --- stored scripts ---------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def script_source(name: str) -> str:
+    path = PACKAGE / "painless" / f"{name}.painless"
+    if not path.exists():
+        known = sorted(p.stem for p in (PACKAGE / "painless").glob("*.painless"))
+        raise ValueError(f"unknown stored script {name!r} (known: {', '.join(known)})")
+    return path.read_text(encoding="utf-8")
+
+
+def script_id(name: str) -> str:
+    """The stored-script id of ``name``: ``lrr-<name>-<hash of its source>``."""
+    return f"lrr-{name}-{hashlib.sha256(script_source(name).encode()).hexdigest()[:10]}"
+
+
+def script_names() -> list[str]:
+    return sorted(p.stem for p in (PACKAGE / "painless").glob("*.painless"))
+
+
+# --- documents --------------------------------------------------------------------------------
+
+def index_document(doc: Mapping[str, Any], index: IndexConfig, popularity_feature: str | None = None,
+                   seed: bool = True) -> dict:
+    """The _source to index for a catalog document: rank_feature-safe popularity, cold-start Q2E seeds.
+
+    ``popularity_feature`` is the rank_feature field; when it differs from the index's popularity
+    field (an adopted app index keeps its numeric field), the value is copied into it. A rank_feature
+    takes only positive numbers, so zero, negative or non-numeric popularity is left out of it.
+    ``id`` is not part of the source (it becomes _id).
+    """
+    fields = index.fields
+    source = {k: v for k, v in doc.items() if k != "id"}
+    feature = popularity_feature or fields.popularity
+    if fields.popularity and feature:
+        value = _positive(source.get(fields.popularity))
+        if feature == fields.popularity and value is None:
+            source.pop(fields.popularity, None)
+        elif value is not None:
+            source[feature] = value
+    if seed and fields.title and "q2e" not in source:
+        source.update(seed_fields(source, fields.title[0], fields.artist[0] if fields.artist else "artist",
+                                  fields.genre or "genre", fields.popularity or "popularity"))
+    return source
+
+
+def _positive(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < float("inf") else None

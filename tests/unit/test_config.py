@@ -1,0 +1,72 @@
+import pytest
+
+from lrr_es.config import Config, FieldMap, config_from_dict, load_config
+from lrr_es.errors import ConfigError
+
+
+def test_defaults_without_file_or_env():
+    config = load_config(env={})
+    assert config.elasticsearch.url == "http://127.0.0.1:9200"
+    assert list(config.indices) == ["music"]
+    assert config.index("music").fields == FieldMap()
+    assert config.bandit.policy == "thompson" and config.bandit.budget == 4
+
+
+def test_yaml_file_and_env_overrides(tmp_path):
+    path = tmp_path / "lrr.yaml"
+    path.write_text(
+        "elasticsearch: {url: http://10.0.0.1:9200}\n"
+        "indices:\n  songs:\n    fields: {title: [name, name.prefix], popularity: plays}\n"
+        "    strategies: [lexical, memory]\n"
+        "feedback: {decay_days: 7}\n"
+    )
+    config = load_config(path, env={"ES_URL": "http://127.0.0.1:9999", "LRR_BANDIT__POLICY": "linucb",
+                                    "LRR_FEEDBACK__MAX_KEYS": "8"})
+    assert config.elasticsearch.url == "http://127.0.0.1:9999"
+    songs = config.index("songs")
+    assert songs.fields.title == ("name", "name.prefix") and songs.fields.popularity == "plays"
+    assert songs.strategies == ("lexical", "memory")
+    assert config.bandit.policy == "linucb"
+    assert config.feedback.decay_days == 7 and config.feedback.max_keys == 8
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"bandit": {"policy": "ucb9"}}, "bandit.policy: unknown 'ucb9'"),
+    ({"bandit": {"budget": 0}}, "bandit.budget must be an integer in [1, 7], got 0"),
+    ({"bandit": {"budget": True}}, "bandit.budget must be an integer"),
+    ({"feedback": {"decay_days": "soon"}}, "feedback.decay_days must be a number"),
+    ({"feedback": {"weights": {"click": "x"}}}, "feedback.weights.click must be a number"),
+    ({"elasticsearch": {"url": "localhost:9200"}}, "elasticsearch.url must start with http://"),
+    ({"colour": "blue"}, "config: unknown field(s) colour"),
+    ({"indices": {"Music": {}}}, "'Music' is not a valid index alias"),
+    ({"indices": {"music": {"fields": {"titel": "x"}}}}, "indices.music.fields: unknown field(s) titel"),
+    ({"indices": {"music": {"fields": {"title": []}}}}, "indices.music.fields.title must name one or more fields"),
+    ({"indices": {"music": {"strategies": ["lexical", "magic"]}}}, "unknown ['magic']"),
+    ({"indices": {}}, "indices must be a non-empty mapping"),
+])
+def test_bad_values_are_named(raw, message):
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw)
+    assert message in str(info.value)
+
+
+def test_unknown_index_lists_configured_ones():
+    with pytest.raises(ConfigError, match=r"index 'songs' is not configured \(configured: music\)"):
+        Config().index("songs")
+
+
+def test_unreadable_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "missing.yaml", env={})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("indices: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad, env={})
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(listy, env={})
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)

@@ -1,0 +1,84 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from lrr_es.config import config_from_dict
+from lrr_es.templates import (SYSTEM_INDICES, catalog_template, index_document, script_id, script_names,
+                              script_source, system_template)
+
+PACKAGE = Path(__file__).resolve().parents[2] / "lrr_es"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "index_templates").glob("*.json")), ids=lambda p: p.name)
+def test_template_files_are_json_with_a_version(path):
+    body = json.loads(path.read_text())
+    assert isinstance(body["version"], int) and body["version"] >= 1
+    assert "mappings" in body["template"] and "settings" in body["template"]
+
+
+@pytest.mark.parametrize("name", SYSTEM_INDICES)
+def test_system_templates_are_strict_and_match_their_index(name):
+    body = system_template(name)
+    assert body["index_patterns"] == [f"{name}*"]
+    assert body["template"]["mappings"]["dynamic"] == "strict"
+    assert "_comment" not in body
+
+
+def test_catalog_template_for_default_fields():
+    body = catalog_template(config_from_dict({}).index("music"))
+    props = body["template"]["mappings"]["properties"]
+    assert body["index_patterns"] == ["music-v*"]
+    assert props["popularity"] == {"type": "rank_feature"}
+    assert props["q2e"] == {"type": "rank_features"}
+    assert set(props["title"]["fields"]) == {"keyword", "prefix", "shingles"}
+    assert props["added_at"] == {"type": "date"} and props["entity_type"] == {"type": "keyword"}
+    assert "_comment" not in body
+
+
+def test_catalog_template_keeps_the_apps_field_names():
+    config = config_from_dict({"indices": {"songs": {
+        "fields": {"title": ["name", "name.prefix"], "artist": "performer", "popularity": "plays", "genre": "style"},
+        "shards": 3, "replicas": 1}}})
+    body = catalog_template(config.index("songs"))
+    props = body["template"]["mappings"]["properties"]
+    assert {"name", "performer", "plays", "style"} <= set(props)
+    assert "name.prefix" not in props and "title" not in props and "artist" not in props
+    assert props["plays"] == {"type": "rank_feature"}
+    assert body["template"]["settings"]["index"]["number_of_shards"] == 3
+    assert body["template"]["settings"]["index"]["number_of_replicas"] == 1
+
+
+def test_script_ids_follow_the_source():
+    assert "q2e-update" in script_names()
+    sid = script_id("q2e-update")
+    assert sid.startswith("lrr-q2e-update-") and len(sid) == len("lrr-q2e-update-") + 10
+    assert "params.key" in script_source("q2e-update")
+    with pytest.raises(ValueError, match="unknown stored script 'nope'"):
+        script_source("nope")
+
+
+def test_no_user_input_is_formatted_into_painless():
+    source = script_source("q2e-update")
+    assert "{" in source and "%s" not in source and "{}" not in source.replace("{ }", "")
+
+
+def test_index_document_popularity_and_seeds():
+    music = config_from_dict({}).index("music")
+    doc = index_document({"id": "s1", "title": "Home", "artist": ["Zoë"], "genre": ["folk"], "popularity": 0}, music)
+    assert "id" not in doc and "popularity" not in doc  # a rank_feature refuses zero
+    assert doc["q2e"]["home"] == 0.5 and doc["q2e"]["home_zoe"] == 1.0
+    assert doc["q2e_seeded"] == sorted(doc["q2e"])
+    doc = index_document({"id": "s2", "title": "Home", "popularity": "57"}, music)
+    assert doc["popularity"] == 57.0
+    assert index_document({"title": "x", "popularity": float("nan")}, music).get("popularity") is None
+    kept = index_document({"title": "x", "q2e": {"k": 2.0}}, music)
+    assert kept["q2e"] == {"k": 2.0}  # observed memory is never overwritten by predictions
+
+
+def test_index_document_copies_popularity_into_an_adopted_feature():
+    songs = config_from_dict({"indices": {"songs": {"fields": {"title": "name", "popularity": "plays"}}}}).index("songs")
+    doc = index_document({"name": "Home", "plays": 12}, songs, popularity_feature="lrr_popularity")
+    assert doc["plays"] == 12 and doc["lrr_popularity"] == 12.0
+    doc = index_document({"name": "Home", "plays": 0}, songs, popularity_feature="lrr_popularity")
+    assert doc["plays"] == 0 and "lrr_popularity" not in doc
