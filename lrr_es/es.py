@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any, Iterable, Iterator
 
 import elasticsearch
@@ -16,6 +17,8 @@ from elasticsearch import Elasticsearch, helpers
 from .errors import EsUnavailableError
 
 log = logging.getLogger(__name__)
+# 7.17 warns that 8.x drops ``body=``; on 8.x we pass keyword arguments instead (_body_kwargs).
+warnings.filterwarnings("ignore", message="The 'body' parameter is deprecated", category=DeprecationWarning)
 CLIENT_MAJOR = int(elasticsearch.__versionstr__.split(".")[0])
 NotFoundError = elasticsearch.NotFoundError
 TransportErrors = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout)

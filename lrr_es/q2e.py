@@ -105,3 +105,28 @@ def _number(value) -> float:
     except (TypeError, ValueError):
         return 0.0
     return number if number == number else 0.0
+
+
+DAY_MS = 86_400_000
+MAX_EVENTS_REMEMBERED = 64
+MAX_SCORE = 10_000.0
+
+
+def update_script(key: str | None, increment: float, now_ms: int, *, decay_days: float, max_keys: int,
+                  max_increment: float, max_queries: int, event_id: str | None = None,
+                  query: str | None = None) -> dict:
+    """The ``script`` of a scripted update that applies one engagement to one document's Q2E memory.
+
+    ``key`` must come from :func:`q2e_key`; ``None`` only decays. Everything travels in params.
+    """
+    from .templates import script_id  # templates imports this module
+    if key is not None and key != q2e_key(key.replace("_", " ")) and not key.startswith("h_") and len(key) < 60:
+        raise ValueError(f"{key!r} is not a normalized Q2E key; pass q2e_key(query)")
+    increment = float(increment)
+    if increment != increment or increment in (float("inf"), float("-inf")):
+        raise ValueError(f"increment must be a finite number, got {increment!r}")
+    return {"id": script_id("q2e-update"), "params": {
+        "key": key, "inc": increment, "now": int(now_ms), "half_life_ms": float(decay_days) * DAY_MS,
+        "max_keys": int(max_keys), "max_inc": float(max_increment), "max_score": MAX_SCORE,
+        "event_id": event_id, "max_events": MAX_EVENTS_REMEMBERED, "query": query, "max_queries": int(max_queries),
+    }}
