@@ -1,0 +1,22 @@
+"""Catalog loading: files (JSON Lines, CSV, TSV, MusicOSet) or a synthetic sample, as documents.
+
+Every reader yields ``ParsedRow``s: a canonical-schema document, or the reason a row was skipped.
+A file that cannot be read at all raises ``lrr_es.errors.LoadError``.
+"""
+from .musicoset import read_musicoset
+from .readers import READERS, read_catalog, read_csv, read_jsonl
+from .rows import DOC_FIELDS, ParsedRow, decade_of, make_doc
+from .sample import sample_catalog
+
+__all__ = [
+    "DOC_FIELDS",
+    "READERS",
+    "ParsedRow",
+    "decade_of",
+    "make_doc",
+    "read_catalog",
+    "read_csv",
+    "read_jsonl",
+    "read_musicoset",
+    "sample_catalog",
+]
