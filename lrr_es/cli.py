@@ -168,8 +168,8 @@ def load_cmd(obj, path, alias, fmt, mapping, id_field, sample_size, seed, no_pro
     else:
         if not path:
             raise click.UsageError(f"--format {fmt} needs a PATH")
-        rename = dict(_pair(m) for m in mapping)
-        rows, total = read_catalog(path, fmt, rename=rename, id_field=id_field), None
+        options = {} if fmt == "musicoset" else {"rename": dict(_pair(m) for m in mapping), "id_field": id_field}
+        rows, total = read_catalog(path, fmt, **options), None
     report = load_rows(obj.es(), index, rows, total=total, progress=not no_progress)
     click.echo(report.summary())
 

@@ -24,11 +24,17 @@ MAX_SEEDS_PER_DOC = 12
 
 def query_tokens(text: str) -> list[str]:
     """The normalized tokens of ``text``, in text order: case folded, accents stripped."""
-    # Fold case before stripping marks, and through upper() first, so that letters whose case
-    # forms differ in length (Turkish dotless i, Greek iota subscript, German sharp s) agree.
-    folded = unicodedata.normalize("NFKD", text.upper().casefold())
-    stripped = "".join(c for c in folded if not unicodedata.combining(c))
-    return _TOKEN.findall(unicodedata.normalize("NFKC", stripped))
+    return _TOKEN.findall(_fold(_fold(text)))
+
+
+def _fold(text: str) -> str:
+    # Case is folded before marks are stripped, through upper() first, so that letters whose case
+    # forms differ in length agree (Turkish dotless i, Greek iota subscript, German sharp s).
+    # Compatibility decomposition can yield capitals again (GREEK UPSILON WITH HOOK -> Upsilon),
+    # hence two passes, after which the text is stable.
+    decomposed = unicodedata.normalize("NFKD", text.upper().casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", stripped)
 
 
 def q2e_key(text: str) -> str:

@@ -53,3 +53,10 @@ def make_config():
     def build(alias: str, **index_settings):
         return config_from_dict({"indices": {alias: index_settings}})
     return build
+
+
+@pytest.fixture(scope="session")
+def musicoset():
+    """The MusicOSet directory; its absence is a failure (CI always has ../shared/data)."""
+    assert MUSICOSET.is_dir(), f"MusicOSet data missing at {MUSICOSET} (set LRR_MUSICOSET)"
+    return MUSICOSET

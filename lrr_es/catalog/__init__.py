@@ -6,7 +6,7 @@ A file that cannot be read at all raises ``lrr_es.errors.LoadError``.
 from .musicoset import read_musicoset
 from .readers import READERS, read_catalog, read_csv, read_jsonl
 from .rows import DOC_FIELDS, ParsedRow, decade_of, make_doc
-from .sample import sample_catalog
+from .sample import sample_catalog, sample_rows
 
 __all__ = [
     "DOC_FIELDS",
@@ -19,4 +19,5 @@ __all__ = [
     "read_jsonl",
     "read_musicoset",
     "sample_catalog",
+    "sample_rows",
 ]

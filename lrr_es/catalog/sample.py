@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Iterator
 from dataclasses import dataclass
 
 from . import sample_words as words
 from .fields import dedupe
-from .rows import make_doc
+from .rows import ParsedRow, make_doc
 
 FIRST_YEAR, LAST_YEAR = 1950, 2024
 SONGS_PER_ARTIST = 10
@@ -181,3 +182,9 @@ def _day_in(rng: random.Random, year: int) -> str:
 def _chart_title(title: str) -> str:
     """The title as a chart prints it: every word capitalized ("hold on" -> "Hold On")."""
     return " ".join(word[:1].upper() + word[1:] for word in title.split(" "))
+
+
+def sample_rows(n_songs: int = 2000, seed: int = 7) -> Iterator[ParsedRow]:
+    """The sample catalog as ParsedRows, so it loads through the same path as a file."""
+    for line, doc in enumerate(sample_catalog(n_songs, seed), start=1):
+        yield ParsedRow(source=f"sample(seed={seed})", line=line, doc=doc, error=None)
