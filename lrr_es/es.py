@@ -168,8 +168,17 @@ def count(es: Elasticsearch, index: str, query: dict | None = None) -> int:
 
 # --- documents --------------------------------------------------------------------------------
 
-def bulk(es: Elasticsearch, actions: Iterable[dict], chunk_size: int = 1000, refresh: bool | str = False) -> Iterator[tuple[bool, dict]]:
-    """Stream ``actions`` through _bulk; yields (ok, item) per action and never raises per item."""
+def bulk(es: Elasticsearch, actions: Iterable[dict], chunk_size: int = 1000, refresh: bool | str = False,
+         threads: int = 1) -> Iterator[tuple[bool, dict]]:
+    """Stream ``actions`` through _bulk; yields (ok, item) per action and never raises per item.
+
+    ``threads > 1`` keeps that many requests in flight, so that producing the next chunk in Python
+    overlaps with Elasticsearch indexing the previous one (no 429 retries in that mode).
+    """
+    if threads > 1:
+        yield from helpers.parallel_bulk(es, actions, thread_count=threads, chunk_size=chunk_size, queue_size=threads,
+                                         raise_on_error=False, raise_on_exception=False, refresh=refresh)
+        return
     yield from helpers.streaming_bulk(
         es, actions, chunk_size=chunk_size, raise_on_error=False, raise_on_exception=False,
         refresh=refresh, max_retries=3, initial_backoff=0.5,

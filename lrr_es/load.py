@@ -46,7 +46,7 @@ class LoadReport:
 
 
 def load_rows(es: Elasticsearch, index: IndexConfig, rows: Iterable[ParsedRow], total: int | None = None,
-              progress: bool = True, chunk_size: int = 1000, refresh: bool = True) -> LoadReport:
+              progress: bool = True, chunk_size: int = 1000, refresh: bool = True, threads: int = 2) -> LoadReport:
     """Index every good row into ``index.name``; returns the report. Raises LoadError when the alias is missing."""
     targets = esio.alias_targets(es, index.name)
     if not targets:
@@ -57,7 +57,7 @@ def load_rows(es: Elasticsearch, index: IndexConfig, rows: Iterable[ParsedRow], 
     started = time.monotonic()
     with tqdm(total=total, desc=f"load {index.name}", unit="doc", disable=not progress, mininterval=0.5) as bar:
         actions = _actions(rows, index, feature, report, bar)
-        for ok, item in esio.bulk(es, actions, chunk_size=chunk_size):
+        for ok, item in esio.bulk(es, actions, chunk_size=chunk_size, threads=threads):
             if ok:
                 report.indexed += 1
             else:
