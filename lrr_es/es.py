@@ -32,7 +32,8 @@ def connect(url: str, timeout: float = 30.0) -> Elasticsearch:
     try:
         info = client.info()
     except TransportErrors as exc:
-        raise EsUnavailableError(f"no Elasticsearch answers at {url} ({_reason(exc)})") from None
+        raise EsUnavailableError(f"no Elasticsearch answers at {url} ({_reason(exc)}); start one with "
+                                 f"`lrr-es dev-cluster start` or point ES_URL at yours") from None
     log.debug("connected to Elasticsearch %s at %s", info["version"]["number"], url)
     return client
 
@@ -229,4 +230,8 @@ def _raw(response: Any) -> Any:
 
 def _reason(exc: Exception) -> str:
     text = str(exc)
-    return text if len(text) < 200 else text[:200] + "..."
+    for needle, short in (("Connection refused", "connection refused"), ("timed out", "timed out"),
+                          ("Name or service not known", "unknown host"), ("No route to host", "no route to host")):
+        if needle in text:
+            return short
+    return text if len(text) < 160 else text[:160] + "..."

@@ -55,7 +55,7 @@ def load_rows(es: Elasticsearch, index: IndexConfig, rows: Iterable[ParsedRow], 
                                                                                          index.fields.popularity)
     report = LoadReport()
     started = time.monotonic()
-    with tqdm(total=total, desc=f"load {index.name}", unit="doc", disable=not progress, mininterval=0.5) as bar:
+    with tqdm(total=total, desc=f"load {index.name}", unit="doc", disable=None if progress else True, mininterval=0.5) as bar:
         actions = _actions(rows, index, feature, report, bar)
         for ok, item in esio.bulk(es, actions, chunk_size=chunk_size, threads=threads):
             if ok:

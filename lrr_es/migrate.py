@@ -192,7 +192,7 @@ def _copy(es: Elasticsearch, index: IndexConfig, source: str, target: str, featu
         for hit in esio.scan(es, source)
     )
     copied, failures = 0, []
-    with tqdm(total=total, desc=f"reindex {source} -> {target}", unit="doc", disable=not progress, mininterval=0.5) as bar:
+    with tqdm(total=total, desc=f"reindex {source} -> {target}", unit="doc", disable=None if progress else True, mininterval=0.5) as bar:
         for ok, item in esio.bulk(es, actions):
             if ok:
                 copied += 1

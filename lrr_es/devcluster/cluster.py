@@ -220,7 +220,8 @@ def diagnose(log_path: Path, offset: int = 0) -> str:
     known = [
         (r"failed to obtain node locks", "the data directory is locked by another Elasticsearch process"),
         (r"BindException|Address already in use", "a port is already in use"),
-        (r"CorruptStateException|CorruptIndexException|failed to read \[?.*state|IllegalStateException: .*metadata",
+        (r"CorruptStateException|CorruptIndexException|IndexFormatToo(Old|New)Exception|failed to read \[?.*state"
+         r"|IllegalStateException: .*metadata",
          "the data directory looks corrupt (start with a new --data dir, or delete this one)"),
         (r"OutOfMemoryError", "the JVM ran out of heap (raise --heap)"),
         (r"UnsupportedClassVersionError|ExceptionInInitializerError", "this Java version cannot run Elasticsearch 7.10.2 (use Java 11-17)"),

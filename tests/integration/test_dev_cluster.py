@@ -61,6 +61,19 @@ def test_a_data_dir_locked_by_another_node_is_named(tmp_path):
         stop(spec)
 
 
+def test_a_corrupt_data_dir_is_named_and_the_node_stopped(tmp_path):
+    spec = ClusterSpec(data_dir=tmp_path / "corrupt", port=9270)
+    start(spec, echo=lambda _: None)
+    http(f"{spec.url}/x", "PUT", {})
+    stop(spec)
+    for path in (tmp_path / "corrupt" / "node_1" / "data").rglob("*"):
+        if path.is_file() and "_state" in path.parts:
+            path.write_bytes(b"garbage" * 10)
+    with pytest.raises(ClusterError, match="the data directory looks corrupt"):
+        start(spec, timeout=90, echo=lambda _: None)
+    assert not status(spec).running
+
+
 def test_three_nodes_form_one_cluster_and_spread_shards(tmp_path):
     spec = ClusterSpec(data_dir=tmp_path / "three", port=9280, nodes=3)
     try:
