@@ -23,3 +23,7 @@ class MigrationError(LrrError, RuntimeError):
 
 class LoadError(LrrError, ValueError):
     """A catalog file cannot be read at all (single bad rows are reported, not raised)."""
+
+
+class QueryError(LrrError, ValueError):
+    """A search request cannot be served as given (empty text, bad size, unknown strategy...)."""

@@ -1,0 +1,25 @@
+"""Candidate-generation strategies (the bandit's arms) and their registry."""
+from __future__ import annotations
+
+from ..config import FieldMap
+from ..errors import ConfigError
+from .base import MAX_QUERY_CHARS, Query, Strategy, parse_query
+from .explore import ExploreStrategy
+from .memory import MemoryStrategy
+from .text import FuzzyStrategy, LexicalStrategy, PopularStrategy
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls for cls in (LexicalStrategy, PopularStrategy, FuzzyStrategy, MemoryStrategy, ExploreStrategy)
+}
+
+
+def get_strategy(name: str, fields: FieldMap = FieldMap(), popularity_feature: str | None = None) -> Strategy:
+    """An instance of the strategy called ``name``; an unknown name lists the known ones."""
+    try:
+        cls = STRATEGIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown strategy {name!r} (known: {', '.join(sorted(STRATEGIES))})") from None
+    return cls(fields, popularity_feature)
+
+
+__all__ = ["MAX_QUERY_CHARS", "STRATEGIES", "Query", "Strategy", "get_strategy", "parse_query"]

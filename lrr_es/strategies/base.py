@@ -1,0 +1,74 @@
+"""The strategy contract: a parsed query in, one Elasticsearch search body out (pure).
+
+A strategy never touches a client. ``build(query, quota, filters)`` returns a new dict; the app's
+filters (a list of query clauses) are applied to every strategy as ``bool.filter``.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..config import FieldMap
+from ..errors import QueryError
+from ..q2e import q2e_key, query_tokens
+
+MAX_QUERY_CHARS = 256  # longer text is cut: no user needs more, and it bounds clause counts
+MAX_QUOTA = 1000
+
+
+@dataclass(frozen=True)
+class Query:
+    """What every strategy sees of one search request."""
+
+    text: str
+    tokens: tuple[str, ...]
+    key: str
+    seed: int = 0
+    truncated: bool = False
+
+
+def parse_query(text: object, seed: int = 0) -> Query:
+    """Validate and normalize user text; a blank or non-string query raises QueryError."""
+    if not isinstance(text, str):
+        raise QueryError(f"query text must be a string, not {type(text).__name__}")
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise QueryError("query text is empty")
+    truncated = len(cleaned) > MAX_QUERY_CHARS
+    cleaned = cleaned[:MAX_QUERY_CHARS]
+    return Query(text=cleaned, tokens=tuple(query_tokens(cleaned)), key=q2e_key(cleaned), seed=seed, truncated=truncated)
+
+
+class Strategy:
+    """Base class. Subclasses set ``name``, ``kind``, ``cost`` and implement ``_query``."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    cost: ClassVar[float]  # relative Elasticsearch work, lexical = 1.0
+
+    def __init__(self, fields: FieldMap = FieldMap(), popularity_feature: str | None = None) -> None:
+        self.fields = fields
+        self.popularity_feature = popularity_feature or fields.popularity
+
+    @classmethod
+    def descriptors(cls) -> dict:
+        """The static arm features of this strategy for the bandit."""
+        return {"name": cls.name, "kind": cls.kind, "cost": cls.cost}
+
+    def build(self, query: Query, quota: int, filters: list[dict] | None = None) -> dict:
+        """One search body retrieving at most ``quota`` candidates for ``query`` under ``filters``."""
+        if isinstance(quota, bool) or not isinstance(quota, int) or not 1 <= quota <= MAX_QUOTA:
+            raise QueryError(f"{self.name}: quota must be an integer in [1, {MAX_QUOTA}], got {quota!r}")
+        clause = self._query(query)
+        app_filters = copy.deepcopy(list(filters or []))
+        if app_filters:
+            clause = {"bool": {"must": [clause], "filter": app_filters}}
+        return {"size": quota, "track_total_hits": False, "query": clause}
+
+    def _query(self, query: Query) -> dict:
+        raise NotImplementedError
+
+    # shared field lists
+    def _text_fields(self, title_boost: float = 3.0, artist_boost: float = 2.0) -> list[str]:
+        return [f"{f}^{title_boost:g}" for f in self.fields.title] + [f"{f}^{artist_boost:g}" for f in self.fields.artist]

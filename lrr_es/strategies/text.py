@@ -1,0 +1,49 @@
+"""Text strategies: lexical, popularity-biased lexical, and fuzzy (misspellings)."""
+from __future__ import annotations
+
+from .base import Query, Strategy
+
+
+class LexicalStrategy(Strategy):
+    """BM25 over the mapped title and artist fields (the safe arm)."""
+
+    name, kind, cost = "lexical", "text", 1.0
+
+    def _query(self, query: Query) -> dict:
+        return {"multi_match": {"query": query.text, "type": "best_fields", "fields": self._text_fields(),
+                                "tie_breaker": 0.3}}
+
+
+class PopularStrategy(Strategy):
+    """Lexical matches biased towards popular entities by the popularity rank_feature.
+
+    The rank_feature clause is a ``should`` beside the text ``must``, which keeps Lucene's top-k
+    skipping (block-max WAND) available with ``track_total_hits: false``. The bias is scaled to the
+    size of a BM25 title match (a popularity of 100 adds about 13 points, 50 adds 10): on MusicOSet
+    that lifts the mean popularity of the top 20 by 11-17 points over lexical, where a boost of 4
+    barely changed the list.
+    """
+
+    name, kind, cost = "popular", "text", 1.1
+
+    def _query(self, query: Query) -> dict:
+        text = LexicalStrategy._query(self, query)
+        if not self.popularity_feature:
+            return text
+        return {"bool": {"must": [text], "should": [
+            {"rank_feature": {"field": self.popularity_feature, "saturation": {"pivot": 50}, "boost": 20.0}}]}}
+
+
+class FuzzyStrategy(Strategy):
+    """Misspellings: edit-distance matching on title and artist, plus edge n-gram prefixes."""
+
+    name, kind, cost = "fuzzy", "text", 2.0
+
+    def _query(self, query: Query) -> dict:
+        prefixes = [f"{f}.prefix" for f in (*self.fields.title[:1], *self.fields.artist[:1]) if "." not in f]
+        should = [{"multi_match": {"query": query.text, "type": "best_fields", "fields": self._text_fields(),
+                                   "fuzziness": "AUTO", "prefix_length": 1, "max_expansions": 20}}]
+        if prefixes:
+            should.append({"multi_match": {"query": query.text, "type": "best_fields", "fields": prefixes,
+                                           "operator": "and", "boost": 0.5}})
+        return {"bool": {"should": should, "minimum_should_match": 1}}

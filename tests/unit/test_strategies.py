@@ -1,0 +1,103 @@
+"""Golden bodies of every strategy (literal dicts) and contract tests over the registry."""
+import copy
+import json
+
+import pytest
+
+from lrr_es.config import FieldMap
+from lrr_es.errors import ConfigError, QueryError
+from lrr_es.strategies import MAX_QUERY_CHARS, STRATEGIES, get_strategy, parse_query
+
+FIELDS = ["title^3", "artist^2"]
+COUNTRY = [{"term": {"country": "se"}}]
+
+
+def test_parse_query_normalizes_and_bounds():
+    q = parse_query("  Love \t Story ", seed=5)
+    assert (q.text, q.tokens, q.key, q.seed, q.truncated) == ("Love Story", ("love", "story"), "love_story", 5, False)
+    long = parse_query("a " * 10_000)
+    assert len(long.text) == MAX_QUERY_CHARS and long.truncated
+
+
+@pytest.mark.parametrize("bad", ["", "   \n", None, 42, ["love"]])
+def test_parse_query_refuses_blank_or_non_text(bad):
+    with pytest.raises(QueryError):
+        parse_query(bad)
+
+
+def test_lexical_golden():
+    body = get_strategy("lexical").build(parse_query("love story"), 50)
+    assert body == {"size": 50, "track_total_hits": False, "query": {"multi_match": {
+        "query": "love story", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}}
+
+
+def test_app_filters_apply_as_bool_filter():
+    body = get_strategy("lexical").build(parse_query("love"), 10, COUNTRY)
+    assert body["query"] == {"bool": {
+        "must": [{"multi_match": {"query": "love", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}],
+        "filter": [{"term": {"country": "se"}}]}}
+
+
+def test_popular_golden_and_adopted_feature():
+    body = get_strategy("popular").build(parse_query("love"), 20)
+    assert body["query"] == {"bool": {
+        "must": [{"multi_match": {"query": "love", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}],
+        "should": [{"rank_feature": {"field": "popularity", "saturation": {"pivot": 50}, "boost": 20.0}}]}}
+    adopted = get_strategy("popular", FieldMap(popularity="plays"), "lrr_popularity").build(parse_query("love"), 20)
+    assert adopted["query"]["bool"]["should"][0]["rank_feature"]["field"] == "lrr_popularity"
+    plain = get_strategy("popular", FieldMap(popularity=None)).build(parse_query("love"), 20)
+    assert plain["query"] == get_strategy("lexical").build(parse_query("love"), 20)["query"]
+
+
+def test_fuzzy_golden():
+    body = get_strategy("fuzzy").build(parse_query("tayler swift"), 30)
+    assert body["query"] == {"bool": {"should": [
+        {"multi_match": {"query": "tayler swift", "type": "best_fields", "fields": FIELDS, "fuzziness": "AUTO",
+                         "prefix_length": 1, "max_expansions": 20}},
+        {"multi_match": {"query": "tayler swift", "type": "best_fields", "fields": ["title.prefix", "artist.prefix"],
+                         "operator": "and", "boost": 0.5}},
+    ], "minimum_should_match": 1}}
+
+
+def test_memory_golden():
+    body = get_strategy("memory").build(parse_query("Swift Taylor"), 25)
+    assert body["query"] == {"bool": {"should": [
+        {"rank_feature": {"field": "q2e.swift_taylor", "saturation": {"pivot": 1.0}, "boost": 10.0}},
+        {"match": {"q2e_queries": {"query": "Swift Taylor", "fuzziness": "AUTO", "prefix_length": 1, "operator": "and"}}},
+    ], "minimum_should_match": 1}}
+
+
+def test_explore_golden():
+    body = get_strategy("explore").build(parse_query("rock", seed=99), 15)
+    assert body["query"] == {"function_score": {
+        "query": {"multi_match": {"query": "rock", "fields": ["title", "artist", "genre.text"], "operator": "or"}},
+        "functions": [{"random_score": {"seed": 99, "field": "_seq_no"}}], "boost_mode": "replace"}}
+
+
+def test_unknown_strategy_lists_known_ones():
+    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular\)"):
+        get_strategy("magic")
+
+
+HOSTILE = ['"quoted" \\back\\slash', "title:(love OR hate) AND -x~2 /re.*gex/ [a TO z] {b} ^3 && || !", "'; DROP",
+           "𝄞 Beyoncé 東京 עברית \u200b\u0000", "x" * 10_000, "a " * 5_000, "!!!"]
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_contract_bodies_serialize_do_not_mutate_and_repeat(name, text):
+    strategy = get_strategy(name, FieldMap(title=("name", "name.prefix"), artist=("performer",)))
+    query, filters = parse_query(text, seed=3), copy.deepcopy(COUNTRY)
+    body = strategy.build(query, 40, filters)
+    assert json.loads(json.dumps(body)) == body
+    assert filters == COUNTRY and body["query"]["bool"]["filter"] is not filters
+    assert strategy.build(parse_query(text, seed=3), 40, filters) == body
+    assert body["size"] == 40 and len(json.dumps(body)) < 4 * MAX_QUERY_CHARS + 2000
+    desc = strategy.descriptors()
+    assert desc["name"] == name and desc["cost"] > 0 and isinstance(desc["kind"], str)
+
+
+@pytest.mark.parametrize("quota", [0, -1, 1001, 2.5, True, "10"])
+def test_bad_quotas_are_refused(quota):
+    with pytest.raises(QueryError, match="quota must be an integer"):
+        get_strategy("lexical").build(parse_query("x"), quota)
