@@ -121,9 +121,14 @@ def config_from_dict(raw: Mapping[str, Any]) -> Config:
     indices_raw = raw.get("indices", {"music": {}})
     if not isinstance(indices_raw, Mapping) or not indices_raw:
         raise ConfigError("indices must be a non-empty mapping of alias name to settings")
+    indices = {name: _index(name, body) for name, body in indices_raw.items()}
+    for a in indices:
+        for b in indices:
+            if a != b and b.startswith(f"{a}-v"):
+                raise ConfigError(f"indices: {b!r} collides with the versioned indices of {a!r} ({a}-v<N>); rename one")
     return Config(
         elasticsearch=_section(EsConfig, "elasticsearch", raw.get("elasticsearch")),
-        indices={name: _index(name, body) for name, body in indices_raw.items()},
+        indices=indices,
         bandit=_section(BanditConfig, "bandit", raw.get("bandit")),
         ranker=_section(RankerConfig, "ranker", raw.get("ranker")),
         feedback=_section(FeedbackConfig, "feedback", raw.get("feedback")),
@@ -134,12 +139,15 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     url = env.get("LRR_ES_URL") or env.get("ES_URL")
     if url:
-        out.setdefault("elasticsearch", {})["url"] = url
+        section = out.get("elasticsearch") or {}
+        if not isinstance(section, dict):
+            raise ConfigError(f"elasticsearch must be a mapping, not {section!r}")
+        out["elasticsearch"] = {**section, "url": url}
     for key, value in env.items():
         if not key.startswith(ENV_PREFIX) or "__" not in key:
             continue
         section, _, name = key[len(ENV_PREFIX):].lower().partition("__")
-        target = out.setdefault(section, {})
+        target = out[section] = out.get(section) or {}
         if not isinstance(target, dict):
             raise ConfigError(f"{key}: section {section!r} is not a mapping")
         try:
@@ -173,8 +181,14 @@ def _index(name: Any, raw: Any) -> IndexConfig:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"indices.{name} must be a mapping, not {raw!r}")
     _reject_unknown(f"indices.{name}", raw, {"fields", "strategies", "shards", "replicas"})
-    fields = _field_map(name, raw.get("fields") or {})
-    strategies = tuple(raw.get("strategies", KNOWN_STRATEGIES))
+    fields_raw = raw.get("fields") or {}
+    if not isinstance(fields_raw, Mapping):
+        raise ConfigError(f"indices.{name}.fields must be a mapping of role to field name, not {fields_raw!r}")
+    fields = _field_map(name, fields_raw)
+    strategies_raw = raw.get("strategies", KNOWN_STRATEGIES)
+    if not isinstance(strategies_raw, (list, tuple)) or not strategies_raw:
+        raise ConfigError(f"indices.{name}.strategies must be a non-empty list, not {strategies_raw!r}")
+    strategies = tuple(strategies_raw)
     bad = [s for s in strategies if s not in KNOWN_STRATEGIES]
     if bad:
         raise ConfigError(f"indices.{name}.strategies: unknown {bad} (known: {', '.join(KNOWN_STRATEGIES)})")

@@ -31,6 +31,9 @@ def connect(url: str, timeout: float = 30.0) -> Elasticsearch:
     )
     try:
         info = client.info()
+    except getattr(elasticsearch, "UnsupportedProductError", ()) as exc:
+        raise EsUnavailableError(f"the server at {url} is not supported by elasticsearch-py "
+                                 f"{elasticsearch.__versionstr__} ({exc}); with a 7.10-7.13 server use the 7.17 client") from None
     except TransportErrors as exc:
         raise EsUnavailableError(f"no Elasticsearch answers at {url} ({_reason(exc)}); start one with "
                                  f"`lrr-es dev-cluster start` or point ES_URL at yours") from None
@@ -53,6 +56,11 @@ def wait_for_health(es: Elasticsearch, status: str = "yellow", timeout: float = 
             health = _raw(es.cluster.health(index=index, wait_for_status=status, timeout="1s"))
         except TransportErrors:
             time.sleep(0.5)
+            continue
+        except elasticsearch.TransportError as exc:  # a health wait that times out answers 408
+            if _status(exc) != 408:
+                raise
+            health = {"timed_out": True, "status": "timeout"}
             continue
         if not health.get("timed_out"):
             return health
@@ -131,6 +139,16 @@ def put_settings(es: Elasticsearch, index: str, settings: dict) -> None:
         es.indices.put_settings(index=index, settings=settings)
     else:
         es.indices.put_settings(index=index, body=settings)
+
+
+def block_writes(es: Elasticsearch, index: str) -> None:
+    """Block writes and wait for in-flight ones (add_block), then refresh so a scan sees every document."""
+    es.indices.add_block(index=index, block="write")
+    es.indices.refresh(index=index)
+
+
+def unblock_writes(es: Elasticsearch, index: str) -> None:
+    put_settings(es, index, {"index.blocks.write": None})
 
 
 def clone_index(es: Elasticsearch, source: str, target: str, settings: dict | None = None) -> None:
@@ -226,6 +244,10 @@ def _body_kwargs(body: dict) -> dict:
 def _raw(response: Any) -> Any:
     """8.x returns ObjectApiResponse; 7.x a dict. Always hand back plain data."""
     return getattr(response, "body", response)
+
+
+def _status(exc: Exception) -> int | None:
+    return getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
 
 
 def _reason(exc: Exception) -> str:

@@ -144,44 +144,59 @@ def _run(es: Elasticsearch, index: IndexConfig, p: MigrationPlan, progress: bool
     if p.action == "create":
         esio.create_index(es, p.target, {"mappings": {"_meta": _meta(index, 1, None, index.fields.popularity)}})
         esio.update_aliases(es, [{"add": {"index": p.target, "alias": p.alias, "is_write_index": True}}])
-    elif p.action == "reindex":
-        feature = _popularity_feature(es, p.source, index)
-        esio.create_index(es, p.target, {"mappings": {"_meta": _meta(index, version_of(p.target, p.alias), p.source, feature)}})
-        _copy_and_swap(es, index, p, feature, [{"remove": {"index": p.source, "alias": p.alias}}], progress, echo)
-    elif p.action == "adopt":
-        backup = f"{p.alias}-v0"
-        esio.put_settings(es, p.alias, {"index.blocks.write": True})
-        if not esio.index_exists(es, backup):
-            esio.clone_index(es, p.alias, backup)
-            esio.wait_for_health(es, "yellow", 60, backup)
-        app_mapping = esio.get_mapping(es, p.alias)
-        feature = _adopted_feature(app_mapping, index)
-        mappings = {**app_mapping, "properties": {**app_mapping.get("properties", {}), **_adoption_fields(feature, index)},
-                    "_meta": _meta(index, 1, p.alias, feature)}
-        esio.create_index(es, p.target, {"settings": {"analysis": _merged_analysis(es, p.alias)}, "mappings": mappings})
-        p.source = backup
-        _copy_and_swap(es, index, p, feature, [{"remove_index": {"index": p.alias}}], progress, echo)
+    else:
+        blocked = p.alias if p.action == "adopt" else p.source
+        esio.block_writes(es, blocked)
+        swapped = False
+        try:  # whatever fails before the swap, the app gets its writable index back
+            if p.action == "adopt":
+                backup = f"{p.alias}-v0"
+                esio.delete_index(es, backup)  # a leftover of an earlier attempt is stale: the app kept writing
+                esio.clone_index(es, p.alias, backup)
+                esio.wait_for_health(es, "yellow", 60, backup)
+                body, feature = _app_index_body(es, p.alias, index, 1, p.alias)
+                release = [{"remove_index": {"index": p.alias}}]
+                p.source = backup
+            else:
+                version = version_of(p.target, p.alias)
+                source_meta = (esio.get_mapping(es, p.source).get("_meta") or {}).get("lrr", {})
+                if source_meta.get("adopted"):  # keep the app's own mapping and analysis
+                    body, feature = _app_index_body(es, p.source, index, version, p.source)
+                else:
+                    feature = source_meta.get("popularity_feature", index.fields.popularity)
+                    body = {"mappings": {"_meta": _meta(index, version, p.source, feature)}}
+                release = [{"remove": {"index": p.source, "alias": p.alias}}]
+            esio.create_index(es, p.target, body)
+            _copy_and_swap(es, index, p, feature, release, progress)
+            swapped = True
+        finally:
+            if not swapped:
+                esio.unblock_writes(es, blocked)
     p.seconds = time.monotonic() - started
     echo(f"{p.alias}: {p.action} done in {p.seconds:.1f}s" + (f", {p.copied} documents copied" if p.copied else ""))
 
 
-def _copy_and_swap(es: Elasticsearch, index: IndexConfig, p: MigrationPlan, feature: str, release: list[dict],
-                   progress: bool, echo: Echo) -> None:
-    esio.put_settings(es, p.source, {"index.blocks.write": True})
-    try:
-        p.copied = _copy(es, index, p.source, p.target, feature, progress)
-        esio.refresh(es, p.target)
-        have, want = esio.count(es, p.target), esio.count(es, p.source)
-        if have != want:
-            raise MigrationError(f"{p.target} holds {have} documents but {p.source} holds {want}; alias {p.alias} "
-                                 f"not swapped ({p.target} kept for inspection)")
-        esio.update_aliases(es, release + [{"add": {"index": p.target, "alias": p.alias, "is_write_index": True}}])
-    except Exception:
-        if p.action != "adopt":
-            esio.put_settings(es, p.source, {"index.blocks.write": None})
-        else:  # the app keeps writing to its own index until the alias exists
-            esio.put_settings(es, p.alias, {"index.blocks.write": None})
-        raise
+def _app_index_body(es: Elasticsearch, source: str, index: IndexConfig, version: int, origin: str) -> tuple[dict, str | None]:
+    """Create-index body that keeps an app index's own mapping and analysis, plus lrr-es fields."""
+    app_mapping = esio.get_mapping(es, source)
+    feature = _adopted_feature(app_mapping, index)
+    meta = _meta(index, version, origin, feature)
+    meta["lrr"]["adopted"] = True
+    mappings = {**app_mapping, "properties": {**app_mapping.get("properties", {}), **_adoption_fields(feature, index)},
+                "_meta": meta}
+    return {"settings": {"analysis": _merged_analysis(es, source)}, "mappings": mappings}, feature
+
+
+def _copy_and_swap(es: Elasticsearch, index: IndexConfig, p: MigrationPlan, feature: str | None, release: list[dict],
+                   progress: bool) -> None:
+    """Copy p.source into p.target, compare counts, swap the alias. Writes to p.source must be blocked."""
+    p.copied = _copy(es, index, p.source, p.target, feature, progress)
+    esio.refresh(es, p.target)
+    have, want = esio.count(es, p.target), esio.count(es, p.source)
+    if have != want:
+        raise MigrationError(f"{p.target} holds {have} documents but {p.source} holds {want}; alias {p.alias} "
+                             f"not swapped ({p.target} kept for inspection)")
+    esio.update_aliases(es, release + [{"add": {"index": p.target, "alias": p.alias, "is_write_index": True}}])
 
 
 def _copy(es: Elasticsearch, index: IndexConfig, source: str, target: str, feature: str, progress: bool) -> int:
@@ -211,18 +226,16 @@ def _meta(index: IndexConfig, version: int, source: str | None, feature: str | N
                     "source": source, "popularity_feature": feature, "migrated_at": int(time.time() * 1000)}}
 
 
-def _popularity_feature(es: Elasticsearch, source: str, index: IndexConfig) -> str | None:
-    meta = (esio.get_mapping(es, source).get("_meta") or {}).get("lrr", {})
-    return meta.get("popularity_feature", index.fields.popularity)
-
-
 def _adopted_feature(app_mapping: dict, index: IndexConfig) -> str | None:
     name = index.fields.popularity
-    kind = app_mapping.get("properties", {}).get(name or "", {}).get("type")
+    props = app_mapping.get("properties", {})
+    kind = props.get(name or "", {}).get("type")
     if name is None or kind is None:
         return name
     if kind == "rank_feature":
         return name
+    if props.get(ADOPTED_POPULARITY_FEATURE, {}).get("type") == "rank_feature":
+        return ADOPTED_POPULARITY_FEATURE
     if kind in _NUMERIC:
         return ADOPTED_POPULARITY_FEATURE
     raise MigrationError(f"field {name} (popularity) is mapped as {kind}; map a numeric field as popularity in the config")
@@ -256,7 +269,7 @@ def rollback(es: Elasticsearch, alias: str, echo: Echo = print) -> tuple[str, st
     if not older:
         raise MigrationError(f"no version of {alias} older than {current} to roll back to")
     previous = f"{alias}-v{older[-1]}"
-    esio.put_settings(es, previous, {"index.blocks.write": None})
+    esio.unblock_writes(es, previous)
     esio.update_aliases(es, [{"remove": {"index": current, "alias": alias}},
                              {"add": {"index": previous, "alias": alias, "is_write_index": True}}])
     esio.put_settings(es, current, {"index.blocks.write": True})

@@ -15,6 +15,7 @@ from typing import Iterable, Mapping
 MAX_KEY_LENGTH = 96
 _HASH_CHARS = 16
 _TOKEN = re.compile(r"[^\W_]+")
+_KEY_SHAPE = re.compile(r"^[^\W_]+(_[^\W_]+)*$")
 
 # Prior scores of predicted keys (cold start). Observed engagement (click 1, play 3, ...)
 # replaces a prediction the first time it touches that key (see painless/q2e-update.painless).
@@ -53,6 +54,12 @@ def q2e_key(text: str) -> str:
         head = key[: MAX_KEY_LENGTH - _HASH_CHARS - 1].rstrip("_")
         key = f"{head}_{_digest(key)}"
     return key
+
+
+def is_key(key: object) -> bool:
+    """Whether ``key`` has the shape of a q2e_key result (safe as a rank_features field name)."""
+    return (isinstance(key, str) and 0 < len(key) <= MAX_KEY_LENGTH and _KEY_SHAPE.match(key) is not None
+            and key == key.casefold())
 
 
 def seed_keys(title: str | None, artists: Iterable[str] = (), genres: Iterable[str] = (), popularity: float = 0.0) -> dict[str, float]:
@@ -126,7 +133,7 @@ def update_script(key: str | None, increment: float, now_ms: int, *, decay_days:
     ``key`` must come from :func:`q2e_key`; ``None`` only decays. Everything travels in params.
     """
     from .templates import script_id  # templates imports this module
-    if key is not None and key != q2e_key(key.replace("_", " ")) and not key.startswith("h_") and len(key) < 60:
+    if key is not None and not is_key(key):
         raise ValueError(f"{key!r} is not a normalized Q2E key; pass q2e_key(query)")
     increment = float(increment)
     if increment != increment or increment in (float("inf"), float("-inf")):

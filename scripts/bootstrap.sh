@@ -39,8 +39,9 @@ if [ "$mode" = apt ]; then
     "$PY" -m venv --system-site-packages .venv
   fi
   # checked from / so that the import cannot come from the working directory
-  if [ ! -x .venv/bin/lrr-es ] || ! (cd / && "$OLDPWD/.venv/bin/python" -c \
-      "import lrr_es, sys; sys.exit(0 if lrr_es.__file__.startswith('$PWD/') else 1)") 2>/dev/null; then
+  root="$PWD"
+  if [ ! -x .venv/bin/lrr-es ] || ! (cd / && "$root/.venv/bin/python" -c \
+      "import lrr_es, sys; sys.exit(0 if lrr_es.__file__.startswith(sys.argv[1]) else 1)" "$root/") 2>/dev/null; then
     say "installing lrr-es into .venv (editable)"
     .venv/bin/pip install -q --no-deps --no-build-isolation -e . >/dev/null
   fi

@@ -160,17 +160,17 @@ def start(spec: ClusterSpec, timeout: float = 180.0, echo: Echo = print) -> Clus
         "-cp", classpath, RUNNER_MAIN, "-basePath", str(spec.data_dir), "-numOfNode", str(spec.nodes),
         "-baseHttpPort", str(spec.port - 1), "-clusterName", spec.cluster_name,
     ]
+    log_offset = log_path.stat().st_size if log_path.exists() else 0  # diagnose this start only
     started = time.monotonic()
     with open(log_path, "ab") as log_file:
         proc = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=spec.data_dir)
     _write_state(spec, proc.pid)
     echo(f"starting {spec.nodes} Elasticsearch 7.10.2 node(s) at {spec.url} (pid {proc.pid}, data {spec.data_dir})")
-    log_offset = log_path.stat().st_size
     while time.monotonic() - started < timeout:
         if proc.poll() is not None:
             (spec.data_dir / STATE_FILE).unlink(missing_ok=True)
-            raise ClusterError(f"Elasticsearch exited during start (code {proc.returncode}): {diagnose(log_path)}")
+            raise ClusterError(f"Elasticsearch exited during start (code {proc.returncode}): {diagnose(log_path, log_offset)}")
         health = _health(spec.url, spec.nodes)
         if health:
             took = time.monotonic() - started

@@ -73,9 +73,18 @@ def test_a_count_mismatch_refuses_the_swap(es, alias, make_config):
     p = MigrationPlan(alias, "reindex", f"{alias}-v1", f"{alias}-v2")
     with pytest.raises(MigrationError, match=f"{alias}-v2 holds 4 documents but {alias}-v1 holds 3; alias {alias} not swapped"):
         _copy_and_swap(es, config.index(alias), p, "popularity", [{"remove": {"index": f"{alias}-v1", "alias": alias}}],
-                       False, lambda _: None)
+                       False)
     assert esio.alias_targets(es, alias) == [f"{alias}-v1"]
-    es.index(index=alias, id="still-writable", body={"title": "x"}, refresh=True)  # the write block was lifted
+
+
+def test_a_failed_adoption_leaves_the_apps_index_writable(es, alias, make_config):
+    esio.create_index(es, alias, {"mappings": {"properties": {"name": {"type": "text"}, "plays": {"type": "keyword"}}}})
+    config = make_config(alias, fields={"title": "name", "popularity": "plays"})
+    with pytest.raises(MigrationError, match="plays \\(popularity\\) is mapped as keyword"):
+        migrate(es, config, alias, **QUIET)
+    assert not esio.is_alias(es, alias)
+    es.index(index=alias, id="after", body={"name": "still writable"}, refresh=True)
+    assert esio.count(es, alias) == 1
 
 
 def test_adopting_an_apps_index_keeps_its_name_fields_and_a_backup(es, alias, make_config):
@@ -99,6 +108,13 @@ def test_adopting_an_apps_index_keeps_its_name_fields_and_a_backup(es, alias, ma
     es.index(index=alias, id="s2", body={"name": "New", "plays": 1}, refresh=True)  # the app keeps writing
     assert esio.count(es, alias) == 3
 
+    [again] = migrate(es, config, alias, force_reindex=True, **QUIET)  # a later reindex keeps the app's mapping
+    assert (again.action, again.target) == ("reindex", f"{alias}-v2")
+    mapping = esio.get_mapping(es, f"{alias}-v2")["properties"]
+    assert mapping["plays"]["type"] == "long" and mapping["performer"]["type"] == "keyword"
+    assert mapping["lrr_popularity"]["type"] == "rank_feature" and esio.count(es, alias) == 3
+
+    assert rollback(es, alias, echo=lambda _: None) == (f"{alias}-v2", f"{alias}-v1")
     assert rollback(es, alias, echo=lambda _: None) == (f"{alias}-v1", f"{alias}-v0")
     assert esio.count(es, alias) == 2  # the app's original documents, as they were
 

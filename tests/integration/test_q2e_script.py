@@ -131,3 +131,17 @@ def test_keys_that_are_not_normalized_are_refused_before_the_node():
         update_script("Love Story", 1.0, T0, decay_days=1, max_keys=1, max_increment=1, max_queries=1)
     with pytest.raises(ValueError, match="finite"):
         update_script("love", float("nan"), T0, decay_days=1, max_keys=1, max_increment=1, max_queries=1)
+
+
+def test_single_string_list_fields_behave_as_lists(es, index):
+    put(es, index, "d", {"title": "Love", "q2e_pinned": "love_story", "q2e_events": "e0", "q2e_seeded": "x"})
+    _, doc = apply(es, index, "d", "love", 1.0, event_id="e1")  # "love" is a substring of the pinned key, not pinned
+    assert doc["q2e"]["love"] == pytest.approx(1.0) and doc["q2e_events"] == ["e0", "e1"]
+    assert apply(es, index, "d", "love", 1.0, event_id="e0")[0] == "noop"
+
+
+def test_update_script_refuses_long_unnormalized_keys():
+    with pytest.raises(ValueError, match="not a normalized Q2E key"):
+        update_script("Feat. Somebody " * 5, 1.0, T0, decay_days=1, max_keys=1, max_increment=1, max_queries=1)
+    assert update_script(q2e_key("Feat. Somebody " * 50), 1.0, T0, decay_days=1, max_keys=1, max_increment=1,
+                         max_queries=1)["params"]["key"] == q2e_key("Feat. Somebody " * 50)

@@ -70,3 +70,21 @@ def test_unreadable_and_invalid_files(tmp_path):
 
 def test_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("elasticsearch:\n", None),  # empty section with ES_URL set: the URL wins, no crash
+    ("indices:\n  music:\n    strategies:\n", "strategies must be a non-empty list"),
+    ("indices:\n  music:\n    fields: [{title: x}]\n", "fields must be a mapping"),
+    ("indices:\n  music: {}\n  podcasts: {}\n", None),
+    ("indices:\n  music: {}\n  music-videos: {}\n", "collides with the versioned indices"),
+    ("indices:\n  music: {}\n  music-v2: {}\n", "collides with the versioned indices of 'music'"),
+])
+def test_odd_yaml_gives_config_errors_not_crashes(tmp_path, yaml_text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml_text)
+    if message is None:
+        assert load_config(path, env={"ES_URL": "http://127.0.0.1:9"}).elasticsearch.url == "http://127.0.0.1:9"
+    else:
+        with pytest.raises(ConfigError, match=message):
+            load_config(path, env={})
