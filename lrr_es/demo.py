@@ -12,7 +12,7 @@ from typing import Callable
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .q2e import q2e_key
+from .strategies import get_strategy, parse_query
 
 Echo = Callable[[str], None]
 DEMO_QUERIES = ("love", "home", "midnight rock", "80s pop")
@@ -41,22 +41,14 @@ def run_demo(config: Config, port: int = 9200, data: Path | None = None, songs: 
     for text in DEMO_QUERIES:
         echo("")
         echo(f'search "{text}"')
-        _show(echo, "lexical", esio.search(es, index.name, lexical_body(text, index, 5)), index)
-        _show(echo, "q2e memory", esio.search(es, index.name, memory_body(text, 5)), index)
+        for name, label in (("lexical", "lexical"), ("memory", "q2e memory")):
+            body = get_strategy(name, index.fields).build(parse_query(text), 5)
+            _show(echo, label, esio.search(es, index.name, body), index)
     if spec is not None:
         if stop_after:
             echo(stop(spec).message)
         else:
             echo(f"\nthe node keeps running at {spec.url}; stop it with: lrr-es dev-cluster stop --port {spec.port}")
-
-
-def lexical_body(text: str, index: IndexConfig, size: int) -> dict:
-    fields = [f"{f}^2" for f in index.fields.title] + list(index.fields.artist)
-    return {"size": size, "query": {"multi_match": {"query": text, "fields": fields, "type": "best_fields"}}}
-
-
-def memory_body(text: str, size: int) -> dict:
-    return {"size": size, "query": {"rank_feature": {"field": f"q2e.{q2e_key(text)}"}}}
 
 
 def _show(echo: Echo, label: str, response: dict, index: IndexConfig) -> None:

@@ -41,12 +41,6 @@ def connect(url: str, timeout: float = 30.0) -> Elasticsearch:
     return client
 
 
-def server_version(es: Elasticsearch) -> tuple[int, ...]:
-    """The server version as a tuple of ints, e.g. (7, 10, 2)."""
-    number = es.info()["version"]["number"].split("-")[0]
-    return tuple(int(p) for p in number.split("."))
-
-
 def wait_for_health(es: Elasticsearch, status: str = "yellow", timeout: float = 60.0, index: str | None = None) -> dict:
     """Block until the cluster (or ``index``) reaches ``status``; raise with the last status seen."""
     deadline = time.monotonic() + timeout
@@ -122,11 +116,6 @@ def get_mapping(es: Elasticsearch, index: str) -> dict:
     """The mapping of one concrete index: {"properties": ..., "_meta": ...}."""
     found = _raw(es.indices.get_mapping(index=index))
     return next(iter(found.values()))["mappings"]
-
-
-def put_mapping_meta(es: Elasticsearch, index: str, meta: dict) -> None:
-    body = {"_meta": meta}
-    es.indices.put_mapping(index=index, **_body_kwargs(body))
 
 
 def get_settings(es: Elasticsearch, index: str) -> dict:
