@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .config import IndexConfig
+from .phonetic import phonetic_field
 from .q2e import seed_fields
 
 PACKAGE = Path(__file__).parent
 SYSTEM_INDICES = ("lrr-events", "lrr-decisions", "lrr-models")
-LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events")
+LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events",
+              "lrr_phonetic", "lrr_sem_cluster", "lrr_emb")
+PHONETIC_FIELD = "lrr_phonetic"
 ADOPTED_POPULARITY_FEATURE = "lrr_popularity"
 _SINGLE_ROLES = ("genre", "popularity", "added_at", "entity_type", "year")
 
@@ -105,6 +108,7 @@ def index_document(doc: Mapping[str, Any], index: IndexConfig, popularity_featur
     ``popularity_feature`` is the rank_feature field; when it differs from the index's popularity
     field (an adopted app index keeps its numeric field), the value is copied into it. A rank_feature
     takes only positive numbers, so zero, negative or non-numeric popularity is left out of it.
+    ``lrr_phonetic`` gets the Metaphone keys of the title and artist values (fuzzy strategy).
     ``id`` is not part of the source (it becomes _id).
     """
     fields = index.fields
@@ -116,6 +120,9 @@ def index_document(doc: Mapping[str, Any], index: IndexConfig, popularity_featur
             source.pop(fields.popularity, None)
         elif value is not None:
             source[feature] = value
+    phonetic = phonetic_field([source.get(f) for f in (*fields.title, *fields.artist) if "." not in f])
+    if phonetic:
+        source[PHONETIC_FIELD] = phonetic
     if seed and fields.title and "q2e" not in source:
         source.update(seed_fields(source, fields.title[0], fields.artist[0] if fields.artist else "artist",
                                   fields.genre or "genre", fields.popularity or "popularity"))

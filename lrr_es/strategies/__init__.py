@@ -1,6 +1,8 @@
 """Candidate-generation strategies (the bandit's arms) and their registry."""
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from ..config import FieldMap
 from ..errors import ConfigError
 from .base import MAX_QUERY_CHARS, Query, Strategy, parse_query
@@ -13,13 +15,18 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 
 
-def get_strategy(name: str, fields: FieldMap = FieldMap(), popularity_feature: str | None = None) -> Strategy:
-    """An instance of the strategy called ``name``; an unknown name lists the known ones."""
+def get_strategy(name: str, fields: FieldMap = FieldMap(), popularity_feature: str | None = None,
+                 resources: Mapping[str, Any] | None = None) -> Strategy:
+    """An instance of the strategy called ``name``; an unknown name lists the known ones.
+
+    ``resources`` holds what some strategies need besides the field map, by name (the query
+    understanding gazetteer, the semantic model); see each strategy's ``requires``.
+    """
     try:
         cls = STRATEGIES[name]
     except KeyError:
         raise ConfigError(f"unknown strategy {name!r} (known: {', '.join(sorted(STRATEGIES))})") from None
-    return cls(fields, popularity_feature)
+    return cls(fields, popularity_feature, resources)
 
 
 __all__ = ["MAX_QUERY_CHARS", "STRATEGIES", "Query", "Strategy", "get_strategy", "parse_query"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, Mapping
 
 from ..config import FieldMap
 from ..errors import QueryError
@@ -26,6 +26,7 @@ class Query:
     key: str
     seed: int = 0
     truncated: bool = False
+    interpretations: tuple[Any, ...] = ()  # query understanding's readings, most likely first (lrr_es.qu)
 
 
 def parse_query(text: object, seed: int = 0) -> Query:
@@ -46,10 +47,18 @@ class Strategy:
     name: ClassVar[str]
     kind: ClassVar[str]
     cost: ClassVar[float]  # relative Elasticsearch work, lexical = 1.0
+    requires: ClassVar[tuple[str, ...]] = ()  # names of resources (models) the strategy cannot build without
 
-    def __init__(self, fields: FieldMap = FieldMap(), popularity_feature: str | None = None) -> None:
+    def __init__(self, fields: FieldMap = FieldMap(), popularity_feature: str | None = None,
+                 resources: Mapping[str, Any] | None = None) -> None:
         self.fields = fields
         self.popularity_feature = popularity_feature or fields.popularity
+        self.resources = dict(resources or {})
+
+    @property
+    def available(self) -> bool:
+        """Whether every resource this strategy needs (e.g. a semantic model) was given."""
+        return all(self.resources.get(name) is not None for name in self.requires)
 
     @classmethod
     def descriptors(cls) -> dict:

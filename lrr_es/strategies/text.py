@@ -1,6 +1,8 @@
 """Text strategies: lexical, popularity-biased lexical, and fuzzy (misspellings)."""
 from __future__ import annotations
 
+from ..phonetic import phonetic_keys
+from ..templates import PHONETIC_FIELD
 from .base import Query, Strategy
 
 
@@ -35,7 +37,12 @@ class PopularStrategy(Strategy):
 
 
 class FuzzyStrategy(Strategy):
-    """Misspellings: edit-distance matching on title and artist, plus edge n-gram prefixes."""
+    """Misspellings: edit-distance matching, phonetic keys (Metaphone, indexed with the document)
+    and edge n-gram prefixes of title and artist.
+
+    Edit distance catches typos ("tayler"), phonetic keys catch spellings by ear that are more
+    than two edits away ("beyonse", "emenim"), prefixes catch unfinished words ("midn").
+    """
 
     name, kind, cost = "fuzzy", "text", 2.0
 
@@ -43,6 +50,10 @@ class FuzzyStrategy(Strategy):
         prefixes = [f"{f}.prefix" for f in (*self.fields.title[:1], *self.fields.artist[:1]) if "." not in f]
         should = [{"multi_match": {"query": query.text, "type": "best_fields", "fields": self._text_fields(),
                                    "fuzziness": "AUTO", "prefix_length": 1, "max_expansions": 20}}]
+        keys = phonetic_keys(query.text)
+        if keys:
+            should.append({"match": {PHONETIC_FIELD: {"query": " ".join(keys), "operator": "or",
+                                                      "minimum_should_match": "2<75%", "boost": 1.5}}})
         if prefixes:
             should.append({"multi_match": {"query": query.text, "type": "best_fields", "fields": prefixes,
                                            "operator": "and", "boost": 0.5}})

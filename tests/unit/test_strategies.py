@@ -54,6 +54,8 @@ def test_fuzzy_golden():
     assert body["query"] == {"bool": {"should": [
         {"multi_match": {"query": "tayler swift", "type": "best_fields", "fields": FIELDS, "fuzziness": "AUTO",
                          "prefix_length": 1, "max_expansions": 20}},
+        {"match": {"lrr_phonetic": {"query": "TLR SWFT", "operator": "or", "minimum_should_match": "2<75%",
+                                    "boost": 1.5}}},
         {"multi_match": {"query": "tayler swift", "type": "best_fields", "fields": ["title.prefix", "artist.prefix"],
                          "operator": "and", "boost": 0.5}},
     ], "minimum_should_match": 1}}

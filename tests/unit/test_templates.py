@@ -82,3 +82,11 @@ def test_index_document_copies_popularity_into_an_adopted_feature():
     assert doc["plays"] == 12 and doc["lrr_popularity"] == 12.0
     doc = index_document({"name": "Home", "plays": 0}, songs, popularity_feature="lrr_popularity")
     assert doc["plays"] == 0 and "lrr_popularity" not in doc
+
+
+def test_index_document_adds_phonetic_keys_of_title_and_artist():
+    index = config_from_dict({}).index("music")
+    source = index_document({"id": "s1", "title": "Love Story", "artist": ["Taylor Swift"], "popularity": 80}, index)
+    assert source["lrr_phonetic"] == "LF STR TLR SWFT"
+    untitled = index_document({"id": "s2", "title": "1989", "artist": []}, index)
+    assert "lrr_phonetic" not in untitled
