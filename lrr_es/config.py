@@ -64,6 +64,16 @@ class RankerConfig:
 
 
 @dataclass(frozen=True)
+class RetrievalConfig:
+    """How a plan runs: the default quota per strategy, the per-strategy timeout, the RRF fusion."""
+
+    quota: int = 50
+    timeout_ms: int = 500
+    rrf_k: float = 60.0
+    weights: Mapping[str, float] = field(default_factory=dict)  # RRF weight per strategy, default 1
+
+
+@dataclass(frozen=True)
 class FeedbackConfig:
     """Q2E memory semantics: weights per action, decay half-life, bounds."""
 
@@ -85,6 +95,7 @@ class Config:
     )
     bandit: BanditConfig = BanditConfig()
     ranker: RankerConfig = RankerConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
     feedback: FeedbackConfig = FeedbackConfig()
 
     def index(self, name: str) -> IndexConfig:
@@ -131,6 +142,7 @@ def config_from_dict(raw: Mapping[str, Any]) -> Config:
         indices=indices,
         bandit=_section(BanditConfig, "bandit", raw.get("bandit")),
         ranker=_section(RankerConfig, "ranker", raw.get("ranker")),
+        retrieval=_section(RetrievalConfig, "retrieval", raw.get("retrieval")),
         feedback=_section(FeedbackConfig, "feedback", raw.get("feedback")),
     )
 
@@ -247,6 +259,18 @@ def _check_ranker(where: str, c: RankerConfig) -> None:
     _check_int(f"{where}.candidates", c.candidates, 1, 10_000)
 
 
+def _check_retrieval(where: str, c: RetrievalConfig) -> None:
+    _check_int(f"{where}.quota", c.quota, 1, 1000)
+    _check_int(f"{where}.timeout_ms", c.timeout_ms, 1, 600_000)
+    _check_number(f"{where}.rrf_k", c.rrf_k, 0, 1e6)
+    if not isinstance(c.weights, Mapping):
+        raise ConfigError(f"{where}.weights must map strategy names to numbers, got {c.weights!r}")
+    for name, weight in c.weights.items():
+        if name not in KNOWN_STRATEGIES:
+            raise ConfigError(f"{where}.weights: unknown strategy {name!r} (known: {', '.join(KNOWN_STRATEGIES)})")
+        _check_number(f"{where}.weights.{name}", weight, 0, 1000)
+
+
 def _check_feedback(where: str, c: FeedbackConfig) -> None:
     if not isinstance(c.weights, Mapping) or not c.weights:
         raise ConfigError(f"{where}.weights must map action names to numbers, got {c.weights!r}")
@@ -263,5 +287,6 @@ _VALIDATORS = {
     EsConfig: _check_es,
     BanditConfig: _check_bandit,
     RankerConfig: _check_ranker,
+    RetrievalConfig: _check_retrieval,
     FeedbackConfig: _check_feedback,
 }

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 import elasticsearch
 from elasticsearch import Elasticsearch, helpers
 
-from .errors import EsUnavailableError
+from .errors import EsUnavailableError, QueryError
 
 log = logging.getLogger(__name__)
 # 7.17 warns that 8.x drops ``body=``; on 8.x we pass keyword arguments instead (_body_kwargs).
@@ -214,11 +214,25 @@ def search(es: Elasticsearch, index: str, body: dict) -> dict:
     return _raw(es.search(index=index, **_body_kwargs(body)))
 
 
-def msearch(es: Elasticsearch, searches: list[dict]) -> dict:
-    """One _msearch: ``searches`` alternates header and body dicts, as the API expects."""
-    if CLIENT_MAJOR >= 8:
-        return _raw(es.msearch(searches=searches))
-    return _raw(es.msearch(body=searches))
+def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | None = None) -> dict:
+    """One _msearch: ``searches`` alternates header and body dicts, as the API expects.
+
+    A node that is down or does not answer within ``request_timeout`` seconds raises
+    EsUnavailableError. Errors of single sub-searches at run time come back inside the response;
+    a body Elasticsearch cannot even parse rejects the whole request (400), raised as QueryError.
+    """
+    try:
+        if CLIENT_MAJOR >= 8:
+            client = es.options(request_timeout=request_timeout) if request_timeout else es
+            return _raw(client.msearch(searches=searches))
+        extra = {"request_timeout": request_timeout} if request_timeout else {}
+        return _raw(es.msearch(body=searches, **extra))
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"_msearch failed: {_reason(exc)}") from None
+    except elasticsearch.TransportError as exc:
+        if _status(exc) == 400:
+            raise QueryError(f"_msearch rejected: {_error_info(exc)}") from None
+        raise
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -233,6 +247,14 @@ def _body_kwargs(body: dict) -> dict:
 def _raw(response: Any) -> Any:
     """8.x returns ObjectApiResponse; 7.x a dict. Always hand back plain data."""
     return getattr(response, "body", response)
+
+
+def _error_info(exc: Exception) -> str:
+    info = getattr(exc, "info", None) or getattr(exc, "body", None)
+    error = info.get("error") if isinstance(info, dict) else None
+    if isinstance(error, dict):
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:300]
+    return _reason(exc)
 
 
 def _status(exc: Exception) -> int | None:

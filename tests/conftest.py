@@ -60,3 +60,24 @@ def musicoset():
     """The MusicOSet directory; its absence is a failure (CI always has ../shared/data)."""
     assert MUSICOSET.is_dir(), f"MusicOSet data missing at {MUSICOSET} (set LRR_MUSICOSET)"
     return MUSICOSET
+
+
+@pytest.fixture(scope="session")
+def music_index(es, musicoset):
+    """The MusicOSet catalog migrated and loaded once per session behind a ``test-music-*`` alias.
+
+    Shared by every module that reads it: a test that writes to it (a Q2E update) uses a query
+    of its own so that other tests do not see the change.
+    """
+    from lrr_es.catalog import read_musicoset
+    from lrr_es.load import load_rows
+    from lrr_es.migrate import migrate
+    name = f"test-music-{uuid.uuid4().hex[:8]}"
+    config = config_from_dict({"indices": {name: {}}})
+    migrate(es, config, name, progress=False, echo=lambda _: None)
+    load_rows(es, config.index(name), read_musicoset(musicoset), progress=False)
+    esio.refresh(es, name)
+    yield name
+    for index in esio.list_indices(es, f"{name}*"):
+        esio.delete_index(es, index)
+    es.indices.delete_index_template(name=f"lrr-catalog-{name}")

@@ -1,0 +1,190 @@
+"""The engine: one search through the request path, stage by stage (DESIGN.md §2).
+
+parse → (context, decide: the bandit, later) → build → execute → merge → rank (weighted RRF until a
+learned ranker exists) → respond. Only ``execute`` and the per-alias metadata talk to Elasticsearch.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from elasticsearch import Elasticsearch
+
+from . import es as esio
+from .config import Config, IndexConfig
+from .errors import QueryError
+from .execute import PlanItem, StrategyResult, execute
+from .merge import Candidate, merge
+from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
+
+log = logging.getLogger(__name__)
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One served search: the page of hits with provenance, the plan that ran, what failed."""
+
+    search_id: str
+    index: str
+    query: Query
+    plan: tuple[PlanItem, ...]
+    hits: list[dict]
+    pool_size: int
+    results: tuple[StrategyResult, ...]
+    skipped: Mapping[str, str] = field(default_factory=dict)  # strategy -> why it did not run
+    timings: Mapping[str, float] = field(default_factory=dict)  # ms per stage and "total"
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """Strategies whose sub-search failed or timed out, with the reason."""
+        return {r.strategy: r.error or r.status for r in self.results if r.status != "ok"}
+
+    def to_response(self) -> dict:
+        """An ordinary Elasticsearch search response plus an ``lrr`` section."""
+        return {
+            "took": round(self.timings.get("total", 0.0)),
+            "timed_out": any(r.status == "timed_out" for r in self.results),
+            "hits": {"total": {"value": self.pool_size, "relation": "gte"},
+                     "max_score": self.hits[0]["_score"] if self.hits else None, "hits": self.hits},
+            "lrr": {"search_id": self.search_id, "plan": [vars(i) for i in self.plan],
+                    "failed": self.failed, "skipped": dict(self.skipped), "ranker": "rrf",
+                    "query_truncated": self.query.truncated},
+        }
+
+
+class LrrEngine:
+    """Searches configured indices through the learned request path.
+
+    ``resources`` maps an alias to the named resources its strategies need (``gazetteer``,
+    ``semantic``); a strategy whose resource is missing is skipped and reported, never fatal.
+    """
+
+    def __init__(self, es: Elasticsearch, config: Config,
+                 resources: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.es = es
+        self.config = config
+        self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
+        self._strategies: dict[str, dict[str, Strategy]] = {}
+
+    # --- public ------------------------------------------------------------------------------
+
+    def search(self, index: str, text: str, filters: Sequence[dict] | dict | None = None, size: int = 10,
+               from_: int = 0, plan: Sequence[PlanItem] | None = None, seed: int | None = None,
+               source: list[str] | bool | None = None) -> SearchResult:
+        """Search ``index`` (a configured alias) for ``text`` under the app's ``filters``.
+
+        ``plan`` overrides the default plan (every configured, available strategy at the
+        configured quota). ``seed`` fixes the explore strategy's randomness (default: per search).
+        """
+        started = time.perf_counter()
+        cfg = self.config.index(index)
+        _check_page(size, from_)
+        app_filters = _check_filters(filters)
+        search_id = uuid.uuid4().hex
+        query = parse_query(text, seed=_seed(search_id) if seed is None else seed)
+        query = self._understand(index, query)
+        strategies = self.strategies(index)
+        items = tuple(plan) if plan is not None else self.default_plan(index)
+        built, skipped = [], {}
+        for item in items:
+            strategy = strategies.get(item.strategy)
+            if strategy is None:
+                raise QueryError(f"unknown strategy {item.strategy!r} in plan (configured for {index}: "
+                                 f"{', '.join(strategies)})")
+            if not strategy.available:
+                skipped[item.strategy] = f"needs {', '.join(strategy.requires)}, which {index} does not have yet"
+                continue
+            built.append((item, strategy.build(query, item.quota, app_filters)))
+        t_build = time.perf_counter()
+        results, es_ms = execute(self.es, index, built, source) if built else ([], 0.0)
+        t_exec = time.perf_counter()
+        pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
+        page = [_hit(c) for c in pool[from_:from_ + size]]
+        t_merge = time.perf_counter()
+        if not page and from_ >= len(pool) and from_ > 0:
+            page = self._lexical_page(cfg, query, app_filters, size, from_, source)
+        ended = time.perf_counter()
+        timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
+                   "merge": (t_merge - t_exec) * 1000, "total": (ended - started) * 1000}
+        return SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings)
+
+    def default_plan(self, index: str) -> tuple[PlanItem, ...]:
+        """Every configured strategy that can run, at the configured quota and timeout."""
+        r = self.config.retrieval
+        return tuple(PlanItem(name, r.quota, 1.0, r.timeout_ms)
+                     for name, s in self.strategies(index).items() if s.available)
+
+    def strategies(self, index: str) -> dict[str, Strategy]:
+        """The configured strategies of ``index``, built once per engine."""
+        if index not in self._strategies:
+            cfg = self.config.index(index)
+            feature = self._popularity_feature(cfg)
+            resources = self._resources.get(index, {})
+            self._strategies[index] = {name: get_strategy(name, cfg.fields, feature, resources)
+                                       for name in cfg.strategies if name in STRATEGIES}
+        return self._strategies[index]
+
+    def set_resource(self, index: str, name: str, value: Any) -> None:
+        """Give ``index``'s strategies a resource (a rebuilt gazetteer or semantic model)."""
+        self._resources.setdefault(index, {})[name] = value
+        self._strategies.pop(index, None)
+
+    # --- stages ------------------------------------------------------------------------------
+
+    def _understand(self, index: str, query: Query) -> Query:
+        gazetteer = self._resources.get(index, {}).get("gazetteer")
+        if gazetteer is None:
+            return query
+        from .qu import understand
+        return understand(query, gazetteer)
+
+    def _lexical_page(self, cfg: IndexConfig, query: Query, filters: list[dict], size: int, from_: int,
+                      source: list[str] | bool | None) -> list[dict]:
+        """A page beyond the candidate pool: plain lexical search with ``from``."""
+        body = get_strategy("lexical", cfg.fields).build(query, max(size, 1), filters)
+        body["from"] = from_
+        if source is not None:
+            body["_source"] = source
+        hits = esio.search(self.es, cfg.name, body)["hits"]["hits"]
+        return [{"_id": h["_id"], "_score": h["_score"], "_source": h.get("_source", {}),
+                 "lrr": {"strategies": {"lexical": {"rank": from_ + i + 1, "score": h["_score"]}}, "fallback": True}}
+                for i, h in enumerate(hits)]
+
+    def _popularity_feature(self, cfg: IndexConfig) -> str | None:
+        """The rank_feature that holds popularity (an adopted index keeps its own numeric field)."""
+        try:
+            targets = esio.alias_targets(self.es, cfg.name)
+            meta = (esio.get_mapping(self.es, targets[0]).get("_meta") or {}).get("lrr", {}) if targets else {}
+        except esio.NotFoundError:
+            meta = {}
+        return meta.get("popularity_feature", cfg.fields.popularity)
+
+
+def _hit(candidate: Candidate) -> dict:
+    return {"_id": candidate.id, "_score": candidate.fused, "_source": candidate.source,
+            "lrr": {"strategies": {p.strategy: {"rank": p.rank, "score": p.score} for p in candidate.provenance}}}
+
+
+def _check_page(size: Any, from_: Any) -> None:
+    for name, value in (("size", size), ("from", from_)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAGE * 10:
+            raise QueryError(f"{name} must be a non-negative integer, got {value!r}")
+    if size > MAX_PAGE:
+        raise QueryError(f"size must be at most {MAX_PAGE}, got {size}")
+
+
+def _check_filters(filters: Sequence[dict] | dict | None) -> list[dict]:
+    if filters is None:
+        return []
+    items = [filters] if isinstance(filters, dict) else filters
+    if isinstance(items, (str, bytes)) or not all(isinstance(f, dict) and len(f) == 1 for f in items):
+        raise QueryError("filters must be query clauses: a dict like {\"term\": {...}} or a list of them")
+    return list(items)
+
+
+def _seed(search_id: str) -> int:
+    return int(search_id[:8], 16)

@@ -1,0 +1,136 @@
+"""Plan execution: one ``_msearch`` with one sub-search per chosen strategy.
+
+Building the request and reading the response are pure functions; ``execute`` is the one call
+that goes to Elasticsearch (through ``lrr_es.es``). Every sub-search carries its own ``timeout``:
+Elasticsearch stops collecting on the shards when it expires and answers with what it found
+(``timed_out: true``), so one slow strategy cannot hold the page. A sub-search that fails is
+reported in its result and the others are served.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from elasticsearch import Elasticsearch
+
+from . import es as esio
+from .errors import EsUnavailableError, QueryError
+
+DEFAULT_TIMEOUT_MS = 500
+STATUSES = ("ok", "timed_out", "failed")
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One arm of a plan: run ``strategy`` for ``quota`` candidates, chosen with ``propensity``."""
+
+    strategy: str
+    quota: int
+    propensity: float | None = None
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    source: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """What one sub-search returned: its hits in rank order, or why it has none."""
+
+    strategy: str
+    hits: tuple[Hit, ...] = ()
+    status: str = "ok"  # one of STATUSES; timed_out still carries the hits found in time
+    error: str | None = None
+    took_ms: int | None = None
+
+    @property
+    def served(self) -> bool:
+        return self.status != "failed"
+
+
+def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: list[str] | bool | None = None) -> list[dict]:
+    """The ``_msearch`` lines (header, body, header, body, ...) for one plan; pure.
+
+    ``bodies`` pairs every plan item with the body its strategy built. The item's timeout and the
+    ``_source`` filter are added to a copy of each body.
+    """
+    if not bodies:
+        raise QueryError("a plan needs at least one strategy")
+    lines: list[dict] = []
+    for item, body in bodies:
+        if not isinstance(item.timeout_ms, int) or item.timeout_ms < 1:
+            raise QueryError(f"{item.strategy}: timeout_ms must be a positive integer, got {item.timeout_ms!r}")
+        sub = dict(body, timeout=f"{item.timeout_ms}ms")
+        if source is not None:
+            sub["_source"] = source
+        lines += [{"index": index}, sub]
+    return lines
+
+
+def parse_msearch(items: Sequence[PlanItem], response: dict) -> list[StrategyResult]:
+    """One StrategyResult per plan item, in plan order, from an ``_msearch`` response; pure."""
+    responses = response.get("responses") or []
+    if len(responses) != len(items):
+        raise EsUnavailableError(f"_msearch answered {len(responses)} of {len(items)} sub-searches")
+    return [_result(item.strategy, sub) for item, sub in zip(items, responses)]
+
+
+def _result(strategy: str, sub: dict) -> StrategyResult:
+    if "error" in sub:
+        return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]))
+    hits = tuple(Hit(h["_id"], float(h.get("_score") or 0.0), h.get("_source") or {}) for h in sub["hits"]["hits"])
+    shards = sub.get("_shards") or {}
+    if sub.get("timed_out"):
+        return StrategyResult(strategy, hits, "timed_out", "timed out; partial results", sub.get("took"))
+    if shards.get("failed") and not hits:
+        reasons = [_error_text(f.get("reason", {})) for f in shards.get("failures", [])]
+        return StrategyResult(strategy, status="failed", error="; ".join(reasons[:2]) or "shard failure",
+                              took_ms=sub.get("took"))
+    return StrategyResult(strategy, hits, "ok", None, sub.get("took"))
+
+
+def _error_text(error: Any) -> str:
+    """``type: reason`` of the first cause, with the innermost ``caused_by`` reason (a script's own message)."""
+    if not isinstance(error, dict):
+        return str(error)[:300]
+    shards = error.get("failed_shards") or []
+    cause = shards[0].get("reason", {}) if shards and isinstance(shards[0], dict) else (error.get("root_cause") or [error])[0]
+    text = f"{cause.get('type', 'error')}: {cause.get('reason', '')}"
+    inner = cause
+    while isinstance(inner.get("caused_by"), dict):
+        inner = inner["caused_by"]
+    if inner is not cause and inner.get("reason"):
+        text += f" ({inner.get('type', 'error')}: {inner['reason']})"
+    return text[:300]
+
+
+def execute(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
+            source: list[str] | bool | None = None) -> tuple[list[StrategyResult], float]:
+    """Run one plan as a single ``_msearch``; returns the results and the wall time in ms.
+
+    The request's own timeout is the largest sub-search timeout plus a margin for the network and
+    the fetch phase. A node that is down or does not answer in that time raises EsUnavailableError:
+    then there is nothing to serve. When Elasticsearch rejects the whole request because one body
+    does not parse, each sub-search is retried alone, so only the bad one fails.
+    """
+    lines = build_msearch(index, bodies, source)
+    request_timeout = max(item.timeout_ms for item, _ in bodies) / 1000 + 5.0
+    items = [item for item, _ in bodies]
+    started = time.perf_counter()
+    try:
+        results = parse_msearch(items, esio.msearch(es, lines, request_timeout=request_timeout))
+    except QueryError:
+        results = [_run_alone(es, item, lines[2 * i:2 * i + 2], request_timeout) for i, item in enumerate(items)]
+    return results, (time.perf_counter() - started) * 1000
+
+
+def _run_alone(es: Elasticsearch, item: PlanItem, lines: list[dict], request_timeout: float) -> StrategyResult:
+    try:
+        return parse_msearch([item], esio.msearch(es, lines, request_timeout=request_timeout))[0]
+    except QueryError as exc:
+        return StrategyResult(item.strategy, status="failed", error=str(exc))

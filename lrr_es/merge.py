@@ -1,0 +1,70 @@
+"""Merge: the union of the strategies' hits, deduplicated by _id, with provenance (pure).
+
+Every candidate keeps, for each strategy that found it, the rank (1-based) and the score it had
+there; the ranker's features and the bandit's rewards are read from that provenance, never
+recomputed. Before a learned model exists the pool is ordered by weighted reciprocal rank fusion:
+``fused(d) = sum over strategies s that found d of w_s / (k + rank_s(d))``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .execute import StrategyResult
+
+RRF_K = 60  # the constant of Cormack et al.; it damps the head so agreement across lists counts
+
+
+@dataclass(frozen=True)
+class Provenance:
+    strategy: str
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One merged document: its _source (from the first strategy that returned it) and provenance."""
+
+    id: str
+    source: dict
+    provenance: tuple[Provenance, ...]
+    fused: float
+
+    def found_by(self, strategy: str) -> Provenance | None:
+        return next((p for p in self.provenance if p.strategy == strategy), None)
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        return tuple(p.strategy for p in self.provenance)
+
+
+def merge(results: Sequence[StrategyResult], weights: Mapping[str, float] | None = None,
+          k: float = RRF_K) -> list[Candidate]:
+    """The deduplicated pool ordered by weighted RRF, ties broken deterministically.
+
+    Ties go to the better best rank, then to the strategy earlier in the plan, then to the _id, so
+    the same results always give the same order. A strategy's weight defaults to 1; a weight of 0
+    keeps its candidates in the pool (with provenance) but gives them no fused score from it.
+    """
+    weights = weights or {}
+    order = {r.strategy: i for i, r in reversed(list(enumerate(results)))}
+    sources: dict[str, dict] = {}
+    provenance: dict[str, list[Provenance]] = {}
+    for result in results:
+        seen: set[str] = set()
+        for rank, hit in enumerate(result.hits, start=1):
+            if hit.id in seen:  # a strategy lists a doc once; keep its best rank
+                continue
+            seen.add(hit.id)
+            sources.setdefault(hit.id, hit.source)
+            provenance.setdefault(hit.id, []).append(Provenance(result.strategy, rank, hit.score))
+    pool = [Candidate(doc_id, sources[doc_id], tuple(provs), _fused(provs, weights, k))
+            for doc_id, provs in provenance.items()]
+    pool.sort(key=lambda c: (-c.fused, min(p.rank for p in c.provenance),
+                             min(order[p.strategy] for p in c.provenance), c.id))
+    return pool
+
+
+def _fused(provs: Sequence[Provenance], weights: Mapping[str, float], k: float) -> float:
+    return sum(float(weights.get(p.strategy, 1.0)) / (k + p.rank) for p in provs)

@@ -1,0 +1,112 @@
+"""The request path end to end on a real node with MusicOSet: one _msearch, merge, degradation."""
+import pytest
+
+from lrr_es import es as esio
+from lrr_es.config import config_from_dict
+from lrr_es.engine import LrrEngine
+from lrr_es.errors import QueryError
+from lrr_es.execute import PlanItem, execute
+from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.strategies.text import LexicalStrategy
+
+pytestmark = pytest.mark.integration
+PLAN = (PlanItem("lexical", 20), PlanItem("popular", 20), PlanItem("fuzzy", 20), PlanItem("memory", 20))
+
+
+@pytest.fixture(scope="module")
+def engine(es, music_index):
+    return LrrEngine(es, config_from_dict({"indices": {music_index: {}}}))
+
+
+def test_a_plan_runs_as_one_msearch_and_merges_with_provenance(engine, music_index):
+    result = engine.search(music_index, "tayler swift love story", size=30, plan=PLAN)
+    assert [r.strategy for r in result.results] == ["lexical", "popular", "fuzzy", "memory"]
+    assert all(r.status == "ok" for r in result.results) and not result.failed
+    ids = [h["_id"] for h in result.hits]
+    assert len(ids) == len(set(ids)) == 30
+    union = {h.id for r in result.results for h in r.hits}
+    assert result.pool_size == len(union)
+    for hit in result.hits:  # provenance matches what each sub-search returned
+        for name, prov in hit["lrr"]["strategies"].items():
+            sub = next(r for r in result.results if r.strategy == name)
+            assert sub.hits[prov["rank"] - 1].id == hit["_id"]
+    fused = [h["_score"] for h in result.hits]
+    assert fused == sorted(fused, reverse=True)
+    top = result.hits[0]["_source"]
+    assert "Taylor Swift" in top["artist"] and "love story" in top["title"].lower()
+
+
+def test_a_misspelled_artist_reaches_the_page_through_fuzzy(engine, music_index):
+    result = engine.search(music_index, "beyonse", size=10, plan=PLAN)
+    beyonce = [h for h in result.hits if "Beyoncé" in h["_source"].get("artist", [])]
+    assert beyonce and all(set(h["lrr"]["strategies"]) <= {"fuzzy", "popular", "memory"} for h in beyonce)
+    assert not any("Beyoncé" in h.source.get("artist", []) for h in result.results[0].hits)  # not lexical
+
+
+def test_app_filters_apply_to_every_sub_search(engine, music_index):
+    result = engine.search(music_index, "love", size=50, plan=PLAN, filters={"term": {"entity_type": "artist"}})
+    assert result.hits and all(h["_source"]["entity_type"] == "artist" for h in result.hits)
+    assert all(h.source["entity_type"] == "artist" for r in result.results for h in r.hits)
+
+
+class FailingStrategy(LexicalStrategy):
+    """A strategy whose sub-search Elasticsearch rejects at run time (a Painless exception)."""
+
+    name = "broken"
+
+    def _query(self, query):
+        return {"script_score": {"query": {"match_all": {}},
+                                 "script": {"source": "throw new IllegalStateException('broken on purpose')"}}}
+
+
+def test_a_failing_sub_search_is_reported_and_the_others_are_served(es, music_index):
+    engine = LrrEngine(es, config_from_dict({"indices": {music_index: {}}}))
+    engine.strategies(music_index)["broken"] = FailingStrategy()
+    plan = (PlanItem("lexical", 10), PlanItem("broken", 10), PlanItem("fuzzy", 10))
+    result = engine.search(music_index, "hello", size=10, plan=plan)
+    assert set(result.failed) == {"broken"} and "broken on purpose" in result.failed["broken"]
+    assert len(result.hits) == 10
+    assert all(set(h["lrr"]["strategies"]) <= {"lexical", "fuzzy"} for h in result.hits)
+    assert result.to_response()["lrr"]["failed"] == result.failed
+
+
+@pytest.mark.parametrize("bad", [
+    {"size": 5, "query": {"range": {"title.keyword": {"gte": "a", "format": "nonsense"}}}},  # rejects the request
+    {"size": 5, "query": {"script_score": {"query": {"match_all": {}}, "script": {"source": "1/0"}}}},  # fails in run
+], ids=["unparsable", "runtime"])
+def test_execute_isolates_a_bad_body_of_a_real_msearch(es, music_index, bad):
+    query = parse_query("yesterday")
+    lexical = (PlanItem("lexical", 5), get_strategy("lexical").build(query, 5))
+    results, elapsed = execute(es, music_index, [lexical, (PlanItem("x", 5), bad), lexical])
+    assert [r.status for r in results] == ["ok", "failed", "ok"]
+    assert len(results[0].hits) == 5 and results[0].hits == results[2].hits
+    assert results[1].error and elapsed > 0
+
+
+def test_a_page_beyond_the_pool_falls_back_to_lexical(engine, music_index):
+    plan = (PlanItem("lexical", 5), PlanItem("memory", 5))
+    first = engine.search(music_index, "love", size=5, plan=plan)
+    beyond = engine.search(music_index, "love", size=5, from_=first.pool_size + 5, plan=plan)
+    assert len(beyond.hits) == 5 and all(h["lrr"].get("fallback") for h in beyond.hits)
+    lexical = esio.search(engine.es, music_index, dict(get_strategy("lexical").build(parse_query("love"), 5),
+                                                       **{"from": first.pool_size + 5}))
+    assert [h["_id"] for h in beyond.hits] == [h["_id"] for h in lexical["hits"]["hits"]]
+
+
+HOSTILE = ['"quoted" \\back\\slash', "title:(love OR hate) AND -x~2 /re.*gex/ [a TO z] {b} ^3 && || !",
+           "𝄞 Beyoncé 東京 עברית \u200b", "x" * 10_000, "params.x; ctx._source.q2e = null", "!!!"]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_text_is_served_by_every_default_strategy(engine, music_index, text):
+    result = engine.search(music_index, text, size=10)
+    assert not result.failed, result.failed
+    assert result.query.truncated == (len(text) > 256)
+
+
+@pytest.mark.parametrize("kwargs", [{"text": "   "}, {"text": None}, {"text": "a", "size": -1},
+                                    {"text": "a", "filters": "entity_type:song"},
+                                    {"text": "a", "plan": (PlanItem("nope", 5),)}])
+def test_bad_requests_get_a_clear_error(engine, music_index, kwargs):
+    with pytest.raises(QueryError):
+        engine.search(music_index, **kwargs)
