@@ -51,7 +51,9 @@ def catalog_template(index: IndexConfig) -> dict:
     settings = body["template"]["settings"]["index"]
     settings["number_of_shards"], settings["number_of_replicas"] = index.shards, index.replicas
     body["template"]["mappings"]["properties"] = _rename_roles(body["template"]["mappings"]["properties"], index)
-    body["_meta"] = {"lrr": {"schema_version": body["version"], "alias": index.name}}
+    # the hash makes `migrate` update an installed template when the config (shards, field map) changes
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+    body["_meta"] = {"lrr": {"schema_version": body["version"], "alias": index.name, "body_hash": digest}}
     return body
 
 

@@ -90,3 +90,12 @@ def test_index_document_adds_phonetic_keys_of_title_and_artist():
     assert source["lrr_phonetic"] == "LF STR TLR SWFT"
     untitled = index_document({"id": "s2", "title": "1989", "artist": []}, index)
     assert "lrr_phonetic" not in untitled
+
+
+def test_catalog_template_meta_changes_with_the_rendered_body():
+    one = catalog_template(config_from_dict({}).index("music"))
+    two = catalog_template(config_from_dict({"indices": {"music": {"shards": 2}}}).index("music"))
+    renamed = catalog_template(config_from_dict({"indices": {"music": {"fields": {"title": ["name"]}}}}).index("music"))
+    hashes = {t["_meta"]["lrr"]["body_hash"] for t in (one, two, renamed)}
+    assert len(hashes) == 3
+    assert catalog_template(config_from_dict({}).index("music")) == one
