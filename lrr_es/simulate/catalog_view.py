@@ -89,6 +89,9 @@ class CatalogView:
         if not self.docs:
             raise SimulationError("the catalog has no documents")
         self.popularity = {i: _number(d.get("popularity")) for i, d in self.docs.items()}
+        self._artists = {i: _strings(d.get("artist")) for i, d in self.docs.items()}
+        self._decade_of = {i: d.get("decade") for i, d in self.docs.items()
+                          if isinstance(d.get("decade"), str) and d.get("decade")}
         self.songs = [i for i, d in self.docs.items() if d.get("entity_type") != "artist" and norm(self.title(i))]
         self.artists = [i for i, d in self.docs.items() if d.get("entity_type") == "artist" and norm(self.title(i))]
         self.song_sampler = PopularitySampler(self.songs, self.popularity, popular_share) if self.songs else None
@@ -104,7 +107,7 @@ class CatalogView:
 
     def artists_of(self, doc_id: str) -> list[str]:
         """The credited artist names."""
-        return _strings(self.docs[doc_id].get("artist"))
+        return list(self._artists[doc_id])
 
     def genres_of(self, doc_id: str) -> list[str]:
         """The genres, main_genre included."""
@@ -113,8 +116,7 @@ class CatalogView:
 
     def decade_of(self, doc_id: str) -> str | None:
         """The decade label ("1980s"), or None."""
-        value = self.docs[doc_id].get("decade")
-        return value if isinstance(value, str) and value else None
+        return self._decade_of.get(doc_id)
 
     def by_popularity(self, ids: Iterable[str]) -> list[str]:
         """``ids`` without repeats, most popular first, ties by id."""
@@ -134,7 +136,7 @@ class CatalogView:
             key = norm(core_title(self.title(i)))
             self._by_title[key].append(i)
             self._by_title_artist[self.title_artist_key(i)].append(i)
-            for word in set(norm(self.title(i)).split()):
+            for word in set(key.split()):  # the core title: "(feat. Nelly)" does not make "nelly" a title word
                 self._title_words[word].append(i)
             for name in {norm(a) for a in self.artists_of(i)}:
                 self._songs_by_artist[name].append(i)

@@ -30,7 +30,9 @@ STOPWORDS = frozenset(
     "i me my mine you your yours he him his she her it its we us our they them their this that "
     "is are was were be been am do does did don t s m ll re ve d not no yes so if but oh ooh "
     "feat ft featuring remix version edit mix live remastered remaster mono stereo single "
-    "radio original album la le el de del lo los las en et y da di der die das und".split()
+    "radio original album la le el de del lo los las en et y da di der die das und "
+    "all can get got go just let like make what when where who how why see say now then there here too "
+    "will won gonna wanna ain cause about again every only just".split()
 )
 
 
