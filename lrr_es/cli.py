@@ -176,10 +176,10 @@ def load_cmd(obj, path, alias, fmt, mapping, id_field, sample_size, seed, no_pro
     click.echo(report.summary())
 
 
-def _pair(text: str) -> tuple[str, str]:
+def _pair(text: str, option: str = "--map") -> tuple[str, str]:
     src, sep, dst = text.partition("=")
     if not sep or not src or not dst:
-        raise click.BadParameter(f"{text!r} is not SRC=DST", param_hint="--map")
+        raise click.BadParameter(f"{text!r} is not {'SRC=DST' if option == '--map' else 'NAME=VALUE'}", param_hint=option)
     return src, dst
 
 
@@ -195,6 +195,45 @@ def demo_cmd(obj, port, data, songs, stop) -> None:
     """Start an embedded node, migrate, load the sample catalog and run a few searches."""
     from .demo import run_demo
     run_demo(obj.config, port=port, data=data, songs=songs, stop_after=stop, echo=click.echo)
+
+
+# --- simulate ---------------------------------------------------------------------------------
+
+@cli.group("simulate")
+def simulate_group() -> None:
+    """Simulated users: query sets with graded relevance for benchmarks."""
+
+
+@simulate_group.command("queries")
+@click.option("--source", default="sample", show_default=True, metavar="musicoset|sample|PATH",
+              help="Catalog: the synthetic sample, MusicOSet ($LRR_MUSICOSET), or a directory/.jsonl/.csv/.tsv path.")
+@click.option("--n", "n", type=click.IntRange(min=0), default=1000, show_default=True, help="Number of queries.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the query set.")
+@click.option("--mix", "mix", multiple=True, metavar="INTENT=WEIGHT",
+              help="Intent weight (repeatable; intents not named get 0). Default: the built-in mix.")
+@click.option("--sample-size", type=int, default=2000, show_default=True, help="Songs in the sample catalog.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output JSON Lines file.")
+def simulate_queries_cmd(source, n, seed, mix, sample_size, out) -> None:
+    """Generate a seeded query set over a catalog and write it as JSON Lines."""
+    import time
+    from .simulate import generate_queries, intent_counts, read_source, save_queries
+    weights = {name: _weight(value) for name, value in (_pair(m, "--mix") for m in mix)} or None
+    catalog = read_source(source, sample_size=sample_size)
+    started = time.perf_counter()
+    queries = generate_queries(catalog.docs, n, seed, mix=weights)
+    seconds = time.perf_counter() - started
+    save_queries(out, queries)
+    click.echo(f"{len(queries)} queries over {len(catalog.docs)} documents of {catalog.name} "
+               f"({catalog.bad_rows} bad rows skipped) in {seconds:.1f}s -> {out}")
+    for intent, count in intent_counts(queries).items():
+        click.echo(f"  {intent:<20} {count:>7}  {count / max(len(queries), 1):6.1%}")
+
+
+def _weight(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise click.BadParameter(f"weight {text!r} is not a number", param_hint="--mix") from None
 
 
 def main() -> None:

@@ -27,3 +27,7 @@ class LoadError(LrrError, ValueError):
 
 class QueryError(LrrError, ValueError):
     """A search request cannot be served as given (empty text, bad size, unknown strategy...)."""
+
+
+class SimulationError(LrrError, ValueError):
+    """Simulated queries or traffic cannot be generated as asked (bad mix, unusable catalog, ...)."""
