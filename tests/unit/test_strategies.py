@@ -77,7 +77,7 @@ def test_explore_golden():
 
 
 def test_unknown_strategy_lists_known_ones():
-    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular\)"):
+    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular, structured\)"):
         get_strategy("magic")
 
 
