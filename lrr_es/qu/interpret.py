@@ -74,8 +74,8 @@ def interpret(text: str, gazetteer: Gazetteer, k: int = 5) -> tuple[Interpretati
     """
     if not isinstance(text, str):
         raise QueryError(f"query text must be a string, not {type(text).__name__}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise QueryError(f"k must be an integer in [1, {MAX_K}], got {k!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= MAX_K:  # one place is the all-text reading's
+        raise QueryError(f"k must be an integer in [2, {MAX_K}], got {k!r}")
     words = text.split()
     tokens = _tokens(words)
     if not tokens:

@@ -42,7 +42,8 @@ class StructuredStrategy(Strategy):
         if top.likelihood >= NEAR_CERTAIN and self._slot_clauses(top.slots):
             return self._filtered(top)
         should = [self._reading(r, query.text) for r in readings]
-        return {"bool": {"should": should + self._tie_breakers(slotted), "minimum_should_match": 1}}
+        return {"bool": {"must": [{"bool": {"should": should, "minimum_should_match": 1}}],
+                         "should": self._tie_breakers(slotted)}}
 
     def _filtered(self, reading: Any) -> dict:
         clause: dict = {"filter": self._slot_clauses(reading.slots)}
@@ -88,12 +89,14 @@ class StructuredStrategy(Strategy):
         return _terms(field, values) if field else None
 
     def _tie_breakers(self, readings: Iterable[Any]) -> list[dict]:
+        """Main genre (weighted by the likelihood of the readings naming it) and popularity."""
         out: list[dict] = []
         if self.fields.main_genre:
+            weights: dict[Any, float] = {}
             for reading in readings:
-                genres = list(dict.fromkeys(s.value for s in reading.slots if s.role == "genre"))
-                if genres:
-                    out.append({"terms": {self.fields.main_genre: genres, "boost": round(reading.likelihood, 6)}})
+                for genre in dict.fromkeys(s.value for s in reading.slots if s.role == "genre"):
+                    weights[genre] = weights.get(genre, 0.0) + reading.likelihood
+            out += [{"term": {self.fields.main_genre: {"value": g, "boost": round(w, 6)}}} for g, w in weights.items()]
         if self.popularity_feature:
             out.append({"rank_feature": {"field": self.popularity_feature, "saturation": {"pivot": 50},
                                          "boost": POPULARITY_BOOST}})
