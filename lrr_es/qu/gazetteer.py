@@ -60,6 +60,7 @@ class Gazetteer:
     version: int = 0
     _exact: dict = field(init=False, repr=False, compare=False)
     _buckets: dict = field(init=False, repr=False, compare=False)
+    max_span: int = field(init=False, repr=False, compare=False)  # the most tokens of any matchable value
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.counts) - set(ROLES))
@@ -80,6 +81,7 @@ class Gazetteer:
             buckets.setdefault(_bucket(key), []).append(key)
         object.__setattr__(self, "_exact", frozen)
         object.__setattr__(self, "_buckets", buckets)
+        object.__setattr__(self, "max_span", max((len(k) for k in frozen), default=0))
 
     def _add(self, exact: dict, role: str, value: str, count: int, quality: float, surface: str) -> None:
         key = tuple(query_tokens(surface))
@@ -124,11 +126,6 @@ class Gazetteer:
                     if slot not in found or found[slot].quality < fuzzy.quality:
                         found[slot] = fuzzy
         return sorted(found.values(), key=lambda e: (-e.quality * weight(e.prior), *_entry_order(e)))[:MAX_FUZZY_PER_SPAN]
-
-    @property
-    def max_span(self) -> int:
-        """The most tokens any matchable value has."""
-        return max((len(k) for k in self._exact), default=0)
 
     def slot_sizes(self) -> dict[str, int]:
         """The number of stored values per role."""

@@ -2,8 +2,9 @@
 
 A reading is a left-to-right segmentation of the query's tokens into slot spans (a run of tokens
 matching one gazetteer value, exactly or fuzzily) and free tokens. Its score is the product of
-``quality * weight(prior)`` over its slots and :data:`FREE_TOKEN` per free token, so a token that
-matches a value is read as free text only when nothing better explains it. The k best readings
+``quality * weight(prior)`` over its slots (times :data:`REPEATED_ROLE` for each further slot of
+a role already used) and :data:`FREE_TOKEN` per free token, so a token that matches a value is
+read as free text only when nothing better explains it. The k best readings
 are found by a k-best dynamic programme over token positions (no enumeration of all
 segmentations), the all-free-text reading is always kept, and likelihoods are the scores
 normalized over the readings returned.
@@ -19,6 +20,7 @@ from ..q2e import query_tokens
 from .gazetteer import MAX_SPAN_TOKENS, MAX_TOKEN_CHARS, Entry, Gazetteer, weight
 
 FREE_TOKEN = 0.25  # the chance that a token which matches a value was meant as plain text
+REPEATED_ROLE = 0.3  # a second slot of one role ("queen" + "rhapsody" as two artists) is seldom meant
 MAX_WORDS = 32  # words of a query that are interpreted at all; the rest is free text
 MAX_TOKENS = 24
 MAX_MATCHES_PER_START = 12
@@ -128,14 +130,16 @@ def _k_best(n: int, spans: dict[int, list[_Span]], beam: int) -> list[tuple[floa
         best[i] = sorted(best[i], key=_reading_order)[:beam]
         for score, segs in best[i]:
             best[i + 1].append((score * FREE_TOKEN, segs + (None,)))
+            roles = {s.entry.role for s in segs if s is not None}
             for span in spans.get(i, ()):
-                best[span.end].append((score * span.score, segs + (span,) * (span.end - span.start)))
+                factor = span.score * (REPEATED_ROLE if span.entry.role in roles else 1.0)
+                best[span.end].append((score * factor, segs + (span,) * (span.end - span.start)))
     return sorted(best[n], key=_reading_order)[:beam]
 
 
 def _reading_order(reading: tuple[float, tuple]) -> tuple:
     score, segs = reading
-    return (-round(score, 12), tuple((-1, "", "") if s is None else (s.start, s.entry.role, str(s.entry.value))
+    return (-score, tuple((-1, "", "") if s is None else (s.start, s.entry.role, str(s.entry.value))
                                      for s in segs))
 
 

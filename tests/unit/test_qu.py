@@ -121,9 +121,15 @@ def test_misspellings_are_read_fuzzily():
 
 
 def test_rest_keeps_the_users_words_and_matched_text_the_users_spelling():
-    top = interpret("Love Story  Taylor Swift", GAZ)[2]
-    assert top == Interpretation((Slot("artist", "taylor swift", "Taylor Swift", 0.600343),), "Love Story", 0.204666)
+    second = interpret("Love Story  Taylor Swift", GAZ)[1]
+    assert second == Interpretation((Slot("artist", "taylor swift", "Taylor Swift", 0.600343),), "Love Story", 0.259825)
     assert interpret("rock 'n' roll", GAZ)[0].rest == "'n' roll"
+
+
+def test_a_second_slot_of_one_role_is_penalized():
+    # artist "love" + artist "taylor swift": 0.370453 * 0.3 (repeated role) * 0.600343 * 0.25 (free "story")
+    assert readings("love story taylor swift")[2] == (0.115503, [("artist", "love", "love"),
+                                                                 ("artist", "taylor swift", "taylor swift")], "story")
 
 
 def test_unknown_text_has_one_reading():
