@@ -53,10 +53,19 @@ def prepare(es, musicoset: Path) -> tuple[LrrEngine, list[dict]]:
 
 def build_resources(es, config) -> dict:
     """The gazetteer and the semantic model, built the way `lrr-es` builds them."""
-    from lrr_es.qu import build_gazetteer
-    from lrr_es.semantic import build_semantic
     index = config.index(ALIAS)
-    return {"gazetteer": build_gazetteer(es, index), "semantic": build_semantic(es, index, progress=False, echo=QUIET)}
+    resources = {}
+    try:
+        from lrr_es.qu import build_gazetteer
+        resources["gazetteer"] = build_gazetteer(es, index)
+    except ImportError as exc:
+        print(f"no query understanding in this checkout ({exc})")
+    try:
+        from lrr_es.semantic import build_semantic
+        resources["semantic"] = build_semantic(es, index, progress=False, echo=QUIET)
+    except ImportError as exc:
+        print(f"no semantic model in this checkout ({exc})")
+    return resources
 
 
 def recall_of(candidates: Sequence[str], relevant: dict, k: int) -> float:

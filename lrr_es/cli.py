@@ -236,6 +236,41 @@ def _weight(text: str) -> float:
         raise click.BadParameter(f"weight {text!r} is not a number", param_hint="--mix") from None
 
 
+# --- gazetteer --------------------------------------------------------------------------------
+
+@cli.group("gazetteer")
+def gazetteer_cmd() -> None:
+    """Query understanding's gazetteer: the index's own genres, decades, artists... (in lrr-models)."""
+
+
+@gazetteer_cmd.command("rebuild")
+@click.option("--index", "alias", default="music", show_default=True, help="Configured index to read values from.")
+@click.pass_obj
+def gazetteer_rebuild(obj, alias) -> None:
+    """Read every value of the role fields and store the gazetteer as a new version."""
+    from .qu.store import rebuild_gazetteer
+    click.echo(rebuild_gazetteer(obj.es(), obj.config.index(alias)).summary())
+
+
+@gazetteer_cmd.command("show")
+@click.option("--index", "alias", default="music", show_default=True, help="Configured index whose gazetteer to use.")
+@click.option("--query", "text", required=True, help="The query text to interpret.")
+@click.option("-k", "k", type=click.IntRange(2, 50), default=5, show_default=True, help="Readings to show.")
+@click.pass_obj
+def gazetteer_show(obj, alias, text, k) -> None:
+    """Print the interpretations of a query under the stored gazetteer."""
+    from .qu import interpret
+    from .qu.store import load_gazetteer
+    obj.config.index(alias)
+    gazetteer = load_gazetteer(obj.es(), alias)
+    if gazetteer is None:
+        raise LrrError(f"no gazetteer stored for {alias!r}: run `lrr-es gazetteer rebuild --index {alias}` first")
+    click.echo(f"gazetteer-{alias} version {gazetteer.version}")
+    for reading in interpret(text, gazetteer, k):
+        slots = ", ".join(f"{s.role}={s.value!r} ({s.matched_text!r}, {s.score:.3f})" for s in reading.slots) or "-"
+        click.echo(f"{reading.likelihood:7.3f}  slots: {slots}  rest: {reading.rest!r}")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -32,6 +32,9 @@ class FieldMap:
     added_at: str | None = "added_at"
     entity_type: str | None = "entity_type"
     year: str | None = "year"
+    decade: str | None = "decade"
+    main_genre: str | None = "main_genre"
+    mood: str | None = None  # the catalog schema has no mood; an app with one names it here
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,35 @@ def search(es: Elasticsearch, index: str, body: dict) -> dict:
     return _raw(es.search(index=index, **_body_kwargs(body)))
 
 
+def put_document(es: Elasticsearch, index: str, doc_id: str, doc: dict, refresh: bool | str = False) -> None:
+    """Index (create or replace) one document under ``doc_id``."""
+    if CLIENT_MAJOR >= 8:
+        es.index(index=index, id=doc_id, document=doc, refresh=refresh)
+    else:
+        es.index(index=index, id=doc_id, body=doc, refresh=refresh)
+
+
+def composite_counts(es: Elasticsearch, index: str, field: str, page_size: int = 1000) -> Iterator[tuple[Any, int]]:
+    """(value, doc count) of every value of keyword or numeric ``field``, in value order.
+
+    Pages through a composite aggregation, so it reaches every value however many there are;
+    an unmapped field yields nothing.
+    """
+    after: dict | None = None
+    while True:
+        composite: dict = {"size": page_size, "sources": [{"v": {"terms": {"field": field}}}]}
+        if after is not None:
+            composite["after"] = after
+        body = {"size": 0, "track_total_hits": False, "aggs": {"values": {"composite": composite}}}
+        agg = search(es, index, body).get("aggregations", {}).get("values", {})
+        buckets = agg.get("buckets", [])
+        for bucket in buckets:
+            yield bucket["key"]["v"], int(bucket["doc_count"])
+        after = agg.get("after_key")
+        if not buckets or after is None or len(buckets) < page_size:
+            return
+
+
 def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | None = None) -> dict:
     """One _msearch: ``searches`` alternates header and body dicts, as the API expects.
 

@@ -23,7 +23,7 @@ LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_e
               "lrr_phonetic", "lrr_sem_cluster", "lrr_emb")
 PHONETIC_FIELD = "lrr_phonetic"
 ADOPTED_POPULARITY_FEATURE = "lrr_popularity"
-_SINGLE_ROLES = ("genre", "popularity", "added_at", "entity_type", "year")
+_SINGLE_ROLES = ("genre", "popularity", "added_at", "entity_type", "year", "decade", "main_genre")
 
 
 @lru_cache(maxsize=None)

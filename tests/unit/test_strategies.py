@@ -1,11 +1,13 @@
 """Golden bodies of every strategy (literal dicts) and contract tests over the registry."""
 import copy
+import dataclasses
 import json
 
 import pytest
 
 from lrr_es.config import FieldMap
 from lrr_es.errors import ConfigError, QueryError
+from lrr_es.qu import Gazetteer, Interpretation, Slot, derived_aliases, understand
 from lrr_es.strategies import MAX_QUERY_CHARS, STRATEGIES, get_strategy, parse_query
 
 FIELDS = ["title^3", "artist^2"]
@@ -77,7 +79,7 @@ def test_explore_golden():
 
 
 def test_unknown_strategy_lists_known_ones():
-    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular\)"):
+    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular, structured\)"):
         get_strategy("magic")
 
 
@@ -103,3 +105,85 @@ def test_contract_bodies_serialize_do_not_mutate_and_repeat(name, text):
 def test_bad_quotas_are_refused(quota):
     with pytest.raises(QueryError, match="quota must be an integer"):
         get_strategy("lexical").build(parse_query("x"), quota)
+
+
+# --- structured -------------------------------------------------------------------------------
+
+GAZ_COUNTS = {"genre": {"rock": 500, "love": 40}, "decade": {"1980s": 3000},
+              "artist": {"taylor swift": 120, "love": 5}, "entity_type": {"song": 20000}}
+GAZ = Gazetteer("music", GAZ_COUNTS, 30000, aliases=derived_aliases(GAZ_COUNTS))
+TEXT = {"multi_match": {"query": "rock", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}
+ROCK = {"bool": {"should": [{"term": {"genre": "rock"}}, {"term": {"main_genre": "rock"}}], "minimum_should_match": 1}}
+POPULARITY = {"rank_feature": {"field": "popularity", "saturation": {"pivot": 50}, "boost": 4.0}}
+
+
+def with_readings(text, *readings):
+    return dataclasses.replace(parse_query(text), interpretations=readings)
+
+
+def test_structured_golden_boosts_each_reading_by_its_likelihood():
+    query = with_readings(
+        "80s rock",
+        Interpretation((Slot("decade", "1980s", "80s", 0.79), Slot("genre", "rock", "rock", 0.7)), "", 0.6),
+        Interpretation((Slot("decade", "1980s", "80s", 0.79),), "rock", 0.3),
+        Interpretation((), "80s rock", 0.1))
+    body = get_strategy("structured").build(query, 50)
+    assert body == {"size": 50, "track_total_hits": False, "query": {"bool": {
+        "must": [{"bool": {"should": [
+            {"bool": {"must": [{"constant_score": {"filter": {"bool": {"filter": [{"term": {"decade": "1980s"}}, ROCK]}},
+                                                   "boost": 10.0}}], "boost": 0.6}},
+            {"bool": {"must": [{"constant_score": {"filter": {"bool": {"filter": [{"term": {"decade": "1980s"}}]}},
+                                                   "boost": 10.0}}, TEXT], "boost": 0.3}},
+            {"bool": {"must": [{"multi_match": {"query": "80s rock", "type": "best_fields", "fields": FIELDS,
+                                                "tie_breaker": 0.3}}], "boost": 0.1}},
+        ], "minimum_should_match": 1}}],
+        "should": [{"term": {"main_genre": {"value": "rock", "boost": 0.6}}}, POPULARITY]}}}
+
+
+def test_structured_golden_filters_a_near_certain_reading():
+    query = with_readings(
+        "taylor swift love story",
+        Interpretation((Slot("artist", "taylor swift", "taylor swift", 0.6),), "love story", 0.9),
+        Interpretation((), "taylor swift love story", 0.1))
+    body = get_strategy("structured").build(query, 10, COUNTRY)
+    assert body["query"] == {"bool": {"must": [{"bool": {
+        "filter": [{"term": {"artist.keyword": "taylor swift"}}],
+        "must": [{"multi_match": {"query": "love story", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}],
+        "should": [POPULARITY]}}], "filter": COUNTRY}}
+
+
+def test_structured_without_slots_is_the_lexical_query():
+    plain = with_readings("rock", Interpretation((), "rock", 1.0))
+    assert get_strategy("structured").build(plain, 20) == get_strategy("lexical").build(parse_query("rock"), 20)
+    assert get_strategy("structured").build(parse_query("rock"), 20) == get_strategy("lexical").build(parse_query("rock"), 20)
+
+
+def test_structured_uses_the_apps_field_names():
+    fields = FieldMap(title=("name",), artist=("performer",), genre="style", main_genre=None, decade=None,
+                      year="released", popularity=None)
+    query = with_readings("80s rock", Interpretation((Slot("decade", "1980s", "80s", 0.8),
+                                                      Slot("genre", "rock", "rock", 0.7),
+                                                      Slot("genre", "pop", "pop", 0.7)), "", 0.95))
+    assert get_strategy("structured", fields).build(query, 5)["query"] == {"bool": {"filter": [
+        {"bool": {"should": [{"range": {"released": {"gte": 1980, "lt": 1990}}}], "minimum_should_match": 1}},
+        {"terms": {"style": ["rock", "pop"]}}]}}
+
+
+def test_structured_reads_the_query_itself_when_given_a_gazetteer():
+    strategy = get_strategy("structured", resources={"gazetteer": GAZ})
+    assert strategy.available and not get_strategy("structured").available
+    assert strategy.build(parse_query("80s rock"), 20) == get_strategy("structured").build(
+        understand(parse_query("80s rock"), GAZ), 20)
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("text", [*HOSTILE, "80s rock songs", "love taylor swift eighties"], ids=range(len(HOSTILE) + 2))
+def test_contract_with_interpretations(name, text):
+    strategy = get_strategy(name, FieldMap(title=("name",), artist=("performer",)), resources={"gazetteer": GAZ})
+    query, filters = understand(parse_query(text, seed=3), GAZ), copy.deepcopy(COUNTRY)
+    before = copy.deepcopy(query)
+    body = strategy.build(query, 40, filters)
+    assert json.loads(json.dumps(body)) == body
+    assert query == before and filters == COUNTRY
+    assert strategy.build(query, 40, filters) == body
+    assert len(json.dumps(body)) < 8 * MAX_QUERY_CHARS + 4000
