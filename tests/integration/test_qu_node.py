@@ -1,16 +1,11 @@
 """Query understanding on a real node with MusicOSet: the gazetteer, its storage, the structured strategy."""
-import uuid
-
 import pytest
 from click.testing import CliRunner
 
 from lrr_es import es as esio
-from lrr_es.catalog import read_musicoset
 from lrr_es.cli import cli
 from lrr_es.config import config_from_dict
 from lrr_es.errors import QueryError
-from lrr_es.load import load_rows
-from lrr_es.migrate import migrate
 from lrr_es.qu import interpret, understand
 from lrr_es.qu.store import (MODELS_INDEX, GazetteerCache, build_gazetteer, load_gazetteer, model_id,
                              rebuild_gazetteer, save_gazetteer)
@@ -20,16 +15,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def catalog(es, musicoset):
-    name = f"test-qu-{uuid.uuid4().hex[:8]}"
-    config = config_from_dict({"indices": {name: {}}})
-    migrate(es, config, name, progress=False, echo=lambda _: None)
-    load_rows(es, config.index(name), read_musicoset(musicoset), progress=False)
-    yield config.index(name)
-    for index in esio.list_indices(es, f"{name}*"):
-        esio.delete_index(es, index)
-    es.indices.delete_index_template(name=f"lrr-catalog-{name}")
-    es.delete(index=MODELS_INDEX, id=model_id(name), ignore=[404], refresh=True)
+def catalog(es, music_index):
+    yield config_from_dict({"indices": {music_index: {}}}).index(music_index)
+    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
 
 
 @pytest.fixture(scope="module")
