@@ -15,9 +15,11 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .errors import QueryError
+from .errors import LrrError, QueryError
 from .execute import PlanItem, StrategyResult, execute
 from .merge import Candidate, merge
+from .qu import understand
+from .qu.store import GazetteerCache
 from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
 
 log = logging.getLogger(__name__)
@@ -59,16 +61,19 @@ class SearchResult:
 class LrrEngine:
     """Searches configured indices through the learned request path.
 
-    ``resources`` maps an alias to the named resources its strategies need (``gazetteer``,
-    ``semantic``); a strategy whose resource is missing is skipped and reported, never fatal.
+    Strategies get the resources they need (``gazetteer``, ``semantic``) from ``resources``
+    (alias -> name -> object) or, for those not given, from what ``lrr-es`` stored in lrr-models,
+    re-read at most every ``refresh_s`` seconds so a rebuilt model is picked up without a restart.
+    A strategy whose resource does not exist is skipped and reported, never fatal.
     """
 
     def __init__(self, es: Elasticsearch, config: Config,
-                 resources: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 resources: Mapping[str, Mapping[str, Any]] | None = None, refresh_s: float = 60.0) -> None:
         self.es = es
         self.config = config
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
-        self._strategies: dict[str, dict[str, Strategy]] = {}
+        self._stores = stored_resources(refresh_s)
+        self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
 
     # --- public ------------------------------------------------------------------------------
 
@@ -86,8 +91,8 @@ class LrrEngine:
         app_filters = _check_filters(filters)
         search_id = uuid.uuid4().hex
         query = parse_query(text, seed=_seed(search_id) if seed is None else seed)
-        query = self._understand(index, query)
         strategies = self.strategies(index)
+        query = self._understand(index, query)
         items = tuple(plan) if plan is not None else self.default_plan(index)
         built, skipped = [], {}
         for item in items:
@@ -119,28 +124,41 @@ class LrrEngine:
                      for name, s in self.strategies(index).items() if s.available)
 
     def strategies(self, index: str) -> dict[str, Strategy]:
-        """The configured strategies of ``index``, built once per engine."""
-        if index not in self._strategies:
+        """The configured strategies of ``index``, rebuilt when one of their resources changed."""
+        resources = self.resources(index)
+        cached = self._strategies.get(index)
+        if cached is None or any(cached[0].get(k) is not v for k, v in resources.items()):
             cfg = self.config.index(index)
             feature = self._popularity_feature(cfg)
-            resources = self._resources.get(index, {})
-            self._strategies[index] = {name: get_strategy(name, cfg.fields, feature, resources)
-                                       for name in cfg.strategies if name in STRATEGIES}
-        return self._strategies[index]
+            built = {name: get_strategy(name, cfg.fields, feature, resources)
+                     for name in cfg.strategies if name in STRATEGIES}
+            cached = self._strategies[index] = (resources, built)
+        return cached[1]
+
+    def resources(self, index: str) -> dict[str, Any]:
+        """The resources of ``index``: the ones given, else the stored ones (None when never built)."""
+        given = self._resources.get(index, {})
+        out = {}
+        for name, store in self._stores.items():
+            if name in given:
+                out[name] = given[name]
+                continue
+            try:
+                out[name] = store.get(self.es, index)
+            except LrrError as exc:  # a corrupt or foreign model document: serve without it
+                log.warning("%s of %s not loaded: %s", name, index, exc)
+                out[name] = None
+        return out
 
     def set_resource(self, index: str, name: str, value: Any) -> None:
         """Give ``index``'s strategies a resource (a rebuilt gazetteer or semantic model)."""
         self._resources.setdefault(index, {})[name] = value
-        self._strategies.pop(index, None)
 
     # --- stages ------------------------------------------------------------------------------
 
     def _understand(self, index: str, query: Query) -> Query:
-        gazetteer = self._resources.get(index, {}).get("gazetteer")
-        if gazetteer is None:
-            return query
-        from .qu import understand
-        return understand(query, gazetteer)
+        gazetteer = self._strategies[index][0].get("gazetteer") if index in self._strategies else None
+        return query if gazetteer is None else understand(query, gazetteer)
 
     def _lexical_page(self, cfg: IndexConfig, query: Query, filters: list[dict], size: int, from_: int,
                       source: list[str] | bool | None) -> list[dict]:
@@ -162,6 +180,11 @@ class LrrEngine:
         except esio.NotFoundError:
             meta = {}
         return meta.get("popularity_feature", cfg.fields.popularity)
+
+
+def stored_resources(refresh_s: float) -> dict[str, Any]:
+    """Caches of the resources ``lrr-es`` builds and stores in lrr-models, by resource name."""
+    return {"gazetteer": GazetteerCache(ttl=refresh_s)}
 
 
 def _hit(candidate: Candidate) -> dict:

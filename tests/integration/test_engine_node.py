@@ -110,3 +110,18 @@ def test_hostile_text_is_served_by_every_default_strategy(engine, music_index, t
 def test_bad_requests_get_a_clear_error(engine, music_index, kwargs):
     with pytest.raises(QueryError):
         engine.search(music_index, **kwargs)
+
+
+def test_the_engine_picks_up_a_stored_gazetteer_for_structured(es, music_index):
+    from lrr_es.qu.store import MODELS_INDEX, model_id, rebuild_gazetteer
+    config = config_from_dict({"indices": {music_index: {}}})
+    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    engine = LrrEngine(es, config, refresh_s=0)
+    plan = (PlanItem("lexical", 10), PlanItem("structured", 10))
+    before = engine.search(music_index, "80s rock", plan=plan)
+    assert "structured" in before.skipped and not before.query.interpretations
+    rebuild_gazetteer(es, config.index(music_index))
+    after = engine.search(music_index, "80s rock", size=20, plan=plan)
+    assert not after.skipped and after.query.interpretations[0].slots
+    structured = next(r for r in after.results if r.strategy == "structured")
+    assert all(h.source["decade"] == "1980s" for h in structured.hits)
