@@ -27,3 +27,7 @@ class LoadError(LrrError, ValueError):
 
 class QueryError(LrrError, ValueError):
     """A search request cannot be served as given (empty text, bad size, unknown strategy...)."""
+
+
+class ModelError(LrrError, RuntimeError):
+    """A learned model (semantic, policy, ranker) is missing, damaged or could not be built or stored."""

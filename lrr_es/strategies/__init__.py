@@ -8,10 +8,12 @@ from ..errors import ConfigError
 from .base import MAX_QUERY_CHARS, Query, Strategy, parse_query
 from .explore import ExploreStrategy
 from .memory import MemoryStrategy
+from .semantic import SemanticStrategy
 from .text import FuzzyStrategy, LexicalStrategy, PopularStrategy
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (LexicalStrategy, PopularStrategy, FuzzyStrategy, MemoryStrategy, ExploreStrategy)
+    cls.name: cls for cls in (LexicalStrategy, PopularStrategy, FuzzyStrategy, MemoryStrategy, SemanticStrategy,
+                     ExploreStrategy)
 }
 
 

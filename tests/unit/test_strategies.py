@@ -8,6 +8,8 @@ from lrr_es.config import FieldMap
 from lrr_es.errors import ConfigError, QueryError
 from lrr_es.strategies import MAX_QUERY_CHARS, STRATEGIES, get_strategy, parse_query
 
+from .test_semantic import tiny_model
+
 FIELDS = ["title^3", "artist^2"]
 COUNTRY = [{"term": {"country": "se"}}]
 
@@ -77,7 +79,7 @@ def test_explore_golden():
 
 
 def test_unknown_strategy_lists_known_ones():
-    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular\)"):
+    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular, semantic\)"):
         get_strategy("magic")
 
 
@@ -88,7 +90,10 @@ HOSTILE = ['"quoted" \\back\\slash', "title:(love OR hate) AND -x~2 /re.*gex/ [a
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
 def test_contract_bodies_serialize_do_not_mutate_and_repeat(name, text):
-    strategy = get_strategy(name, FieldMap(title=("name", "name.prefix"), artist=("performer",)))
+    # strategies that require a resource (STRATEGIES[name].requires) get a tiny literal one
+    resources = {"semantic": tiny_model()}
+    strategy = get_strategy(name, FieldMap(title=("name", "name.prefix"), artist=("performer",)), resources=resources)
+    assert strategy.available
     query, filters = parse_query(text, seed=3), copy.deepcopy(COUNTRY)
     body = strategy.build(query, 40, filters)
     assert json.loads(json.dumps(body)) == body
