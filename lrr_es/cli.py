@@ -271,6 +271,27 @@ def gazetteer_show(obj, alias, text, k) -> None:
         click.echo(f"{reading.likelihood:7.3f}  slots: {slots}  rest: {reading.rest!r}")
 
 
+# --- semantic ---------------------------------------------------------------------------------
+
+@cli.group("semantic")
+def semantic_cmd() -> None:
+    """The semantic strategy's model: LSA embeddings of catalog text and coarse clusters."""
+
+
+@semantic_cmd.command("build")
+@click.option("--index", "alias", default="music", show_default=True, help="Configured index (alias) to embed.")
+@click.option("--dims", type=click.IntRange(1, 100), default=64, show_default=True, help="Embedding dimensions.")
+@click.option("--clusters", type=click.IntRange(1), default=None, help="Coarse clusters (default: about 1.5 sqrt(documents)).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the SVD and k-means.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.pass_obj
+def semantic_build(obj, alias, dims, clusters, seed, no_progress) -> None:
+    """Fit the model over the alias, write each document's cluster and vector, store the model in lrr-models."""
+    from .semantic import build_semantic
+    build_semantic(obj.es(), obj.config.index(alias), dims=dims, clusters=clusters, seed=seed,
+                   progress=not no_progress, echo=click.echo)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

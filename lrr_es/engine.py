@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from elasticsearch import Elasticsearch
 
@@ -20,6 +20,7 @@ from .execute import PlanItem, StrategyResult, execute
 from .merge import Candidate, merge
 from .qu import understand
 from .qu.store import GazetteerCache
+from .semantic import load_semantic
 from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
 
 log = logging.getLogger(__name__)
@@ -182,9 +183,26 @@ class LrrEngine:
         return meta.get("popularity_feature", cfg.fields.popularity)
 
 
+class StoredResource:
+    """A resource read from lrr-models by ``load(es, alias)``, re-read at most every ``ttl`` seconds."""
+
+    def __init__(self, load: Callable[[Elasticsearch, str], Any], ttl: float) -> None:
+        self.load, self.ttl = load, ttl
+        self._entries: dict[str, tuple[Any, float]] = {}
+
+    def get(self, es: Elasticsearch, alias: str) -> Any:
+        now = time.monotonic()
+        cached = self._entries.get(alias)
+        if cached is not None and now - cached[1] < self.ttl:
+            return cached[0]
+        value = self.load(es, alias)
+        self._entries[alias] = (value, now)
+        return value
+
+
 def stored_resources(refresh_s: float) -> dict[str, Any]:
     """Caches of the resources ``lrr-es`` builds and stores in lrr-models, by resource name."""
-    return {"gazetteer": GazetteerCache(ttl=refresh_s)}
+    return {"gazetteer": GazetteerCache(ttl=refresh_s), "semantic": StoredResource(load_semantic, refresh_s)}
 
 
 def _hit(candidate: Candidate) -> dict:

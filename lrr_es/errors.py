@@ -31,3 +31,7 @@ class QueryError(LrrError, ValueError):
 
 class SimulationError(LrrError, ValueError):
     """Simulated queries or traffic cannot be generated as asked (bad mix, unusable catalog, ...)."""
+
+
+class ModelError(LrrError, RuntimeError):
+    """A learned model (semantic, policy, ranker) is missing, damaged or could not be built or stored."""

@@ -165,6 +165,30 @@ def update_aliases(es: Elasticsearch, actions: list[dict]) -> None:
         es.indices.update_aliases(body={"actions": actions})
 
 
+def put_mapping(es: Elasticsearch, index: str, properties: dict) -> None:
+    """Add field mappings to ``index`` (a concrete index or an alias); works under ``dynamic: strict``."""
+    es.indices.put_mapping(index=index, **_body_kwargs({"properties": properties}))
+
+
+def capabilities(es: Elasticsearch) -> dict:
+    """What the cluster offers for vector search.
+
+    ``native_knn``: approximate kNN inside Elasticsearch (``dense_vector`` with ``index: true`` and the
+    ``knn`` search section, 8.4+; 8.0-8.3 had only the ``_knn_search`` endpoint, not used here).
+    ``dense_vector``: the mapping type exists (x-pack 7.3+, brute force only through script_score).
+    """
+    info = _raw(es.info())["version"]
+    major, minor = (int(x) for x in info["number"].split(".")[:2])
+    flavor = info.get("build_flavor", "unknown")
+    try:
+        plugins = {m.get("name") for node in _raw(es.nodes.info(metric="modules"))["nodes"].values()
+                   for m in node.get("modules", [])}
+    except elasticsearch.TransportError:
+        plugins = set()
+    return {"version": info["number"], "flavor": flavor, "native_knn": (major, minor) >= (8, 4),
+            "dense_vector": major >= 8 or "x-pack-core" in plugins or "vectors" in plugins}
+
+
 def refresh(es: Elasticsearch, index: str) -> None:
     es.indices.refresh(index=index)
 
@@ -193,9 +217,12 @@ def bulk(es: Elasticsearch, actions: Iterable[dict], chunk_size: int = 1000, ref
     )
 
 
-def scan(es: Elasticsearch, index: str, query: dict | None = None, size: int = 1000) -> Iterator[dict]:
-    """Every hit of ``query`` in ``index``, in index order, via the scroll API."""
+def scan(es: Elasticsearch, index: str, query: dict | None = None, size: int = 1000,
+         source: list[str] | None = None) -> Iterator[dict]:
+    """Every hit of ``query`` in ``index``, in index order, via the scroll API (``source``: fields to fetch)."""
     body = {"query": query or {"match_all": {}}, "sort": ["_doc"]}
+    if source is not None:
+        body["_source"] = source
     yield from helpers.scan(es, index=index, query=body, size=size, preserve_order=True)
 
 
@@ -204,6 +231,22 @@ def get_source(es: Elasticsearch, index: str, doc_id: str) -> dict | None:
         return _raw(es.get(index=index, id=doc_id))["_source"]
     except NotFoundError:
         return None
+
+
+def get_document(es: Elasticsearch, index: str, doc_id: str, source_excludes: list[str] | None = None) -> dict | None:
+    """The whole GET answer of one document (_source, _version, _seq_no ...), or None when absent."""
+    kwargs = {"_source_excludes": source_excludes} if source_excludes else {}
+    try:
+        return _raw(es.get(index=index, id=doc_id, **kwargs))
+    except NotFoundError:
+        return None
+
+
+def put_document(es: Elasticsearch, index: str, doc_id: str, source: dict, refresh: bool | str = False) -> dict:
+    """Index ``source`` as document ``doc_id`` (create or replace)."""
+    if CLIENT_MAJOR >= 8:
+        return _raw(es.index(index=index, id=doc_id, document=source, refresh=refresh))
+    return _raw(es.index(index=index, id=doc_id, body=source, refresh=refresh))
 
 
 def update(es: Elasticsearch, index: str, doc_id: str, body: dict, refresh: bool | str = False) -> dict:

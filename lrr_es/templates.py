@@ -22,6 +22,8 @@ SYSTEM_INDICES = ("lrr-events", "lrr-decisions", "lrr-models")
 LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events",
               "lrr_phonetic", "lrr_sem_cluster", "lrr_emb")
 PHONETIC_FIELD = "lrr_phonetic"
+SEM_CLUSTER_FIELD = "lrr_sem_cluster"  # keyword: the document's coarse semantic cluster
+EMBEDDING_FIELD = "lrr_emb"  # object of float doc values lrr_emb.d00 .. (the semantic vector)
 ADOPTED_POPULARITY_FEATURE = "lrr_popularity"
 _SINGLE_ROLES = ("genre", "popularity", "added_at", "entity_type", "year", "decade", "main_genre")
 

@@ -8,12 +8,13 @@ from ..errors import ConfigError
 from .base import MAX_QUERY_CHARS, Query, Strategy, parse_query
 from .explore import ExploreStrategy
 from .memory import MemoryStrategy
+from .semantic import SemanticStrategy
 from .structured import StructuredStrategy
 from .text import FuzzyStrategy, LexicalStrategy, PopularStrategy
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (LexicalStrategy, PopularStrategy, StructuredStrategy, FuzzyStrategy, MemoryStrategy,
-                               ExploreStrategy)
+    cls.name: cls for cls in (LexicalStrategy, PopularStrategy, StructuredStrategy, MemoryStrategy, FuzzyStrategy,
+                               SemanticStrategy, ExploreStrategy)
 }
 
 

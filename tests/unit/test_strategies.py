@@ -10,6 +10,8 @@ from lrr_es.errors import ConfigError, QueryError
 from lrr_es.qu import Gazetteer, Interpretation, Slot, derived_aliases, understand
 from lrr_es.strategies import MAX_QUERY_CHARS, STRATEGIES, get_strategy, parse_query
 
+from .test_semantic import tiny_model
+
 FIELDS = ["title^3", "artist^2"]
 COUNTRY = [{"term": {"country": "se"}}]
 
@@ -79,7 +81,7 @@ def test_explore_golden():
 
 
 def test_unknown_strategy_lists_known_ones():
-    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular, structured\)"):
+    with pytest.raises(ConfigError, match=r"unknown strategy 'magic' \(known: explore, fuzzy, lexical, memory, popular, semantic, structured\)"):
         get_strategy("magic")
 
 
@@ -90,7 +92,10 @@ HOSTILE = ['"quoted" \\back\\slash', "title:(love OR hate) AND -x~2 /re.*gex/ [a
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
 def test_contract_bodies_serialize_do_not_mutate_and_repeat(name, text):
-    strategy = get_strategy(name, FieldMap(title=("name", "name.prefix"), artist=("performer",)))
+    # strategies that require a resource (STRATEGIES[name].requires) get a tiny literal one
+    resources = {"semantic": tiny_model(), "gazetteer": GAZ}
+    strategy = get_strategy(name, FieldMap(title=("name", "name.prefix"), artist=("performer",)), resources=resources)
+    assert strategy.available
     query, filters = parse_query(text, seed=3), copy.deepcopy(COUNTRY)
     body = strategy.build(query, 40, filters)
     assert json.loads(json.dumps(body)) == body
@@ -179,7 +184,8 @@ def test_structured_reads_the_query_itself_when_given_a_gazetteer():
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 @pytest.mark.parametrize("text", [*HOSTILE, "80s rock songs", "love taylor swift eighties"], ids=range(len(HOSTILE) + 2))
 def test_contract_with_interpretations(name, text):
-    strategy = get_strategy(name, FieldMap(title=("name",), artist=("performer",)), resources={"gazetteer": GAZ})
+    strategy = get_strategy(name, FieldMap(title=("name",), artist=("performer",)),
+                            resources={"gazetteer": GAZ, "semantic": tiny_model()})
     query, filters = understand(parse_query(text, seed=3), GAZ), copy.deepcopy(COUNTRY)
     before = copy.deepcopy(query)
     body = strategy.build(query, 40, filters)
