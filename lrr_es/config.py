@@ -73,7 +73,9 @@ class RetrievalConfig:
     quota: int = 50
     timeout_ms: int = 500
     rrf_k: float = 60.0
-    weights: Mapping[str, float] = field(default_factory=dict)  # RRF weight per strategy, default 1
+    # RRF weight per strategy (default 1). Explore's candidates join the pool for counterfactual data
+    # but, before a ranker has learned whether they are any good, should rarely lead the page.
+    weights: Mapping[str, float] = field(default_factory=lambda: {"explore": 0.2})
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The main job of the README: an embedded Elasticsearch, the sample catalog, a few searches.
 
-Retrieval strategies, the bandit and the ranker grow into this later; for now it shows the
-foundation working end to end: a real node, a migrated index, loaded documents, and what the
-lexical match and the Q2E memory (seeded for cold start) retrieve for a few queries.
+It shows the request path end to end on a real node: a migrated index, loaded documents, the
+query-understanding gazetteer and the semantic model built from them, and for a few queries the
+plan that ran as one _msearch, the merged candidates and which strategies found each of them.
+The bandit and the ranker grow into this with their issues.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Callable
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .strategies import get_strategy, parse_query
+from .engine import LrrEngine, SearchResult
+from .qu.store import rebuild_gazetteer
+from .semantic import build_semantic
 
 Echo = Callable[[str], None]
-DEMO_QUERIES = ("love", "home", "midnight rock", "80s pop")
+DEMO_QUERIES = ("love", "home", "midnight rock", "80s pop", "midnigt")
 
 
 def run_demo(config: Config, port: int = 9200, data: Path | None = None, songs: int = 2000,
@@ -38,12 +41,11 @@ def run_demo(config: Config, port: int = 9200, data: Path | None = None, songs: 
     migrate(es, config, index.name, progress=False, echo=echo)
     report = load_rows(es, index, sample_rows(songs, seed=7), progress=False)
     echo(report.summary())
+    echo(rebuild_gazetteer(es, index).summary())
+    build_semantic(es, index, progress=False, echo=echo)
+    engine = LrrEngine(es, config)
     for text in DEMO_QUERIES:
-        echo("")
-        echo(f'search "{text}"')
-        for name, label in (("lexical", "lexical"), ("memory", "q2e memory")):
-            body = get_strategy(name, index.fields).build(parse_query(text), 5)
-            _show(echo, label, esio.search(es, index.name, body), index)
+        _show(echo, engine.search(index.name, text, size=5), index)
     if spec is not None:
         if stop_after:
             echo(stop(spec).message)
@@ -51,12 +53,21 @@ def run_demo(config: Config, port: int = 9200, data: Path | None = None, songs: 
             echo(f"\nthe node keeps running at {spec.url}; stop it with: lrr-es dev-cluster stop --port {spec.port}")
 
 
-def _show(echo: Echo, label: str, response: dict, index: IndexConfig) -> None:
-    hits = response["hits"]["hits"]
-    echo(f"  {label}: {len(hits)} hit(s)")
-    for hit in hits:
+def _show(echo: Echo, result: SearchResult, index: IndexConfig) -> None:
+    echo("")
+    plan = ", ".join(f"{i.strategy}:{i.quota}" for i in result.plan)
+    echo(f'search "{result.query.text}": {result.pool_size} candidates from one _msearch [{plan}] '
+         f'in {result.timings["total"]:.0f} ms')
+    if result.query.interpretations and result.query.interpretations[0].slots:
+        best = result.query.interpretations[0]
+        slots = ", ".join(f"{s.role}={s.value}" for s in best.slots)
+        echo(f"  understood as {slots} (likelihood {best.likelihood:.2f})")
+    for name, why in {**result.failed, **result.skipped}.items():
+        echo(f"  {name}: {why}")
+    for hit in result.hits:
         src = hit["_source"]
         title = src.get(index.fields.title[0], "?")
         artist = ", ".join(src.get(index.fields.artist[0]) or []) if index.fields.artist else ""
         genre = ", ".join((src.get(index.fields.genre or "genre") or [])[:2])
-        echo(f"    {hit['_score']:7.3f}  {src.get('entity_type', ''):6} {title} — {artist} [{genre}] {src.get('year') or ''}")
+        found = " ".join(f"{n}#{p['rank']}" for n, p in hit["lrr"]["strategies"].items())
+        echo(f"  {hit['_score']:.4f}  {title} — {artist} [{genre}] {src.get('year') or ''}  <- {found}")
