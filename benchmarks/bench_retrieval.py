@@ -31,6 +31,8 @@ from lrr_es.engine import LrrEngine
 from lrr_es.execute import PlanItem, execute
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
+from lrr_es.qu.store import rebuild_gazetteer
+from lrr_es.semantic import build_semantic
 from lrr_es.simulate.queries import generate_queries
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
@@ -48,24 +50,19 @@ def prepare(es, musicoset: Path) -> tuple[LrrEngine, list[dict]]:
     rows = [row for row in read_musicoset(musicoset) if row.ok]
     load_rows(es, config.index(ALIAS), iter(rows), progress=False)
     esio.refresh(es, ALIAS)
-    return LrrEngine(es, config, {ALIAS: build_resources(es, config)}), [row.doc for row in rows]
+    build_resources(es, config)
+    engine = LrrEngine(es, config)
+    missing = [name for name, s in engine.strategies(ALIAS).items() if not s.available]
+    if missing:
+        raise SystemExit(f"strategies without their resources: {missing}")
+    return engine, [row.doc for row in rows]
 
 
-def build_resources(es, config) -> dict:
-    """The gazetteer and the semantic model, built the way `lrr-es` builds them."""
+def build_resources(es, config) -> None:
+    """The gazetteer and the semantic model, built and stored the way `lrr-es` builds them."""
     index = config.index(ALIAS)
-    resources = {}
-    try:
-        from lrr_es.qu import build_gazetteer
-        resources["gazetteer"] = build_gazetteer(es, index)
-    except ImportError as exc:
-        print(f"no query understanding in this checkout ({exc})")
-    try:
-        from lrr_es.semantic import build_semantic
-        resources["semantic"] = build_semantic(es, index, progress=False, echo=QUIET)
-    except ImportError as exc:
-        print(f"no semantic model in this checkout ({exc})")
-    return resources
+    rebuild_gazetteer(es, index)
+    build_semantic(es, index, progress=False, echo=QUIET)
 
 
 def recall_of(candidates: Sequence[str], relevant: dict, k: int) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -15,6 +16,7 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .config import Config, IndexConfig
+from .decisions import DecisionLog, decision_document
 from .errors import LrrError, QueryError
 from .execute import PlanItem, StrategyResult, execute
 from .merge import Candidate, merge
@@ -25,6 +27,7 @@ from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 1000
+RECENT_SEARCHES = 10_000  # decisions kept in memory for feedback that arrives before the log is written
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class SearchResult:
     results: tuple[StrategyResult, ...]
     skipped: Mapping[str, str] = field(default_factory=dict)  # strategy -> why it did not run
     timings: Mapping[str, float] = field(default_factory=dict)  # ms per stage and "total"
+    pool: tuple[Candidate, ...] = ()  # every merged candidate, in ranked order
+    versions: Mapping[str, Any] = field(default_factory=dict)  # policy / ranker versions that served
 
     @property
     def failed(self) -> dict[str, str]:
@@ -69,9 +74,12 @@ class LrrEngine:
     """
 
     def __init__(self, es: Elasticsearch, config: Config,
-                 resources: Mapping[str, Mapping[str, Any]] | None = None, refresh_s: float = 60.0) -> None:
+                 resources: Mapping[str, Mapping[str, Any]] | None = None, refresh_s: float = 60.0,
+                 decisions: DecisionLog | None | bool = True) -> None:
         self.es = es
         self.config = config
+        self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
+        self.recent: OrderedDict[str, dict] = OrderedDict()  # search_id -> decision record, newest last
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
         self._stores = stored_resources(refresh_s)
         self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
@@ -116,7 +124,19 @@ class LrrEngine:
         ended = time.perf_counter()
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
                    "merge": (t_merge - t_exec) * 1000, "total": (ended - started) * 1000}
-        return SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings)
+        result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
+                              tuple(pool), {"policy": None, "ranker": "rrf"})
+        self._remember(result)
+        return result
+
+    def _remember(self, result: SearchResult) -> None:
+        """Keep the decision for feedback lookups and queue it for lrr-decisions (off the hot path)."""
+        record = decision_document(result)
+        self.recent[result.search_id] = record
+        while len(self.recent) > RECENT_SEARCHES:
+            self.recent.popitem(last=False)
+        if self.decisions is not None:
+            self.decisions.log(record)
 
     def default_plan(self, index: str) -> tuple[PlanItem, ...]:
         """Every configured strategy that can run, at the configured quota and timeout."""

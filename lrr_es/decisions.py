@@ -1,0 +1,160 @@
+"""Decision logging: one ``lrr-decisions`` document per search, written off the hot path.
+
+``decision_document`` (pure) turns a served search into the logged record: the query and its Q2E
+key, the plan with propensities, every candidate of the pool with its provenance, the shown order,
+failures and versions. ``DecisionLog`` queues records and a background thread writes them with
+``_bulk`` in batches; a search never waits for it. When Elasticsearch is down the thread retries
+with backoff; when the bounded queue is full the newest record is dropped and counted (a log that
+slows or fails searches would be worse than a gap in the log), and ``stats`` says so.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from . import es as esio
+from .errors import LrrError
+
+log = logging.getLogger(__name__)
+DECISIONS_INDEX = "lrr-decisions"
+
+
+def decision_document(result: Any, timestamp_ms: int | None = None) -> dict:
+    """The lrr-decisions record of a SearchResult (``_id`` = search id)."""
+    return {
+        "search_id": result.search_id,
+        "timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
+        "index": result.index,
+        "query": result.query.text,
+        "q2e_key": result.query.key,
+        "plan": [{"strategy": i.strategy, "quota": i.quota, "propensity": i.propensity} for i in result.plan],
+        "policy_version": result.versions.get("policy"),
+        "ranker_version": result.versions.get("ranker"),
+        "candidates": [{"id": c.id, "fused": round(c.fused, 6),
+                        "found": {p.strategy: [p.rank, round(p.score, 4)] for p in c.provenance}}
+                       for c in result.pool],
+        "shown": [h["_id"] for h in result.hits],
+        "failed_strategies": sorted(result.failed),
+        "took_ms": round(result.timings.get("total", 0.0), 3),
+    }
+
+
+@dataclass
+class LogStats:
+    queued: int = 0
+    written: int = 0
+    dropped: int = 0  # queue full
+    failed: int = 0  # rejected by Elasticsearch after retries
+
+
+class DecisionLog:
+    """A bounded queue of decision records and one writer thread (started on first use)."""
+
+    def __init__(self, es: Elasticsearch, batch: int = 200, flush_s: float = 1.0, max_queue: int = 10_000,
+                 retries: int = 5) -> None:
+        self.es, self.batch, self.flush_s, self.retries = es, batch, flush_s, retries
+        self._queue: queue.Queue[dict | None] = queue.Queue(maxsize=max_queue)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self.stats = LogStats()
+
+    def log(self, record: dict) -> bool:
+        """Queue one record; False (and counted) when the queue is full. Never blocks."""
+        self._ensure_thread()
+        try:
+            self._idle.clear()
+            self._queue.put_nowait(record)
+            self.stats.queued += 1
+            return True
+        except queue.Full:
+            self.stats.dropped += 1
+            if self.stats.dropped == 1 or self.stats.dropped % 1000 == 0:
+                log.warning("decision log queue full: %d decision(s) dropped so far", self.stats.dropped)
+            return False
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every queued record was written (or given up on)."""
+        deadline = time.monotonic() + timeout
+        while not (self._queue.empty() and self._idle.is_set()):
+            if time.monotonic() > deadline:
+                raise LrrError(f"decision log: {self._queue.qsize()} record(s) still queued after {timeout}s")
+            time.sleep(0.01)
+        esio.refresh(self.es, DECISIONS_INDEX)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is queued and stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="lrr-decision-log", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            pending: list[dict] = []
+            stop = False
+            try:
+                item = self._queue.get(timeout=self.flush_s)
+            except queue.Empty:
+                self._idle.set()
+                continue
+            deadline = time.monotonic() + self.flush_s
+            while item is not None:
+                pending.append(item)
+                if len(pending) >= self.batch:
+                    break
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            stop = item is None
+            if pending:
+                self._write(pending)
+            if self._queue.empty():
+                self._idle.set()
+            if stop:
+                return
+
+    def _write(self, records: list[dict]) -> None:
+        """Bulk-index ``records``; retry what failed for a transient reason, count what was refused."""
+        actions = [{"_index": DECISIONS_INDEX, "_id": r["search_id"], "_source": r} for r in records]
+        for attempt in range(self.retries + 1):
+            retry = []
+            try:
+                for (ok, item), action in zip(esio.bulk(self.es, actions, chunk_size=self.batch), actions):
+                    if ok:
+                        self.stats.written += 1
+                    elif _transient(item):
+                        retry.append(action)
+                    else:
+                        self.stats.failed += 1
+                        log.warning("decision log: record refused: %s", item)
+            except Exception as exc:  # noqa: BLE001 - a log writer must outlive any client error
+                log.debug("decision log: bulk failed: %s", exc)
+                retry = actions
+            if not retry:
+                return
+            actions = retry
+            if attempt < self.retries:
+                time.sleep(min(0.2 * 2 ** attempt, 5.0))
+        self.stats.failed += len(actions)
+        log.warning("decision log: %d record(s) not written after %d attempts", len(actions), self.retries + 1)
+
+
+def _transient(item: dict) -> bool:
+    status = next(iter(item.values()), {}).get("status")
+    return not isinstance(status, int) or status == 429 or status >= 500
