@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=9291)
     parser.add_argument("--es-url")
+    parser.add_argument("--skip-recall", action="store_true", help="latency only")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as data:
@@ -163,8 +164,9 @@ def main(argv: list[str] | None = None) -> None:
             for q in queries:
                 mix[q.intent] += 1
             print("query mix:", dict(sorted(mix.items())))
-            recall = bench_recall(engine, queries, args.k)
-            report_recall(recall)
+            recall = None if args.skip_recall else bench_recall(engine, queries, args.k)
+            if recall:
+                report_recall(recall)
             latency = bench_latency(engine, queries[:args.latency_queries], args.quota)
             report_latency(latency)
             if args.json:

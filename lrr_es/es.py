@@ -286,7 +286,8 @@ def composite_counts(es: Elasticsearch, index: str, field: str, page_size: int =
             return
 
 
-def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | None = None) -> dict:
+def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | None = None,
+            filter_path: str | None = None) -> dict:
     """One _msearch: ``searches`` alternates header and body dicts, as the API expects.
 
     A node that is down or does not answer within ``request_timeout`` seconds raises
@@ -294,10 +295,12 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
     a body Elasticsearch cannot even parse rejects the whole request (400), raised as QueryError.
     """
     try:
+        extra = {"filter_path": filter_path} if filter_path else {}
         if CLIENT_MAJOR >= 8:
             client = es.options(request_timeout=request_timeout) if request_timeout else es
-            return _raw(client.msearch(searches=searches))
-        extra = {"request_timeout": request_timeout} if request_timeout else {}
+            return _raw(client.msearch(searches=searches, **extra))
+        if request_timeout:
+            extra["request_timeout"] = request_timeout
         return _raw(es.msearch(body=searches, **extra))
     except TransportErrors as exc:
         raise EsUnavailableError(f"_msearch failed: {_reason(exc)}") from None

@@ -19,6 +19,14 @@ from .errors import EsUnavailableError, QueryError
 
 DEFAULT_TIMEOUT_MS = 500
 STATUSES = ("ok", "timed_out", "failed")
+# lrr-es's bookkeeping fields are large (a 64-float vector, Q2E maps, event ids) and no concern of the
+# app's page: left out of every candidate's _source unless the caller asks for specific fields
+INTERNAL_SOURCE = ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", "q2e_ts", "lrr_phonetic",
+                   "lrr_sem_cluster"]
+# only what parse_msearch reads comes back over the wire
+FILTER_PATH = ",".join(f"responses.{p}" for p in (
+    "took", "timed_out", "error", "status", "_shards.failed", "_shards.failures",
+    "hits.hits._id", "hits.hits._score", "hits.hits._source"))
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,8 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
     """The ``_msearch`` lines (header, body, header, body, ...) for one plan; pure.
 
     ``bodies`` pairs every plan item with the body its strategy built. The item's timeout and the
-    ``_source`` filter are added to a copy of each body.
+    ``_source`` filter (by default: everything but lrr-es's internal fields) are added to a copy of
+    each body.
     """
     if not bodies:
         raise QueryError("a plan needs at least one strategy")
@@ -66,8 +75,7 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
         if not isinstance(item.timeout_ms, int) or item.timeout_ms < 1:
             raise QueryError(f"{item.strategy}: timeout_ms must be a positive integer, got {item.timeout_ms!r}")
         sub = dict(body, timeout=f"{item.timeout_ms}ms")
-        if source is not None:
-            sub["_source"] = source
+        sub["_source"] = {"excludes": INTERNAL_SOURCE} if source is None else source
         lines += [{"index": index}, sub]
     return lines
 
@@ -83,7 +91,8 @@ def parse_msearch(items: Sequence[PlanItem], response: dict) -> list[StrategyRes
 def _result(strategy: str, sub: dict) -> StrategyResult:
     if "error" in sub:
         return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]))
-    hits = tuple(Hit(h["_id"], float(h.get("_score") or 0.0), h.get("_source") or {}) for h in sub["hits"]["hits"])
+    hits = tuple(Hit(h["_id"], float(h.get("_score") or 0.0), h.get("_source") or {})
+                 for h in (sub.get("hits") or {}).get("hits", []))
     shards = sub.get("_shards") or {}
     if sub.get("timed_out"):
         return StrategyResult(strategy, hits, "timed_out", "timed out; partial results", sub.get("took"))
@@ -123,7 +132,7 @@ def execute(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict
     items = [item for item, _ in bodies]
     started = time.perf_counter()
     try:
-        results = parse_msearch(items, esio.msearch(es, lines, request_timeout=request_timeout))
+        results = parse_msearch(items, esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH))
     except QueryError:
         results = [_run_alone(es, item, lines[2 * i:2 * i + 2], request_timeout) for i, item in enumerate(items)]
     return results, (time.perf_counter() - started) * 1000
@@ -131,6 +140,6 @@ def execute(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict
 
 def _run_alone(es: Elasticsearch, item: PlanItem, lines: list[dict], request_timeout: float) -> StrategyResult:
     try:
-        return parse_msearch([item], esio.msearch(es, lines, request_timeout=request_timeout))[0]
+        return parse_msearch([item], esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH))[0]
     except QueryError as exc:
         return StrategyResult(item.strategy, status="failed", error=str(exc))

@@ -12,6 +12,9 @@ LEX, MEM = PlanItem("lexical", 2, 1.0, 300), PlanItem("memory", 3, 0.5, 100)
 def test_build_msearch_pairs_headers_with_timed_bodies_without_mutating():
     body = {"size": 2, "query": {"match_all": {}}}
     lines = build_msearch("music", [(LEX, body), (MEM, {"size": 3, "query": {"match_none": {}}})], ["title"])
+    default = build_msearch("music", [(LEX, body)])[1]["_source"]
+    assert default == {"excludes": ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", "q2e_ts",
+                                    "lrr_phonetic", "lrr_sem_cluster"]}
     assert lines == [
         {"index": "music"}, {"size": 2, "query": {"match_all": {}}, "timeout": "300ms", "_source": ["title"]},
         {"index": "music"}, {"size": 3, "query": {"match_none": {}}, "timeout": "100ms", "_source": ["title"]},
@@ -83,3 +86,9 @@ def test_merge_ties_are_deterministic_and_failed_results_add_nothing():
 def test_merge_counts_a_doc_once_per_strategy():
     pool = merge([result("lexical", "a", "a", "b")])
     assert [(c.id, c.provenance[0].rank) for c in pool] == [("a", 1), ("b", 3)]
+
+
+def test_parse_msearch_reads_a_filtered_response_without_hits():
+    # filter_path drops empty arrays: a sub-search that found nothing comes back as {"took": n}
+    (result,) = parse_msearch([LEX], {"responses": [{"took": 1, "timed_out": False}]})
+    assert result == StrategyResult("lexical", (), "ok", None, 1)
