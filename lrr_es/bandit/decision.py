@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def parse_arms(arms: Sequence[Arm | Mapping[str, Any]], safe_arm: str) -> tuple[
 
 
 def _arm(a: Arm | Mapping[str, Any]) -> Arm:
-    if isinstance(a, Mapping):
+    if type(a) is dict or isinstance(a, Mapping):
         try:
             a = Arm(a["name"], a.get("kind", "unknown"), a.get("cost", 1.0))
         except KeyError:
@@ -163,16 +164,18 @@ def greedy_masks(scores: np.ndarray, costs: np.ndarray, safe: int, budget: float
                  min_score: float = 0.0) -> np.ndarray:
     """``greedy_subset`` for many score vectors at once: scores (n, k) -> inclusion mask (n, k) bool."""
     n, k = scores.shape
-    rows = np.arange(n)
     order = np.argsort(-scores, axis=1, kind="stable")
-    mask = np.zeros((n, k), dtype=bool)
-    mask[:, safe] = True
+    wanted = (np.take_along_axis(scores, order, axis=1) > min_score) & (order != safe)
+    cost = costs[order]  # (n, k): the cost of the j-th best arm of each row
+    take = np.zeros((n, k), dtype=bool)
     remaining = np.full(n, budget - costs[safe] + 1e-9)
-    for j in range(k):
-        idx = order[:, j]
-        ok = (idx != safe) & (scores[rows, idx] > min_score) & (costs[idx] <= remaining)
-        mask[rows[ok], idx[ok]] = True
-        remaining -= np.where(ok, costs[idx], 0.0)
+    for j in range(k):  # the budget makes each step depend on the previous ones: k vector steps
+        ok = wanted[:, j] & (cost[:, j] <= remaining)
+        take[:, j] = ok
+        remaining -= cost[:, j] * ok
+    mask = np.zeros((n, k), dtype=bool)
+    mask[np.arange(n)[:, None], order] = take
+    mask[:, safe] = True
     return mask
 
 

@@ -54,6 +54,8 @@ class Policy:
         self._rng = np.random.default_rng(self.seed)
         self._names: tuple[str, ...] = ()
         self._kinds: dict[str, str] = {}
+        self._arms_key: Any = None  # cache of the last parsed arms (descriptor snapshot, parsed)
+        self._arms_parsed: tuple[Arm, ...] = ()
         self._A = np.empty((0, self.dim, self.dim))
         self._A_inv = np.empty((0, self.dim, self.dim))
         self._b = np.empty((0, self.dim))
@@ -89,7 +91,7 @@ class Policy:
         ``quotas`` are the allowed quota levels. Advances the policy's random generator.
         """
         x = self._check_context(context)
-        offered = parse_arms(arms, self.safe_arm)
+        offered = self._parse_arms(arms)
         budget = check_budget(budget)
         levels = check_quota_levels(quotas)
         self._sync(offered)
@@ -119,7 +121,8 @@ class Policy:
         if isinstance(rewards, Mapping) or len(decisions) != len(rewards):
             raise PolicyError(f"update needs one reward mapping per decision, got {len(decisions)} decisions "
                               f"and {type(rewards).__name__} rewards")
-        work = [(self._decision_context(d), r) for d, r in zip(decisions, self._checked_rewards(decisions, rewards))]
+        contexts = [self._decision_context(d) for d in decisions]
+        work = list(zip(contexts, self._checked_rewards(decisions, rewards)))
         position = {name: i for i, name in enumerate(self._names)}
         applied = 0
         for x, arm_rewards in work:
@@ -185,7 +188,7 @@ class Policy:
 
     def _widths(self, x: np.ndarray) -> np.ndarray:
         """sqrt(x^T A_a^-1 x) for every arm: shape (k,)."""
-        return np.sqrt(np.maximum(np.einsum("kij,i,j->k", self._A_inv, x, x, optimize=False), 0.0))
+        return np.sqrt(np.maximum((self._A_inv @ x) @ x, 0.0))
 
     def _update_arm(self, i: int, x: np.ndarray, r: float) -> None:
         """One ridge-regression step: A += x x^T, b += r x, A^-1 by Sherman-Morrison, theta = A^-1 b."""
@@ -204,6 +207,8 @@ class Policy:
             raise PolicyError(f"context must be a numeric vector of length {self.dim}, got {context!r:.80}") from None
         if x.shape != (self.dim,):
             raise PolicyError(f"context must have shape ({self.dim},), got shape {x.shape}")
+        if math.isfinite(x.sum()):  # the common case in one reduction (a huge but finite sum is rare)
+            return x
         finite = np.isfinite(x)
         if not finite.all():
             self.nonfinite_contexts_ += 1
@@ -211,6 +216,18 @@ class Policy:
                         np.flatnonzero(~finite)[:8].tolist())
             x = np.where(finite, x, 0.0)
         return x
+
+    def _parse_arms(self, arms: Any) -> tuple[Arm, ...]:
+        """parse_arms, reusing the last result when the same descriptors are offered again (the usual case)."""
+        try:
+            key = tuple((a["name"], a.get("kind"), a.get("cost")) if type(a) is dict else a for a in arms)
+        except (TypeError, KeyError, AttributeError):
+            key = None  # not plain data: parse_arms reports what is wrong
+        if key is not None and key == self._arms_key:
+            return self._arms_parsed
+        parsed = parse_arms(arms, self.safe_arm)
+        self._arms_key, self._arms_parsed = key, parsed
+        return parsed
 
     def _decision_context(self, decision: Any) -> np.ndarray:
         if not isinstance(decision, Decision):

@@ -1,5 +1,6 @@
 """Contract tests over every registered policy, plus the update math against closed forms."""
 import copy
+import dataclasses
 import json
 import math
 
@@ -140,6 +141,12 @@ def test_bad_arms_budgets_quotas_and_rewards_name_the_value(name):
         policy.update([d], [{"lexical": float("nan")}])
     with pytest.raises(PolicyError, match="one reward mapping per decision"):
         policy.update([d, d], [{"lexical": 1.0}])
+    with pytest.raises(PolicyError, match="decision context must be 6 finite numbers"):
+        policy.update([dataclasses.replace(d, context=(1.0, 2.0))], [{"lexical": 1.0}])
+    with pytest.raises(PolicyError, match="Decision objects"):
+        policy.update([d.to_dict()], [{"lexical": 1.0}])
+    with pytest.raises(PolicyError, match="not a decision record"):
+        Decision.from_dict({"arms": ["lexical"]})
     assert policy.updates_ == 0  # nothing applied from the rejected batches
 
 
