@@ -35,3 +35,7 @@ class SimulationError(LrrError, ValueError):
 
 class ModelError(LrrError, RuntimeError):
     """A learned model (semantic, policy, ranker) is missing, damaged or could not be built or stored."""
+
+
+class PolicyError(LrrError, ValueError):
+    """A bandit policy was given input it cannot use (context, arms, budget, decision, reward)."""
