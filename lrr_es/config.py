@@ -57,7 +57,7 @@ class EsConfig:
 @dataclass(frozen=True)
 class BanditConfig:
     policy: str = "thompson"
-    budget: int = 4
+    budget: float = 4.0  # cost budget of a plan: the sum of the chosen strategies' relative costs (lexical = 1)
     seed: int = 7
 
 
@@ -256,7 +256,7 @@ def _check_es(where: str, c: EsConfig) -> None:
 def _check_bandit(where: str, c: BanditConfig) -> None:
     if c.policy not in KNOWN_POLICIES:
         raise ConfigError(f"{where}.policy: unknown {c.policy!r} (known: {', '.join(KNOWN_POLICIES)})")
-    _check_int(f"{where}.budget", c.budget, 1, len(KNOWN_STRATEGIES))
+    _check_number(f"{where}.budget", c.budget, 1, 100)
     _check_int(f"{where}.seed", c.seed, 0, 2**32 - 1)
 
 

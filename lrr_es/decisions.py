@@ -33,6 +33,7 @@ def decision_document(result: Any, timestamp_ms: int | None = None) -> dict:
         "index": result.index,
         "query": result.query.text,
         "q2e_key": result.query.key,
+        "context": list(result.context),
         "plan": [{"strategy": i.strategy, "quota": i.quota, "propensity": i.propensity} for i in result.plan],
         "policy_version": result.versions.get("policy"),
         "ranker_version": result.versions.get("ranker"),

@@ -6,6 +6,7 @@ learned ranker exists) → respond. Only ``execute`` and the per-alias metadata 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -16,6 +17,9 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .config import Config, IndexConfig
+from .bandit import Policy, make_policy
+from .bandit.store import load_policy
+from .context import CONTEXT_DIM, context_vector
 from .decisions import DecisionLog, decision_document
 from .errors import LrrError, QueryError
 from .execute import PlanItem, StrategyResult, execute
@@ -45,6 +49,7 @@ class SearchResult:
     timings: Mapping[str, float] = field(default_factory=dict)  # ms per stage and "total"
     pool: tuple[Candidate, ...] = ()  # every merged candidate, in ranked order
     versions: Mapping[str, Any] = field(default_factory=dict)  # policy / ranker versions that served
+    context: tuple[float, ...] = ()  # the bandit's context vector (lrr_es.context.CONTEXT_SCHEMA)
 
     @property
     def failed(self) -> dict[str, str]:
@@ -80,6 +85,10 @@ class LrrEngine:
         self.config = config
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
         self.recent: OrderedDict[str, dict] = OrderedDict()  # search_id -> decision record, newest last
+        self._policy_store = StoredResource(load_policy, refresh_s)
+        self._policies: dict[str, tuple[Policy | None, Policy]] = {}  # alias -> (published, serving copy)
+        self._policy_lock = threading.Lock()
+        self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
         self._stores = stored_resources(refresh_s)
         self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
@@ -88,11 +97,12 @@ class LrrEngine:
 
     def search(self, index: str, text: str, filters: Sequence[dict] | dict | None = None, size: int = 10,
                from_: int = 0, plan: Sequence[PlanItem] | None = None, seed: int | None = None,
-               source: list[str] | bool | None = None) -> SearchResult:
+               source: list[str] | bool | None = None, context: Mapping[str, Any] | None = None) -> SearchResult:
         """Search ``index`` (a configured alias) for ``text`` under the app's ``filters``.
 
-        ``plan`` overrides the default plan (every configured, available strategy at the
-        configured quota). ``seed`` fixes the explore strategy's randomness (default: per search).
+        The bandit policy chooses the plan from the query and the caller's ``context`` (timestamp,
+        device, user_searches; see lrr_es.context); ``plan`` overrides it. ``seed`` fixes the
+        explore strategy's randomness (default: per search).
         """
         started = time.perf_counter()
         cfg = self.config.index(index)
@@ -102,7 +112,12 @@ class LrrEngine:
         query = parse_query(text, seed=_seed(search_id) if seed is None else seed)
         strategies = self.strategies(index)
         query = self._understand(index, query)
-        items = tuple(plan) if plan is not None else self.default_plan(index)
+        x = context_vector(query, context, self._vocabulary(index))
+        policy_version = None
+        if plan is not None:
+            items = tuple(plan)
+        else:
+            items, policy_version = self._decide(index, x, strategies)
         built, skipped = [], {}
         for item in items:
             strategy = strategies.get(item.strategy)
@@ -125,7 +140,7 @@ class LrrEngine:
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
                    "merge": (t_merge - t_exec) * 1000, "total": (ended - started) * 1000}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
-                              tuple(pool), {"policy": None, "ranker": "rrf"})
+                              tuple(pool), {"policy": policy_version, "ranker": "rrf"}, tuple(float(v) for v in x))
         self._remember(result)
         return result
 
@@ -137,6 +152,47 @@ class LrrEngine:
             self.recent.popitem(last=False)
         if self.decisions is not None:
             self.decisions.log(record)
+
+    def policy(self, index: str) -> Policy:
+        """The serving policy of ``index``: the published one, else a fresh one from the config.
+
+        A newly published version (``lrr-es learn``) replaces the current one at the next search
+        after the refresh interval; a damaged one is logged and the current one kept.
+        """
+        stored = None
+        try:
+            stored = self._policy_store.get(self.es, index)
+        except LrrError as exc:
+            log.warning("policy of %s not loaded, keeping the current one: %s", index, exc)
+        with self._policy_lock:
+            current = self._policies.get(index)
+            if stored is not None and (current is None or current[0] is not stored):
+                current = self._policies[index] = (stored, stored.copy())
+            elif current is None:
+                b = self.config.bandit
+                fresh = make_policy(b.policy, dim=CONTEXT_DIM, seed=b.seed)
+                current = self._policies[index] = (None, fresh)
+            return current[1]
+
+    def _decide(self, index: str, x: Any, strategies: Mapping[str, Strategy]) -> tuple[tuple[PlanItem, ...], str | None]:
+        """The policy's plan for context ``x``; the default plan if the policy cannot decide."""
+        arms = [s.descriptors() for s in strategies.values() if s.available]
+        try:
+            policy = self.policy(index)
+            with self._policy_lock:
+                decision = policy.select(x, arms, budget=self.config.bandit.budget)
+            return decision.plan(timeout_ms=self.config.retrieval.timeout_ms), decision.policy_version
+        except LrrError as exc:  # never fail a search for the bandit's sake
+            log.warning("bandit could not decide for %s, running the default plan: %s", index, exc)
+            return self.default_plan(index), None
+
+    def _vocabulary(self, index: str) -> frozenset[str] | None:
+        model = self._strategies[index][0].get("semantic") if index in self._strategies else None
+        if model is None:
+            return None
+        if self._vocab[0] is not model:
+            self._vocab = (model, frozenset(model.vocab))
+        return self._vocab[1]
 
     def default_plan(self, index: str) -> tuple[PlanItem, ...]:
         """Every configured strategy that can run, at the configured quota and timeout."""

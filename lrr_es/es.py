@@ -257,14 +257,6 @@ def search(es: Elasticsearch, index: str, body: dict) -> dict:
     return _raw(es.search(index=index, **_body_kwargs(body)))
 
 
-def put_document(es: Elasticsearch, index: str, doc_id: str, doc: dict, refresh: bool | str = False) -> None:
-    """Index (create or replace) one document under ``doc_id``."""
-    if CLIENT_MAJOR >= 8:
-        es.index(index=index, id=doc_id, document=doc, refresh=refresh)
-    else:
-        es.index(index=index, id=doc_id, body=doc, refresh=refresh)
-
-
 def composite_counts(es: Elasticsearch, index: str, field: str, page_size: int = 1000) -> Iterator[tuple[Any, int]]:
     """(value, doc count) of every value of keyword or numeric ``field``, in value order.
 

@@ -125,3 +125,35 @@ def test_the_engine_picks_up_a_stored_gazetteer_for_structured(es, music_index):
     assert not after.skipped and after.query.interpretations[0].slots
     structured = next(r for r in after.results if r.strategy == "structured")
     assert all(h.source["decade"] == "1980s" for h in structured.hits)
+
+
+def test_without_a_plan_the_bandit_decides_and_the_decision_is_logged(es, music_index):
+    engine = LrrEngine(es, config_from_dict({"indices": {music_index: {}}, "bandit": {"budget": 2.5}}), refresh_s=0)
+    result = engine.search(music_index, "yesterday beatles", size=5, context={"device": "mobile"})
+    names = [i.strategy for i in result.plan]
+    assert names[0] == "lexical" and len(names) == len(set(names)) >= 1
+    costs = {n: s.cost for n, s in engine.strategies(music_index).items()}
+    assert sum(costs[n] for n in names) <= 2.5
+    assert all(0 < i.propensity <= 1 for i in result.plan)
+    assert result.versions["policy"].startswith("thompson-s7-u0") and len(result.context) > 10
+    engine.decisions.flush()
+    logged = esio.get_source(es, "lrr-decisions", result.search_id)
+    assert logged["context"] == pytest.approx(list(result.context)) and logged["policy_version"] == result.versions["policy"]
+
+
+def test_a_published_policy_is_picked_up_and_a_damaged_one_is_survived(es, music_index, caplog):
+    from lrr_es.bandit import make_policy
+    from lrr_es.bandit.store import MODELS_INDEX, model_id, save_policy
+    from lrr_es.context import CONTEXT_DIM
+    engine = LrrEngine(es, config_from_dict({"indices": {music_index: {}}}), refresh_s=0)
+    trained = make_policy("linucb", dim=CONTEXT_DIM, seed=3)
+    try:
+        save_policy(es, music_index, trained)
+        assert engine.search(music_index, "home", size=3).versions["policy"] == trained.version
+        esio.put_document(es, MODELS_INDEX, model_id(music_index), {"kind": "policy", "artifact": "bm90IGpzb24="},
+                          refresh=True)
+        result = engine.search(music_index, "home", size=3)
+        assert result.hits and result.versions["policy"] == trained.version  # kept the last good one
+        assert "policy of" in caplog.text and "damaged" in caplog.text
+    finally:
+        es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)

@@ -32,8 +32,8 @@ def test_yaml_file_and_env_overrides(tmp_path):
 
 @pytest.mark.parametrize("raw, message", [
     ({"bandit": {"policy": "ucb9"}}, "bandit.policy: unknown 'ucb9'"),
-    ({"bandit": {"budget": 0}}, "bandit.budget must be an integer in [1, 7], got 0"),
-    ({"bandit": {"budget": True}}, "bandit.budget must be an integer"),
+    ({"bandit": {"budget": 0}}, "bandit.budget must be a number in [1, 100], got 0"),
+    ({"bandit": {"budget": True}}, "bandit.budget must be a number"),
     ({"feedback": {"decay_days": "soon"}}, "feedback.decay_days must be a number"),
     ({"feedback": {"weights": {"click": "x"}}}, "feedback.weights.click must be a number"),
     ({"elasticsearch": {"url": "localhost:9200"}}, "elasticsearch.url must start with http://"),

@@ -11,10 +11,10 @@ def test_decision_document_is_the_logged_record_of_a_search():
     result = SearchResult(
         "abc", "music", parse_query("Tayler  Swift"), (PlanItem("lexical", 20, 1.0), PlanItem("fuzzy", 20, 0.25)),
         [{"_id": "d1"}], 2, (StrategyResult("lexical"), StrategyResult("fuzzy", status="failed", error="x")),
-        {}, {"total": 12.34567}, pool, {"policy": "p3", "ranker": "rrf"})
+        {}, {"total": 12.34567}, pool, {"policy": "p3", "ranker": "rrf"}, (1.0, 0.25))
     assert decision_document(result, timestamp_ms=1_700_000_000_000) == {
         "search_id": "abc", "timestamp": 1_700_000_000_000, "index": "music", "query": "Tayler Swift",
-        "q2e_key": "swift_tayler",
+        "q2e_key": "swift_tayler", "context": [1.0, 0.25],
         "plan": [{"strategy": "lexical", "quota": 20, "propensity": 1.0},
                  {"strategy": "fuzzy", "quota": 20, "propensity": 0.25}],
         "policy_version": "p3", "ranker_version": "rrf",

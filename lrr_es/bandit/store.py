@@ -1,0 +1,53 @@
+"""Bandit policies in lrr-models: the learner publishes versions, serving processes read them.
+
+A policy is stored as document ``policy-<alias>`` (kind "policy") whose artifact is the policy's
+JSON state, base64-encoded; ``version`` counts publications. A damaged or foreign document raises
+ModelError; serving then keeps its current policy (see LrrEngine).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from .. import es as esio
+from ..errors import ModelError
+from . import Policy, policy_from_state
+
+MODELS_INDEX = "lrr-models"
+KIND = "policy"
+
+
+def model_id(alias: str) -> str:
+    return f"policy-{alias}"
+
+
+def save_policy(es: Elasticsearch, alias: str, policy: Policy, metrics: dict[str, Any] | None = None) -> int:
+    """Publish ``policy`` for ``alias`` as the next version; returns that version."""
+    current = esio.get_document(es, MODELS_INDEX, model_id(alias), source_excludes=["artifact"])
+    version = int(((current or {}).get("_source") or {}).get("version", 0)) + 1
+    artifact = base64.b64encode(json.dumps(policy.to_state(), separators=(",", ":")).encode()).decode("ascii")
+    esio.put_document(es, MODELS_INDEX, model_id(alias), {
+        "model_id": model_id(alias), "kind": KIND, "index": alias, "version": version, "status": "live",
+        "created_at": int(time.time() * 1000), "params": {"policy": type(policy).__name__, "state_version": policy.version},
+        "metrics": metrics or {}, "artifact": artifact,
+    }, refresh="wait_for")
+    return version
+
+
+def load_policy(es: Elasticsearch, alias: str) -> Policy | None:
+    """The published policy of ``alias``, or None when none was published."""
+    found = esio.get_document(es, MODELS_INDEX, model_id(alias))
+    if found is None:
+        return None
+    source = found.get("_source") or {}
+    if source.get("kind") != KIND:
+        raise ModelError(f"lrr-models document {model_id(alias)!r} is not a policy (kind {source.get('kind')!r})")
+    try:
+        state = json.loads(base64.b64decode(source["artifact"], validate=True))
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"policy {model_id(alias)} in {MODELS_INDEX} is damaged: {exc}") from None
+    return policy_from_state(state)
