@@ -35,3 +35,11 @@ class SimulationError(LrrError, ValueError):
 
 class ModelError(LrrError, RuntimeError):
     """A learned model (semantic, policy, ranker) is missing, damaged or could not be built or stored."""
+
+
+class FeedbackError(LrrError, ValueError):
+    """A feedback event is invalid (unknown action, negative position, bad timestamp, oversized text...)."""
+
+
+class FeedbackBacklogError(LrrError, RuntimeError):
+    """Feedback cannot be accepted: the writer's queue stayed full (Elasticsearch slow or down) or it is closed."""
