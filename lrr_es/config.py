@@ -89,7 +89,19 @@ class FeedbackConfig:
     max_keys: int = 64
     max_increment: float = 5.0
     max_queries: int = 20
-    cap_per_session: int = 3
+    # Abuse bound: one session (or, without one, one search) moves one (query key, document) score by
+    # at most this much (in weight units, either direction) per cap_window_s. Enforced in the writer
+    # process (lrr_es/feedback/cap.py explains the multi-process trade-off).
+    cap_per_session: float = 3
+    cap_window_s: float = 3600.0
+    play_full_s: float = 30.0  # a play ``value`` above 1 is seconds; this many count as a full play
+    search_ttl_s: float = 86_400.0  # feedback later than this after its search is an orphan
+    coalesce: bool = True  # combine one batch's events for the same (document, key) into one update
+    queue_size: int = 10_000  # events held in memory while Elasticsearch is slow or down
+    batch_size: int = 500
+    flush_ms: int = 200  # longest wait for a batch to fill
+    block_timeout_s: float = 5.0  # how long feedback() blocks on a full queue before raising
+    spool_path: str | None = None  # default: $LRR_HOME/feedback-spool.jsonl (~/.local/share/lrr-es/)
 
 
 @dataclass(frozen=True)
@@ -285,7 +297,18 @@ def _check_feedback(where: str, c: FeedbackConfig) -> None:
     _check_int(f"{where}.max_keys", c.max_keys, 1, 10_000)
     _check_number(f"{where}.max_increment", c.max_increment, 0.001, 1e6)
     _check_int(f"{where}.max_queries", c.max_queries, 0, 1000)
-    _check_int(f"{where}.cap_per_session", c.cap_per_session, 1, 1_000_000)
+    _check_number(f"{where}.cap_per_session", c.cap_per_session, 0.001, 1e6)
+    _check_number(f"{where}.cap_window_s", c.cap_window_s, 1, 30 * 86_400)
+    _check_number(f"{where}.play_full_s", c.play_full_s, 1, 86_400)
+    _check_number(f"{where}.search_ttl_s", c.search_ttl_s, 1, 365 * 86_400)
+    if not isinstance(c.coalesce, bool):
+        raise ConfigError(f"{where}.coalesce must be true or false, got {c.coalesce!r}")
+    _check_int(f"{where}.queue_size", c.queue_size, 1, 10_000_000)
+    _check_int(f"{where}.batch_size", c.batch_size, 1, 10_000)
+    _check_int(f"{where}.flush_ms", c.flush_ms, 1, 60_000)
+    _check_number(f"{where}.block_timeout_s", c.block_timeout_s, 0, 3600)
+    if c.spool_path is not None and not (isinstance(c.spool_path, str) and c.spool_path.strip()):
+        raise ConfigError(f"{where}.spool_path must be a file path or null, got {c.spool_path!r}")
 
 
 _VALIDATORS = {

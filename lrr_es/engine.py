@@ -23,6 +23,7 @@ from .context import CONTEXT_DIM, context_vector
 from .decisions import DecisionLog, decision_document
 from .errors import LrrError, QueryError
 from .execute import PlanItem, StrategyResult, execute
+from .feedback import FeedbackWriter, RecentSearches
 from .merge import Candidate, merge
 from .qu import understand
 from .qu.store import GazetteerCache
@@ -92,6 +93,8 @@ class LrrEngine:
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
         self._stores = stored_resources(refresh_s)
         self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
+        self.recent_searches = RecentSearches()  # feedback finds the query of a recent search here
+        self._feedback: FeedbackWriter | None = None
 
     # --- public ------------------------------------------------------------------------------
 
@@ -137,6 +140,7 @@ class LrrEngine:
         if not page and from_ >= len(pool) and from_ > 0:
             page = self._lexical_page(cfg, query, app_filters, size, from_, source)
         ended = time.perf_counter()
+        self.recent_searches.remember(search_id, index, query.text, int(time.time() * 1000))
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
                    "merge": (t_merge - t_exec) * 1000, "total": (ended - started) * 1000}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
@@ -193,6 +197,22 @@ class LrrEngine:
         if self._vocab[0] is not model:
             self._vocab = (model, frozenset(model.vocab))
         return self._vocab[1]
+
+    def feedback(self, search_id: str | None, doc_id: str, action: str, **kwargs: Any) -> str:
+        """Record feedback on a search result (see FeedbackWriter.feedback); the event id."""
+        return self.feedback_writer.feedback(search_id, doc_id, action, **kwargs)
+
+    @property
+    def feedback_writer(self) -> FeedbackWriter:
+        """The engine's feedback writer, started on first use."""
+        if self._feedback is None:
+            self._feedback = FeedbackWriter(self.es, self.config, recent=self.recent_searches)
+        return self._feedback
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write (or spool) pending feedback."""
+        if self._feedback is not None:
+            self._feedback.close(timeout)
 
     def default_plan(self, index: str) -> tuple[PlanItem, ...]:
         """Every configured strategy that can run, at the configured quota and timeout."""

@@ -39,3 +39,11 @@ class ModelError(LrrError, RuntimeError):
 
 class PolicyError(LrrError, ValueError):
     """A bandit policy was given input it cannot use (context, arms, budget, decision, reward)."""
+
+
+class FeedbackError(LrrError, ValueError):
+    """A feedback event is invalid (unknown action, negative position, bad timestamp, oversized text...)."""
+
+
+class FeedbackBacklogError(LrrError, RuntimeError):
+    """Feedback cannot be accepted: the writer's queue stayed full (Elasticsearch slow or down) or it is closed."""

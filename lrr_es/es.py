@@ -302,6 +302,66 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
         raise
 
 
+# --- feedback ----------------------------------------------------------------------------------
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | None = None,
+               refresh: bool | str = False) -> list[dict]:
+    """Send ``lines`` (action and source dicts in _bulk order) as ONE _bulk request; the per-item results.
+
+    Each result is the inner dict of one item (``status``, ``_id``, ``result`` or ``error``) in request
+    order. A node that is down, too slow, overloaded (429) or failing (5xx) for the whole request
+    raises EsUnavailableError, so the caller can retry the whole batch; per-item errors never raise.
+    """
+    try:
+        if CLIENT_MAJOR >= 8:
+            client = es.options(request_timeout=request_timeout) if request_timeout else es
+            response = _raw(client.bulk(operations=lines, refresh=refresh))
+        else:
+            extra = {"request_timeout": request_timeout} if request_timeout else {}
+            response = _raw(es.bulk(body=lines, refresh=refresh, **extra))
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"_bulk failed: {_reason(exc)}") from None
+    except elasticsearch.TransportError as exc:
+        status = _status(exc)
+        if status in RETRYABLE_STATUSES or (isinstance(status, int) and status >= 500):
+            raise EsUnavailableError(f"_bulk answered {status}: {_error_info(exc)}") from None
+        raise
+    return [next(iter(item.values())) for item in response.get("items", [])]
+
+
+def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str] | None = None,
+                 request_timeout: float | None = None) -> dict[str, dict]:
+    """The _source (or its ``fields``) of every id found in ``index``; a missing index finds nothing."""
+    if not ids:
+        return {}
+    kwargs: dict[str, Any] = {"_source_includes": fields} if fields else {}
+    try:
+        if CLIENT_MAJOR >= 8:
+            client = es.options(request_timeout=request_timeout) if request_timeout else es
+            response = _raw(client.mget(index=index, ids=ids, **kwargs))
+        else:
+            if request_timeout:
+                kwargs["request_timeout"] = request_timeout
+            response = _raw(es.mget(index=index, body={"ids": ids}, **kwargs))
+    except NotFoundError:
+        return {}
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"_mget failed: {_reason(exc)}") from None
+    except elasticsearch.TransportError as exc:
+        if _status(exc) in RETRYABLE_STATUSES or (_status(exc) or 0) >= 500:
+            raise EsUnavailableError(f"_mget answered {_status(exc)}: {_error_info(exc)}") from None
+        raise
+    return {d["_id"]: d.get("_source", {}) for d in response.get("docs", []) if d.get("found")}
+
+
+def update_by_query(es: Elasticsearch, index: str, body: dict, refresh: bool = True) -> dict:
+    """Run a scripted _update_by_query to completion (version conflicts are counted, not fatal)."""
+    return _raw(es.update_by_query(index=index, refresh=refresh, conflicts="proceed", **_body_kwargs(body)))
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 def _body_kwargs(body: dict) -> dict:

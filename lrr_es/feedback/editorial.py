@@ -1,0 +1,98 @@
+"""Editorial control of the Q2E memory: show, pin, unpin, remove, decay (``lrr-es q2e ...``).
+
+Keys are always computed from query text the way searches compute them (``parse_query``), and
+reach the stored scripts only through params.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from elasticsearch import Elasticsearch
+
+from .. import es as esio
+from ..errors import QueryError
+from ..q2e import MAX_SCORE
+from ..strategies import parse_query
+from ..templates import script_id
+
+
+@dataclass(frozen=True)
+class KeyScore:
+    """One Q2E entry of one document."""
+
+    doc_id: str
+    key: str
+    score: float
+    pinned: bool
+    seeded: bool
+
+
+def query_key(text: str) -> str:
+    """The Q2E key a search for ``text`` uses (QueryError for empty text)."""
+    return parse_query(text).key
+
+
+def show_doc(es: Elasticsearch, index: str, doc_id: str) -> list[KeyScore]:
+    """Every Q2E key of one document, strongest first. QueryError when the document does not exist."""
+    source = esio.get_source(es, index, doc_id)
+    if source is None:
+        raise QueryError(f"no document {doc_id!r} in {index}")
+    return _entries(doc_id, source)
+
+
+def show_query(es: Elasticsearch, index: str, text: str, size: int = 20) -> list[KeyScore]:
+    """The documents that hold the key of ``text``, with their score for it, strongest first."""
+    key = query_key(text)
+    # saturation is monotonic in the stored score, so the top hits are the strongest holders of the key
+    body = {"size": size, "query": {"rank_feature": {"field": f"q2e.{key}", "saturation": {"pivot": 1.0}}},
+            "_source": ["q2e", "q2e_pinned", "q2e_seeded"]}
+    hits = esio.search(es, index, body)["hits"]["hits"]
+    out = [e for h in hits for e in _entries(h["_id"], h.get("_source", {})) if e.key == key]
+    return sorted(out, key=lambda e: (-e.score, e.doc_id))
+
+
+def pin(es: Elasticsearch, index: str, doc_id: str, text: str, score: float | None = None) -> str:
+    """Pin the key of ``text`` on a document (at ``score``, else its current score or 1.0); the result."""
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))
+                              or not math.isfinite(score) or not 0 < score <= MAX_SCORE):
+        raise QueryError(f"score must be a number in (0, {MAX_SCORE:g}], got {score!r}")
+    return _edit(es, index, doc_id, "pin", query_key(text), score)
+
+
+def unpin(es: Elasticsearch, index: str, doc_id: str, text: str) -> str:
+    """Let the key of ``text`` move and decay again on a document (its score is kept)."""
+    return _edit(es, index, doc_id, "unpin", query_key(text))
+
+
+def remove(es: Elasticsearch, index: str, doc_id: str, text: str) -> str:
+    """Remove the key of ``text`` from a document (pinned or not)."""
+    return _edit(es, index, doc_id, "remove", query_key(text))
+
+
+def decay(es: Elasticsearch, index: str, factor: float = 0.5) -> int:
+    """Multiply every unpinned Q2E score of ``index`` by ``factor`` (0 < factor <= 1); documents updated."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+        raise QueryError(f"factor must be a number in (0, 1], got {factor!r}")
+    body = {"query": {"match_all": {}},
+            "script": {"id": script_id("q2e-decay"), "params": {"factor": float(factor)}}}
+    return int(esio.update_by_query(es, index, body).get("updated", 0))
+
+
+def _edit(es: Elasticsearch, index: str, doc_id: str, op: str, key: str, score: float | None = None) -> str:
+    script = {"id": script_id("q2e-edit"), "params": {"op": op, "key": key, "score": score}}
+    try:
+        return esio.update(es, index, doc_id, {"script": script}, refresh="wait_for")["result"]
+    except esio.NotFoundError:
+        raise QueryError(f"no document {doc_id!r} in {index}") from None
+
+
+def _entries(doc_id: str, source: dict) -> list[KeyScore]:
+    pinned, seeded = set(_as_list(source.get("q2e_pinned"))), set(_as_list(source.get("q2e_seeded")))
+    q2e = source.get("q2e") or {}
+    entries = [KeyScore(doc_id, k, float(v), k in pinned, k in seeded) for k, v in q2e.items()]
+    return sorted(entries, key=lambda e: (-e.score, e.key))
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else ([] if value is None else [value])

@@ -1,0 +1,140 @@
+"""The join of logged decisions with feedback events: rewards per search, labels per candidate.
+
+:func:`join_events` is pure (decision dicts and event dicts in, :class:`SearchFeedback` out);
+:func:`join_feedback` loads both from Elasticsearch for a time range and calls it. The bandit learner
+reads ``engaged``/``reward`` per search, LTR training reads ``labels`` (grade and shown position per
+candidate, with the strategies that found it).
+
+Decision documents (lrr-decisions): ``search_id``, ``timestamp``, ``index``, ``query``, ``q2e_key``,
+``plan`` ([{strategy, quota, propensity}]), ``shown`` (doc ids in shown order), ``candidates``
+(a list of doc ids, or of dicts with ``id`` or ``_id`` and optionally ``strategies``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from elasticsearch import Elasticsearch
+
+from .. import es as esio
+from .plan import DECISIONS_INDEX, EVENTS_INDEX
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """What one user did with one document of one search."""
+
+    doc_id: str
+    grade: float  # the strongest action's weight (0 when only non-positive actions)
+    actions: tuple[str, ...]  # distinct actions, in time order
+    position: int | None  # the shown position the event reported, else the one logged
+
+
+@dataclass(frozen=True)
+class CandidateLabel:
+    """One candidate of a logged search, labelled for learning to rank."""
+
+    doc_id: str
+    grade: float
+    shown_position: int | None  # 1-based rank on the page, None when the candidate was not shown
+    strategies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SearchFeedback:
+    """One logged search with the feedback it received."""
+
+    search_id: str
+    index: str | None
+    query: str | None
+    timestamp: Any
+    plan: tuple[Mapping, ...]
+    engaged: tuple[Engagement, ...]
+    labels: tuple[CandidateLabel, ...]
+
+    @property
+    def reward(self) -> float:
+        """1.0 when some document was positively engaged with, else 0.0 (the bandit's page reward)."""
+        return 1.0 if any(e.grade > 0 for e in self.engaged) else 0.0
+
+
+def join_events(decisions: Iterable[Mapping], events: Iterable[Mapping],
+                grades: Mapping[str, float]) -> list[SearchFeedback]:
+    """Match ``events`` to ``decisions`` by search_id; one SearchFeedback per decision, in decision order.
+
+    ``grades`` maps action -> grade (usually FeedbackConfig.weights); a document's grade is the
+    largest positive grade among its actions, else 0. Events without a decision are left out.
+    """
+    by_search: dict[str, list[Mapping]] = {}
+    for event in events:
+        sid = event.get("search_id")
+        if isinstance(sid, str):
+            by_search.setdefault(sid, []).append(event)
+    return [_one(d, by_search.get(d.get("search_id"), []), grades) for d in decisions if isinstance(d.get("search_id"), str)]
+
+
+def _one(decision: Mapping, events: list[Mapping], grades: Mapping[str, float]) -> SearchFeedback:
+    shown = [str(x) for x in decision.get("shown") or []]
+    positions = {doc: n for n, doc in reversed(list(enumerate(shown, 1)))}
+    engaged = _engagements(events, grades, positions)
+    grade_of = {e.doc_id: e.grade for e in engaged}
+    labels = []
+    for candidate in decision.get("candidates") or []:
+        doc_id, strategies = _candidate(candidate)
+        if doc_id is not None:
+            labels.append(CandidateLabel(doc_id, grade_of.get(doc_id, 0.0), positions.get(doc_id), strategies))
+    return SearchFeedback(decision["search_id"], decision.get("index"), decision.get("query"), decision.get("timestamp"),
+                          tuple(decision.get("plan") or ()), tuple(engaged), tuple(labels))
+
+
+def _engagements(events: list[Mapping], grades: Mapping[str, float], positions: Mapping[str, int]) -> list[Engagement]:
+    per_doc: dict[str, list[Mapping]] = {}
+    for event in sorted(events, key=lambda e: (_sortable(e.get("timestamp")), str(e.get("event_id", "")))):
+        if isinstance(event.get("doc_id"), str) and isinstance(event.get("action"), str):
+            per_doc.setdefault(event["doc_id"], []).append(event)
+    out = []
+    for doc_id, doc_events in per_doc.items():
+        actions = tuple(dict.fromkeys(e["action"] for e in doc_events))
+        grade = max([0.0] + [float(grades.get(a, 0.0)) for a in actions])
+        reported = [e["position"] for e in doc_events if isinstance(e.get("position"), int)]
+        out.append(Engagement(doc_id, grade, actions, reported[0] if reported else positions.get(doc_id)))
+    return out
+
+
+def _candidate(candidate: Any) -> tuple[str | None, tuple[str, ...]]:
+    if isinstance(candidate, str):
+        return candidate, ()
+    if isinstance(candidate, Mapping):
+        doc_id = candidate.get("id", candidate.get("_id"))
+        strategies = candidate.get("strategies") or ()
+        names = tuple(strategies) if isinstance(strategies, (list, tuple, Mapping)) else ()
+        return (str(doc_id) if doc_id is not None else None), tuple(str(s) for s in names)
+    return None, ()
+
+
+def _sortable(value: Any) -> str:
+    return f"{value:020d}" if isinstance(value, int) else str(value or "")
+
+
+def join_feedback(es: Elasticsearch, since: Any = None, until: Any = None, grades: Mapping[str, float] | None = None,
+                  grace_ms: int = 86_400_000) -> list[SearchFeedback]:
+    """Decisions logged in [since, until) joined with their events (events up to ``grace_ms`` later count).
+
+    ``since``/``until``: anything Elasticsearch reads as a date (epoch ms, ISO 8601); None is open.
+    """
+    from ..config import FeedbackConfig
+    window = {k: v for k, v in (("gte", since), ("lt", until)) if v is not None}
+    query = {"range": {"timestamp": window}} if window else None
+    decisions = [h["_source"] for h in esio.scan(es, DECISIONS_INDEX, query)] if esio.index_exists(es, DECISIONS_INDEX) else []
+    if not decisions:
+        return []
+    event_window = dict(window)
+    if "lt" in event_window:
+        event_window["lt"] = _later(until, grace_ms)
+    events_query = {"range": {"timestamp": event_window}} if event_window else None
+    events = [h["_source"] for h in esio.scan(es, EVENTS_INDEX, events_query)] if esio.index_exists(es, EVENTS_INDEX) else []
+    return join_events(decisions, events, grades if grades is not None else FeedbackConfig().weights)
+
+
+def _later(until: Any, grace_ms: int) -> Any:
+    return until + grace_ms if isinstance(until, (int, float)) else f"{until}||+{grace_ms}ms"

@@ -1,0 +1,158 @@
+"""Planning one batch of feedback (pure): which search each event belongs to, its Q2E increment after
+the cap, the lrr-events documents and the scripted Q2E updates, grouped per (index, document, key)."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime, timezone
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from ..config import FeedbackConfig
+from ..errors import QueryError
+from ..q2e import DAY_MS, update_script
+from ..strategies import parse_query
+from .cap import SessionCap, event_weight, session_of
+from .events import FeedbackEvent, event_source
+
+EVENTS_INDEX = "lrr-events"
+DECISIONS_INDEX = "lrr-decisions"
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What feedback needs to know of the search it answers."""
+
+    index: str
+    query: str
+    timestamp: int | None  # epoch ms of the search (None: unknown, never expires)
+
+
+class RecentSearches:
+    """In-process map of the latest searches (search_id -> SearchContext), bounded, thread-safe."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, SearchContext] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, search_id: str, index: str, query: str, timestamp: int) -> None:
+        with self._lock:
+            self._items[search_id] = SearchContext(index, query, int(timestamp))
+            self._items.move_to_end(search_id)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def get(self, search_id: str | None) -> SearchContext | None:
+        with self._lock:
+            return self._items.get(search_id) if search_id is not None else None
+
+
+def context_from_decision(decision: Mapping | None) -> SearchContext | None:
+    """The SearchContext of a logged lrr-decisions document (None when it lacks index or query)."""
+    if not decision or not isinstance(decision.get("index"), str) or not isinstance(decision.get("query"), str):
+        return None
+    return SearchContext(decision["index"], decision["query"], _epoch_ms(decision.get("timestamp")))
+
+
+def _epoch_ms(value: object) -> int | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, str):
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An event with its search resolved: the Q2E key, the increment after the cap, its flags."""
+
+    event: FeedbackEvent
+    key: str | None
+    query_text: str | None  # the normalized text remembered in q2e_queries
+    increment: float
+    flags: tuple[str, ...]
+
+    def source(self) -> dict:
+        return event_source(self.event, self.key, self.flags, self.increment != 0.0)
+
+
+def resolve(event: FeedbackEvent, context: SearchContext | None, config: FeedbackConfig,
+            cap: SessionCap) -> Resolved:
+    """Attach ``event`` to its search (explicit query+index win over ``context``) and cap its increment."""
+    flags: list[str] = []
+    explicit = event.query is not None and event.index is not None
+    if context is None and event.search_id is not None and not explicit:
+        flags.append("orphan")
+    elif (context is not None and not explicit and context.timestamp is not None
+          and event.timestamp - context.timestamp > config.search_ttl_s * 1000):
+        flags += ["orphan", "expired"]
+        context = None
+    if context is not None:
+        event = event.with_context(context.query, context.index)
+    if event.query is None or event.index is None or "orphan" in flags:
+        return Resolved(event, None, None, 0.0, tuple(flags))
+    try:
+        parsed = parse_query(event.query)
+    except QueryError:
+        return Resolved(event, None, None, 0.0, tuple(flags + ["no_key"]))
+    weight = event_weight(event, config)
+    increment = cap.allow(session_of(event), event.index, parsed.key, event.doc_id, weight, event.received_at)
+    if abs(increment) < abs(weight):
+        flags.append("capped")
+    return Resolved(event, parsed.key, parsed.text, increment, tuple(flags))
+
+
+@dataclass(frozen=True)
+class Q2EUpdate:
+    """One scripted update of one document's Q2E memory, applying one or more events."""
+
+    index: str
+    doc_id: str
+    key: str
+    update_id: str  # the event id (one event) or a digest of the group's event ids
+    event_ids: tuple[str, ...]
+    action: dict  # the _bulk action line
+    body: dict  # the _bulk update body (script)
+
+
+def plan_updates(resolved: Iterable[Resolved], config: FeedbackConfig) -> list[Q2EUpdate]:
+    """The scripted updates for ``resolved`` events with an increment, one per (index, doc, key) when
+    ``config.coalesce`` (late events pre-decayed to the group's newest timestamp, bounds scaled by size)."""
+    groups: dict[tuple, list[Resolved]] = {}
+    for n, r in enumerate(x for x in resolved if x.increment != 0.0 and x.key is not None):
+        slot = (r.event.index, r.event.doc_id, r.key) if config.coalesce else (n,)
+        groups.setdefault(slot, []).append(r)
+    return [_update(members, config) for members in groups.values()]
+
+
+def _update(members: list[Resolved], config: FeedbackConfig) -> Q2EUpdate:
+    first = members[0]
+    now = max(m.event.timestamp for m in members)
+    half_life_ms = config.decay_days * DAY_MS
+    increment = sum(m.increment * 0.5 ** ((now - m.event.timestamp) / half_life_ms) for m in members)
+    ids = tuple(m.event.event_id for m in members)
+    update_id = ids[0] if len(ids) == 1 else "g-" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:30]
+    latest_query = max(members, key=lambda m: m.event.timestamp).query_text
+    script = update_script(first.key, increment, now, decay_days=config.decay_days, max_keys=config.max_keys,
+                           max_increment=config.max_increment * len(members), max_queries=config.max_queries,
+                           event_id=update_id, query=latest_query)
+    action = {"update": {"_index": first.event.index, "_id": first.event.doc_id, "retry_on_conflict": 5}}
+    return Q2EUpdate(first.event.index, first.event.doc_id, first.key, update_id, ids, action, {"script": script})
+
+
+def event_lines(resolved: Iterable[Resolved]) -> list[dict]:
+    """_bulk lines that create each event in lrr-events under its event id (a duplicate answers 409)."""
+    lines: list[dict] = []
+    for r in resolved:
+        lines += [{"create": {"_index": EVENTS_INDEX, "_id": r.event.event_id}}, r.source()]
+    return lines
