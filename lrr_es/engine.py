@@ -9,7 +9,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -32,7 +31,6 @@ from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 1000
-RECENT_SEARCHES = 10_000  # decisions kept in memory for feedback that arrives before the log is written
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,6 @@ class LrrEngine:
         self.es = es
         self.config = config
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
-        self.recent: OrderedDict[str, dict] = OrderedDict()  # search_id -> decision record, newest last
         self._policy_store = StoredResource(load_policy, refresh_s)
         self._policies: dict[str, tuple[Policy | None, Policy]] = {}  # alias -> (published, serving copy)
         self._policy_lock = threading.Lock()
@@ -149,13 +146,9 @@ class LrrEngine:
         return result
 
     def _remember(self, result: SearchResult) -> None:
-        """Keep the decision for feedback lookups and queue it for lrr-decisions (off the hot path)."""
-        record = decision_document(result)
-        self.recent[result.search_id] = record
-        while len(self.recent) > RECENT_SEARCHES:
-            self.recent.popitem(last=False)
+        """Queue the decision for lrr-decisions (off the hot path)."""
         if self.decisions is not None:
-            self.decisions.log(record)
+            self.decisions.log(decision_document(result))
 
     def policy(self, index: str) -> Policy:
         """The serving policy of ``index``: the published one, else a fresh one from the config.
@@ -210,9 +203,11 @@ class LrrEngine:
         return self._feedback
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write (or spool) pending feedback."""
+        """Write (or spool) pending feedback and write the queued decisions."""
         if self._feedback is not None:
             self._feedback.close(timeout)
+        if self.decisions is not None:
+            self.decisions.close(timeout)
 
     def default_plan(self, index: str) -> tuple[PlanItem, ...]:
         """Every configured strategy that can run, at the configured quota and timeout."""

@@ -26,7 +26,6 @@ def test_each_search_is_logged_with_plan_candidates_and_shown_order(es, music_in
         assert [c["id"] for c in doc["candidates"]] == [c.id for c in result.pool]
         first = result.pool[0]
         assert doc["candidates"][0]["found"] == {p.strategy: [p.rank, round(p.score, 4)] for p in first.provenance}
-        assert engine.recent[result.search_id] == doc
     assert engine.decisions.stats.written >= 2 and engine.decisions.stats.failed == 0
 
 
