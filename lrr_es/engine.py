@@ -16,9 +16,9 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .bandit import Policy, make_policy
+from .bandit import Policy
 from .bandit.store import load_policy
-from .context import CONTEXT_DIM, context_vector
+from .context import context_vector
 from .decisions import DecisionLog, decision_document
 from .errors import LrrError, QueryError
 from .execute import PlanItem, StrategyResult, execute
@@ -31,6 +31,7 @@ from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 1000
+COLD_START = "cold-start"  # the policy version of plans made before any policy was published
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,8 @@ class LrrEngine:
         if self.decisions is not None:
             self.decisions.log(decision_document(result))
 
-    def policy(self, index: str) -> Policy:
-        """The serving policy of ``index``: the published one, else a fresh one from the config.
+    def policy(self, index: str) -> Policy | None:
+        """The serving policy of ``index``: the one the learner published, or None before that.
 
         A newly published version (``lrr-es learn``) replaces the current one at the next search
         after the refresh interval; a damaged one is logged and the current one kept.
@@ -165,23 +166,26 @@ class LrrEngine:
             current = self._policies.get(index)
             if stored is not None and (current is None or current[0] is not stored):
                 current = self._policies[index] = (stored, stored.copy())
-            elif current is None:
-                b = self.config.bandit
-                fresh = make_policy(b.policy, dim=CONTEXT_DIM, seed=b.seed)
-                current = self._policies[index] = (None, fresh)
-            return current[1]
+            return current[1] if current is not None else None
 
     def _decide(self, index: str, x: Any, strategies: Mapping[str, Strategy]) -> tuple[tuple[PlanItem, ...], str | None]:
-        """The policy's plan for context ``x``; the default plan if the policy cannot decide."""
+        """The policy's plan for context ``x``.
+
+        Before the learner has published a policy (cold start), every available strategy runs
+        (propensity 1): the page is as good as the strategies allow and the log holds full
+        information for the first learning round. If the policy cannot decide, the same applies.
+        """
         arms = [s.descriptors() for s in strategies.values() if s.available]
         try:
             policy = self.policy(index)
+            if policy is None:
+                return self.default_plan(index), COLD_START
             with self._policy_lock:
                 decision = policy.select(x, arms, budget=self.config.bandit.budget)
             return decision.plan(timeout_ms=self.config.retrieval.timeout_ms), decision.policy_version
         except LrrError as exc:  # never fail a search for the bandit's sake
             log.warning("bandit could not decide for %s, running the default plan: %s", index, exc)
-            return self.default_plan(index), None
+            return self.default_plan(index), COLD_START
 
     def _vocabulary(self, index: str) -> frozenset[str] | None:
         model = self._strategies[index][0].get("semantic") if index in self._strategies else None

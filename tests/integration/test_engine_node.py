@@ -127,9 +127,19 @@ def test_the_engine_picks_up_a_stored_gazetteer_for_structured(es, music_index):
     assert all(h.source["decade"] == "1980s" for h in structured.hits)
 
 
-def test_without_a_plan_the_bandit_decides_and_the_decision_is_logged(es, music_index):
+def test_without_a_plan_a_published_policy_decides_and_the_decision_is_logged(es, music_index):
+    from lrr_es.bandit import make_policy
+    from lrr_es.bandit.store import MODELS_INDEX, model_id, save_policy
+    from lrr_es.context import CONTEXT_DIM
     engine = LrrEngine(es, config_from_dict({"indices": {music_index: {}}, "bandit": {"budget": 2.5}}), refresh_s=0)
-    result = engine.search(music_index, "yesterday beatles", size=5, context={"device": "mobile"})
+    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    cold = engine.search(music_index, "yesterday beatles", size=5)
+    assert cold.versions["policy"] == "cold-start" and cold.plan == engine.default_plan(music_index)
+    try:
+        save_policy(es, music_index, make_policy("thompson", dim=CONTEXT_DIM, seed=7))
+        result = engine.search(music_index, "yesterday beatles", size=5, context={"device": "mobile"})
+    finally:
+        es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
     names = [i.strategy for i in result.plan]
     assert names[0] == "lexical" and len(names) == len(set(names)) >= 1
     costs = {n: s.cost for n, s in engine.strategies(music_index).items()}
