@@ -64,7 +64,8 @@ class SearchResult:
             "hits": {"total": {"value": self.pool_size, "relation": "gte"},
                      "max_score": self.hits[0]["_score"] if self.hits else None, "hits": self.hits},
             "lrr": {"search_id": self.search_id, "plan": [vars(i) for i in self.plan],
-                    "failed": self.failed, "skipped": dict(self.skipped), "ranker": "rrf",
+                    "failed": self.failed, "skipped": dict(self.skipped),
+                    "policy": self.versions.get("policy"), "ranker": self.versions.get("ranker", "rrf"),
                     "query_truncated": self.query.truncated},
         }
 
