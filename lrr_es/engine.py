@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .bandit import Policy, make_policy
+from .bandit import Decision, Policy, make_policy
 from .bandit.store import load_policy
 from .context import CONTEXT_DIM, context_vector
 from .decisions import DecisionLog, decision_document
@@ -49,6 +49,7 @@ class SearchResult:
     pool: tuple[Candidate, ...] = ()  # every merged candidate, in ranked order
     versions: Mapping[str, Any] = field(default_factory=dict)  # policy / ranker versions that served
     context: tuple[float, ...] = ()  # the bandit's context vector (lrr_es.context.CONTEXT_SCHEMA)
+    decision: Decision | None = None  # the bandit's decision; None when the plan was given or defaulted
 
     @property
     def failed(self) -> dict[str, str]:
@@ -113,11 +114,12 @@ class LrrEngine:
         strategies = self.strategies(index)
         query = self._understand(index, query)
         x = context_vector(query, context, self._vocabulary(index))
-        policy_version = None
+        decision = None
         if plan is not None:
             items = tuple(plan)
         else:
-            items, policy_version = self._decide(index, x, strategies)
+            items, decision = self._decide(index, x, strategies)
+        policy_version = decision.policy_version if decision is not None else None
         built, skipped = [], {}
         for item in items:
             strategy = strategies.get(item.strategy)
@@ -141,7 +143,8 @@ class LrrEngine:
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
                    "merge": (t_merge - t_exec) * 1000, "total": (ended - started) * 1000}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
-                              tuple(pool), {"policy": policy_version, "ranker": "rrf"}, tuple(float(v) for v in x))
+                              tuple(pool), {"policy": policy_version, "ranker": "rrf"}, tuple(float(v) for v in x),
+                              decision)
         self._remember(result)
         return result
 
@@ -171,14 +174,14 @@ class LrrEngine:
                 current = self._policies[index] = (None, fresh)
             return current[1]
 
-    def _decide(self, index: str, x: Any, strategies: Mapping[str, Strategy]) -> tuple[tuple[PlanItem, ...], str | None]:
-        """The policy's plan for context ``x``; the default plan if the policy cannot decide."""
+    def _decide(self, index: str, x: Any, strategies: Mapping[str, Strategy]) -> tuple[tuple[PlanItem, ...], Decision | None]:
+        """The policy's plan and decision for context ``x``; the default plan (no decision) if it cannot decide."""
         arms = [s.descriptors() for s in strategies.values() if s.available]
         try:
             policy = self.policy(index)
             with self._policy_lock:
                 decision = policy.select(x, arms, budget=self.config.bandit.budget)
-            return decision.plan(timeout_ms=self.config.retrieval.timeout_ms), decision.policy_version
+            return decision.plan(timeout_ms=self.config.retrieval.timeout_ms), decision
         except LrrError as exc:  # never fail a search for the bandit's sake
             log.warning("bandit could not decide for %s, running the default plan: %s", index, exc)
             return self.default_plan(index), None
