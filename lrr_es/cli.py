@@ -371,6 +371,14 @@ def q2e_decay(obj, alias, factor) -> None:
     click.echo(f"{editorial.decay(obj.es(), alias, factor)} documents updated")
 
 
+# --- learn, evaluate-policy (lrr_es/cli_learn.py) ------------------------------------------------
+
+from .cli_learn import evaluate_policy_cmd, learn_cmd  # noqa: E402 - registered on the group just built
+
+cli.add_command(learn_cmd)
+cli.add_command(evaluate_policy_cmd)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

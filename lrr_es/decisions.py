@@ -1,7 +1,9 @@
 """Decision logging: one ``lrr-decisions`` document per search, written off the hot path.
 
 ``decision_document`` (pure) turns a served search into the logged record: the query and its Q2E
-key, the plan with propensities, every candidate of the pool with its provenance, the shown order,
+key, the plan with propensities, the bandit's whole Decision (``bandit``: every offered arm's
+propensity, quotas, budget, costs, propensity method, policy and version; null for an explicit plan,
+which learning and off-policy evaluation skip), every candidate of the pool with its provenance, the shown order,
 failures and versions. ``DecisionLog`` queues records and a background thread writes them with
 ``_bulk`` in batches; a search never waits for it. When Elasticsearch is down the thread retries
 with backoff; when the bounded queue is full the newest record is dropped and counted (a log that
@@ -36,6 +38,7 @@ def decision_document(result: Any, timestamp_ms: int | None = None) -> dict:
         "context": list(result.context),
         "plan": [{"strategy": i.strategy, "quota": i.quota, "propensity": i.propensity} for i in result.plan],
         "policy_version": result.versions.get("policy"),
+        "bandit": result.decision.to_dict() if getattr(result, "decision", None) is not None else None,
         "ranker_version": result.versions.get("ranker"),
         "candidates": [{"id": c.id, "fused": round(c.fused, 6),
                         "found": {p.strategy: [p.rank, round(p.score, 4)] for p in c.provenance}}

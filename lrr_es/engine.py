@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .bandit import Policy
+from .bandit import Decision, Policy
 from .bandit.store import load_policy
 from .context import context_vector
 from .decisions import DecisionLog, decision_document
@@ -50,6 +50,7 @@ class SearchResult:
     pool: tuple[Candidate, ...] = ()  # every merged candidate, in ranked order
     versions: Mapping[str, Any] = field(default_factory=dict)  # policy / ranker versions that served
     context: tuple[float, ...] = ()  # the bandit's context vector (lrr_es.context.CONTEXT_SCHEMA)
+    decision: Decision | None = None  # the bandit's decision; None when the plan was given or defaulted
 
     @property
     def failed(self) -> dict[str, str]:
@@ -115,11 +116,12 @@ class LrrEngine:
         strategies = self.strategies(index)
         query = self._understand(index, query)
         x = context_vector(query, context, self._vocabulary(index))
-        policy_version = None
+        decision = None
         if plan is not None:
             items = tuple(plan)
         else:
-            items, policy_version = self._decide(index, x, strategies)
+            items, decision = self._decide(index, x, strategies)
+        policy_version = decision.policy_version if decision is not None else None
         built, skipped = [], {}
         for item in items:
             strategy = strategies.get(item.strategy)
@@ -143,7 +145,8 @@ class LrrEngine:
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
                    "merge": (t_merge - t_exec) * 1000, "total": (ended - started) * 1000}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
-                              tuple(pool), {"policy": policy_version, "ranker": "rrf"}, tuple(float(v) for v in x))
+                              tuple(pool), {"policy": policy_version, "ranker": "rrf"}, tuple(float(v) for v in x),
+                              decision)
         self._remember(result)
         return result
 
@@ -169,24 +172,28 @@ class LrrEngine:
                 current = self._policies[index] = (stored, stored.copy())
             return current[1] if current is not None else None
 
-    def _decide(self, index: str, x: Any, strategies: Mapping[str, Strategy]) -> tuple[tuple[PlanItem, ...], str | None]:
-        """The policy's plan for context ``x``.
+    def _decide(self, index: str, x: Any, strategies: Mapping[str, Strategy]) -> tuple[tuple[PlanItem, ...], Decision]:
+        """The plan for context ``x`` and the decision to log with it.
 
-        Before the learner has published a policy (cold start), every available strategy runs
-        (propensity 1): the page is as good as the strategies allow and the log holds full
-        information for the first learning round. If the policy cannot decide, the same applies.
+        Before the learner has published a policy (cold start), and whenever the policy cannot
+        decide, every available strategy runs with propensity 1: the page is as good as the
+        strategies allow and the log holds full information for the first learning round.
         """
         arms = [s.descriptors() for s in strategies.values() if s.available]
         try:
             policy = self.policy(index)
-            if policy is None:
-                return self.default_plan(index), COLD_START
-            with self._policy_lock:
-                decision = policy.select(x, arms, budget=self.config.bandit.budget)
-            return decision.plan(timeout_ms=self.config.retrieval.timeout_ms), decision.policy_version
+            if policy is not None:
+                with self._policy_lock:
+                    decision = policy.select(x, arms, budget=self.config.bandit.budget)
+                return decision.plan(timeout_ms=self.config.retrieval.timeout_ms), decision
         except LrrError as exc:  # never fail a search for the bandit's sake
             log.warning("bandit could not decide for %s, running the default plan: %s", index, exc)
-            return self.default_plan(index), COLD_START
+        plan = self.default_plan(index)
+        costs = {a["name"]: float(a["cost"]) for a in arms}
+        return plan, Decision(arms=tuple(i.strategy for i in plan), quotas=tuple(i.quota for i in plan),
+                              propensities={i.strategy: 1.0 for i in plan}, context=tuple(float(v) for v in x),
+                              budget=float(sum(costs.values())), policy=COLD_START, policy_version=COLD_START,
+                              propensity_method="deterministic", costs=costs)
 
     def _vocabulary(self, index: str) -> frozenset[str] | None:
         model = self._strategies[index][0].get("semantic") if index in self._strategies else None

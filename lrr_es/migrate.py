@@ -70,7 +70,31 @@ def setup_steps(es: Elasticsearch, config: Config) -> list[tuple[str, Callable[[
     for name in SYSTEM_INDICES:
         if not esio.index_exists(es, name):
             steps.append((f"create system index {name}", lambda n=name: esio.create_index(es, n)))
+            continue
+        have = esio.get_mapping(es, name).get("properties", {})
+        missing = missing_fields(have, wanted[name]["template"]["mappings"].get("properties", {}))
+        if missing:
+            steps.append((f"add fields {', '.join(sorted(missing))} to system index {name}",
+                          lambda n=name, m=missing: esio.put_mapping(es, n, m)))
     return steps
+
+
+def missing_fields(have: dict, want: dict) -> dict:
+    """The mapping properties of ``want`` that ``have`` lacks (pure; recurses into object fields).
+
+    Additive only: a field mapped differently in ``have`` is left alone (Elasticsearch cannot change
+    a field's type in place; that takes a reindex), so an existing system index gains the fields a
+    newer template introduced and keeps everything it holds.
+    """
+    out = {}
+    for name, spec in want.items():
+        if name not in have:
+            out[name] = spec
+        elif "properties" in spec and "properties" in have[name]:
+            inner = missing_fields(have[name]["properties"], spec["properties"])
+            if inner:
+                out[name] = {"properties": inner}
+    return out
 
 
 def _template_differs(current: dict, wanted: dict) -> bool:

@@ -108,6 +108,15 @@ class Policy:
                       {a: round(decision.propensities[a], 4) for a in decision.arms})
         return decision
 
+    def offer(self, arms: Sequence[Arm | Mapping[str, Any]]) -> "Policy":
+        """Hold models for exactly ``arms`` (as ``select`` would): fresh priors for new ones, the rest dropped.
+
+        The learner calls this with the configured arms before ``update``, so a policy that has not
+        decided yet learns from the first batch and rewards of arms no longer configured are ignored.
+        """
+        self._sync(self._parse_arms(arms))
+        return self
+
     def update(self, decisions: Decision | Sequence[Decision],
                rewards: Mapping[str, float] | Sequence[Mapping[str, float]]) -> "Policy":
         """Learn from the rewards of arms that ran (semi-bandit feedback); returns self.

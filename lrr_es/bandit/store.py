@@ -25,17 +25,29 @@ def model_id(alias: str) -> str:
     return f"policy-{alias}"
 
 
-def save_policy(es: Elasticsearch, alias: str, policy: Policy, metrics: dict[str, Any] | None = None) -> int:
-    """Publish ``policy`` for ``alias`` as the next version; returns that version."""
+def save_policy(es: Elasticsearch, alias: str, policy: Policy, metrics: dict[str, Any] | None = None,
+                params: dict[str, Any] | None = None, training_window: dict[str, Any] | None = None) -> int:
+    """Publish ``policy`` for ``alias`` as the next version; returns that version.
+
+    ``params`` are kept beside the policy's own (the learner keeps its high-water mark there),
+    ``training_window`` says which decisions the version learned from.
+    """
     current = esio.get_document(es, MODELS_INDEX, model_id(alias), source_excludes=["artifact"])
     version = int(((current or {}).get("_source") or {}).get("version", 0)) + 1
     artifact = base64.b64encode(json.dumps(policy.to_state(), separators=(",", ":")).encode()).decode("ascii")
     esio.put_document(es, MODELS_INDEX, model_id(alias), {
         "model_id": model_id(alias), "kind": KIND, "index": alias, "version": version, "status": "live",
-        "created_at": int(time.time() * 1000), "params": {"policy": type(policy).__name__, "state_version": policy.version},
-        "metrics": metrics or {}, "artifact": artifact,
+        "created_at": int(time.time() * 1000),
+        "params": {**(params or {}), "policy": type(policy).__name__, "state_version": policy.version},
+        "metrics": metrics or {}, "training_window": training_window or {}, "artifact": artifact,
     }, refresh="wait_for")
     return version
+
+
+def policy_record(es: Elasticsearch, alias: str) -> dict[str, Any] | None:
+    """The published policy document of ``alias`` without its artifact (version, params, metrics), or None."""
+    found = esio.get_document(es, MODELS_INDEX, model_id(alias), source_excludes=["artifact"])
+    return None if found is None else (found.get("_source") or {})
 
 
 def load_policy(es: Elasticsearch, alias: str) -> Policy | None:

@@ -6,8 +6,9 @@ reads ``engaged``/``reward`` per search, LTR training reads ``labels`` (grade an
 candidate, with the strategies that found it).
 
 Decision documents (lrr-decisions): ``search_id``, ``timestamp``, ``index``, ``query``, ``q2e_key``,
-``plan`` ([{strategy, quota, propensity}]), ``shown`` (doc ids in shown order), ``candidates``
-(a list of doc ids, or of dicts with ``id`` or ``_id`` and optionally ``strategies``).
+``plan`` ([{strategy, quota, propensity}]), ``bandit`` (the policy's Decision as a dict, or null),
+``shown`` (doc ids in shown order), ``candidates`` (a list of doc ids, or of dicts with ``id`` or
+``_id`` and optionally ``strategies`` or ``found`` (strategy -> [rank, score], as the engine logs)).
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ class SearchFeedback:
     plan: tuple[Mapping, ...]
     engaged: tuple[Engagement, ...]
     labels: tuple[CandidateLabel, ...]
+    bandit: Mapping | None = None  # the logged lrr_es.bandit Decision (Decision.to_dict()), None without one
+    failed: tuple[str, ...] = ()  # strategies whose sub-search failed (they observed no reward)
 
     @property
     def reward(self) -> float:
@@ -84,7 +87,9 @@ def _one(decision: Mapping, events: list[Mapping], grades: Mapping[str, float]) 
         if doc_id is not None:
             labels.append(CandidateLabel(doc_id, grade_of.get(doc_id, 0.0), positions.get(doc_id), strategies))
     return SearchFeedback(decision["search_id"], decision.get("index"), decision.get("query"), decision.get("timestamp"),
-                          tuple(decision.get("plan") or ()), tuple(engaged), tuple(labels))
+                          tuple(decision.get("plan") or ()), tuple(engaged), tuple(labels),
+                          decision.get("bandit") if isinstance(decision.get("bandit"), Mapping) else None,
+                          tuple(str(s) for s in decision.get("failed_strategies") or ()))
 
 
 def _engagements(events: list[Mapping], grades: Mapping[str, float], positions: Mapping[str, int]) -> list[Engagement]:
@@ -106,7 +111,7 @@ def _candidate(candidate: Any) -> tuple[str | None, tuple[str, ...]]:
         return candidate, ()
     if isinstance(candidate, Mapping):
         doc_id = candidate.get("id", candidate.get("_id"))
-        strategies = candidate.get("strategies") or ()
+        strategies = candidate.get("strategies") or candidate.get("found") or ()
         names = tuple(strategies) if isinstance(strategies, (list, tuple, Mapping)) else ()
         return (str(doc_id) if doc_id is not None else None), tuple(str(s) for s in names)
     return None, ()
@@ -117,14 +122,16 @@ def _sortable(value: Any) -> str:
 
 
 def join_feedback(es: Elasticsearch, since: Any = None, until: Any = None, grades: Mapping[str, float] | None = None,
-                  grace_ms: int = 86_400_000) -> list[SearchFeedback]:
+                  grace_ms: int = 86_400_000, where: list[dict] | None = None) -> list[SearchFeedback]:
     """Decisions logged in [since, until) joined with their events (events up to ``grace_ms`` later count).
 
     ``since``/``until``: anything Elasticsearch reads as a date (epoch ms, ISO 8601); None is open.
+    ``where``: further filter clauses on the decisions (e.g. ``{"term": {"index": alias}}``).
     """
     from ..config import FeedbackConfig
     window = {k: v for k, v in (("gte", since), ("lt", until)) if v is not None}
-    query = {"range": {"timestamp": window}} if window else None
+    clauses = ([{"range": {"timestamp": window}}] if window else []) + list(where or [])
+    query = {"bool": {"filter": clauses}} if clauses else None
     decisions = [h["_source"] for h in esio.scan(es, DECISIONS_INDEX, query)] if esio.index_exists(es, DECISIONS_INDEX) else []
     if not decisions:
         return []

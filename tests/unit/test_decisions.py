@@ -17,8 +17,22 @@ def test_decision_document_is_the_logged_record_of_a_search():
         "q2e_key": "swift_tayler", "context": [1.0, 0.25],
         "plan": [{"strategy": "lexical", "quota": 20, "propensity": 1.0},
                  {"strategy": "fuzzy", "quota": 20, "propensity": 0.25}],
-        "policy_version": "p3", "ranker_version": "rrf",
+        "policy_version": "p3", "bandit": None, "ranker_version": "rrf",
         "candidates": [{"id": "d1", "fused": 0.0325, "found": {"lexical": [1, 9.8765], "fuzzy": [3, 1.5]}},
                        {"id": "d2", "fused": 0.016393, "found": {"fuzzy": [1, 2.0]}}],
         "shown": ["d1"], "failed_strategies": ["fuzzy"], "took_ms": 12.346,
     }
+
+
+def test_a_bandit_search_logs_its_whole_decision():
+    from lrr_es.bandit import Decision
+    decision = Decision(("lexical", "memory"), (100, 20), {"lexical": 1.0, "memory": 0.4, "fuzzy": 0.05}, (1.0, 0.5),
+                        2.5, "thompson", "thompson-s7-u3", "monte_carlo:200", {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0})
+    result = SearchResult("abc", "music", parse_query("love"), decision.plan(), [], 0, (), context=(1.0, 0.5),
+                          versions={"policy": decision.policy_version}, decision=decision)
+    logged = decision_document(result, timestamp_ms=1)
+    assert logged["bandit"] == {
+        "arms": ["lexical", "memory"], "quotas": [100, 20], "propensities": {"lexical": 1.0, "memory": 0.4, "fuzzy": 0.05},
+        "context": [1.0, 0.5], "budget": 2.5, "policy": "thompson", "policy_version": "thompson-s7-u3",
+        "propensity_method": "monte_carlo:200", "costs": {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0}}
+    assert Decision.from_dict(logged["bandit"]) == decision

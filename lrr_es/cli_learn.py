@@ -1,0 +1,52 @@
+"""``lrr-es learn`` and ``lrr-es evaluate-policy``: thin click commands over lrr_es.learner.
+
+Registered on the ``lrr-es`` group by lrr_es/cli.py (``obj`` is its Context: config and client).
+"""
+from __future__ import annotations
+
+import click
+
+
+def _reward_options(f):
+    f = click.option("--min-grade", type=float, default=1.0, show_default=True,
+                     help="A document counts as engaged when its strongest action has at least this grade "
+                          "(feedback.weights).")(f)
+    f = click.option("--cost-weight", type=float, default=0.1, show_default=True, help="Reward cost per unit of arm cost.")(f)
+    f = click.option("--unique-bonus", type=float, default=0.5, show_default=True,
+                     help="Extra reward when only that arm found an engaged document.")(f)
+    f = click.option("--until", default=None, metavar="ISO", help="Only decisions logged before this date.")(f)
+    f = click.option("--since", default=None, metavar="ISO", help="Only decisions logged at or after this date.")(f)
+    f = click.option("--index", "alias", default="music", show_default=True, help="Configured index (alias).")(f)
+    return f
+
+
+@click.command("learn")
+@_reward_options
+@click.option("--settle", type=float, default=60.0, show_default=True,
+              help="Leave decisions younger than this many seconds for a later run (feedback may still arrive).")
+@click.option("--batch", type=click.IntRange(1), default=200, show_default=True, help="Decisions per policy update.")
+@click.option("--dry-run", is_flag=True, help="Compute and print, publish nothing.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_obj
+def learn_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, settle, batch, dry_run, no_progress) -> None:
+    """Update the bandit policy from logged decisions and feedback; publish the new version."""
+    from .bandit import RewardParams
+    from .learner import learn
+    learn(obj.es(), obj.config, alias, since=since, until=until, batch=batch,
+          rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
+          settle_s=settle, dry_run=dry_run, progress=not no_progress, echo=click.echo)
+
+
+@click.command("evaluate-policy")
+@_reward_options
+@click.option("--policy", "candidate", type=click.Choice(["published", "thompson", "linucb", "epsilon_greedy"]),
+              default="published", show_default=True,
+              help="The candidate: the published policy, or a fresh policy of that kind (config seed).")
+@click.pass_obj
+def evaluate_policy_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, candidate) -> None:
+    """Off-policy value (IPS, SNIPS, DR) of a candidate policy on the logged bandit decisions."""
+    from .bandit import RewardParams
+    from .learner import evaluate_policy
+    evaluate_policy(obj.es(), obj.config, alias, candidate, since=since, until=until,
+                    rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
+                    echo=click.echo)

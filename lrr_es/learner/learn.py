@@ -1,0 +1,147 @@
+"""``lrr-es learn``: the bandit's learning step (DESIGN.md §3, §6).
+
+Logged bandit decisions of one alias and their feedback → per-arm semi-bandit rewards → update of
+the published policy (a fresh one from ``config.bandit`` when none is published), in time order →
+publish the next version with ``save_policy``. The published document keeps the high-water mark
+(``params.learned_through``: the last learned decision's timestamp and search id), so a second run
+over the same window learns nothing and publishes nothing. Decisions younger than ``settle_s`` are
+left for a later run: their feedback may still be on its way.
+
+The policy first ``offer``s the arms configured for the alias: arms that are no longer configured
+are dropped with what they learned, and their logged rewards are ignored (counted in the state's
+``ignored_rewards``); a newly configured arm starts from a fresh prior.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from elasticsearch import Elasticsearch
+from tqdm import tqdm
+
+from ..bandit import Policy, RewardParams, make_policy
+from ..bandit.store import load_policy, policy_record, save_policy
+from ..config import Config
+from ..context import CONTEXT_DIM
+from ..errors import ConfigError
+from ..strategies import STRATEGIES
+from .logged import Logged, LoggedSearch, Mark, check_time, load_logged
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LearnReport:
+    """What one learning run read, learned and published."""
+
+    index: str
+    decisions: int  # decisions learned from
+    engaged: int  # of which some document was positively engaged with
+    reward_per_arm: Mapping[str, float]  # mean reward of each arm over the decisions where it ran
+    pulls: Mapping[str, int]  # decisions where each arm ran
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    window: Mapping[str, Any] = field(default_factory=dict)  # first/last learned decision (epoch ms)
+    base_version: int | None = None  # published version learned on (None: a fresh policy)
+    version: int | None = None  # the version published (None: nothing new, or a dry run)
+    policy_version: str | None = None  # the state's version string (<name>-s<seed>-u<updates>)
+    dry_run: bool = False
+
+    @property
+    def engaged_share(self) -> float:
+        return self.engaged / self.decisions if self.decisions else 0.0
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) or "none"
+        lines = [f"{self.index}: {self.decisions} new bandit decisions, {self.engaged} engaged "
+                 f"({self.engaged_share:.1%}); skipped: {skipped}"]
+        for arm in sorted(self.pulls, key=lambda a: -self.pulls[a]):
+            lines.append(f"  {arm:<12} ran {self.pulls[arm]:>6}  mean reward {self.reward_per_arm[arm]:+.4f}")
+        base = f"version {self.base_version}" if self.base_version else "a fresh policy"
+        if self.version is not None:
+            lines.append(f"published policy version {self.version} ({self.policy_version}), learned on {base}")
+        elif self.dry_run and self.decisions:
+            lines.append(f"dry run: would publish {self.policy_version} (learned on {base})")
+        else:
+            lines.append("nothing new to learn; no version published")
+        return "\n".join(lines)
+
+
+def configured_arms(config: Config, index: str) -> list[dict]:
+    """The arm descriptors (name, kind, cost) of the strategies configured for ``index``."""
+    return [STRATEGIES[name].descriptors() for name in config.index(index).strategies if name in STRATEGIES]
+
+
+def current_policy(es: Elasticsearch, config: Config, index: str) -> tuple[Policy, dict | None]:
+    """(the published policy of ``index`` or a fresh one from config.bandit, its document without artifact)."""
+    record = policy_record(es, index)
+    policy = load_policy(es, index) if record is not None else None
+    if policy is None:
+        b = config.bandit
+        return make_policy(b.policy, dim=CONTEXT_DIM, seed=b.seed), None
+    return policy, record
+
+
+def learn(es: Elasticsearch, config: Config, index: str, since: Any = None, until: Any = None, batch: int = 200,
+          rewards: RewardParams = RewardParams(), min_grade: float = 1.0, settle_s: float = 0.0,
+          dry_run: bool = False, progress: bool = False, echo: Echo = print) -> LearnReport:
+    """Learn the published policy of ``index`` from the bandit decisions logged in [since, until).
+
+    ``batch`` decisions go into each ``Policy.update`` call (each call that changes the state counts
+    one update in the policy's version); ``rewards`` weighs the reward terms; a document is engaged
+    when its strongest action's grade reaches ``min_grade``; decisions younger than ``settle_s``
+    seconds are left for a later run. ``dry_run`` computes everything and publishes nothing.
+    """
+    config.index(index)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ConfigError(f"batch must be a positive integer, got {batch!r}")
+    if isinstance(settle_s, bool) or not isinstance(settle_s, (int, float)) or not settle_s >= 0:
+        raise ConfigError(f"settle_s must be a number >= 0, got {settle_s!r}")
+    until_ms = check_time("until", until)
+    if settle_s:
+        settled = int((time.time() - settle_s) * 1000)
+        until_ms = settled if until_ms is None else min(until_ms, settled)
+    policy, record = current_policy(es, config, index)
+    mark = Mark.from_params((record or {}).get("params"))
+    logged = load_logged(es, index, since, until_ms, config.feedback.weights, mark, policy.dim, rewards, min_grade)
+    policy.offer(configured_arms(config, index))
+    _update(policy, logged.searches, batch, progress)
+    report = _report(index, logged, record, policy, dry_run)
+    if logged.searches and not dry_run:
+        last = logged.searches[-1].mark
+        version = save_policy(es, index, policy, metrics=_metrics(report), params={"learned_through": last.to_dict()},
+                              training_window=dict(report.window))
+        report = LearnReport(**{**vars(report), "version": version})
+    echo(report.summary())
+    return report
+
+
+def _update(policy: Policy, searches: list[LoggedSearch], batch: int, progress: bool) -> None:
+    with tqdm(total=len(searches), desc="learn", unit="decision", disable=None if progress else True,
+              mininterval=0.5) as bar:
+        for start in range(0, len(searches), batch):
+            chunk = searches[start:start + batch]
+            policy.update([s.decision for s in chunk], [dict(s.rewards) for s in chunk])
+            bar.update(len(chunk))
+
+
+def _report(index: str, logged: Logged, record: dict | None, policy: Policy, dry_run: bool) -> LearnReport:
+    totals: dict[str, float] = {}
+    pulls: dict[str, int] = {}
+    for s in logged.searches:
+        for arm, r in s.rewards.items():
+            totals[arm] = totals.get(arm, 0.0) + r
+            pulls[arm] = pulls.get(arm, 0) + 1
+    searches = logged.searches
+    window = {"from": searches[0].timestamp, "to": searches[-1].timestamp} if searches else {}
+    return LearnReport(
+        index=index, decisions=len(searches), engaged=sum(1 for s in searches if s.engaged),
+        reward_per_arm={arm: totals[arm] / pulls[arm] for arm in pulls}, pulls=pulls, skipped=dict(logged.skipped),
+        window=window, base_version=(record or {}).get("version"), policy_version=policy.version, dry_run=dry_run)
+
+
+def _metrics(report: LearnReport) -> dict:
+    return {"decisions": report.decisions, "engaged": report.engaged, "engaged_share": report.engaged_share,
+            "reward_per_arm": dict(report.reward_per_arm), "pulls": dict(report.pulls),
+            "skipped": dict(report.skipped), "window": dict(report.window), "base_version": report.base_version}

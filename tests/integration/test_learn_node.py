@@ -1,0 +1,153 @@
+"""The bandit's learning loop on a real node: simulated traffic through the engine (the bandit deciding),
+feedback, ``learn`` publishes a new version once, serving picks it up, ``evaluate-policy`` on the logs."""
+import math
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from lrr_es import es as esio
+from lrr_es.bandit.store import MODELS_INDEX, load_policy, model_id, policy_record
+from lrr_es.catalog import read_musicoset
+from lrr_es.cli import cli
+from lrr_es.config import config_from_dict
+from lrr_es.decisions import DECISIONS_INDEX
+from lrr_es.engine import LrrEngine
+from lrr_es.learner import evaluate_policy, learn
+from lrr_es.migrate import migrate, setup_steps
+from lrr_es.simulate import generate_queries
+from lrr_es.simulate.traffic import run_traffic
+from lrr_es.templates import system_template
+
+pytestmark = pytest.mark.integration
+SEARCHES = 200
+
+
+def test_migrate_adds_the_bandit_field_to_an_old_strict_decisions_index(es, music_index):
+    """A cluster set up before decisions carried the bandit record: old template, old strict index."""
+    config = config_from_dict({"indices": {music_index: {}}})
+    old = system_template("lrr-decisions")
+    del old["template"]["mappings"]["properties"]["bandit"]
+    old["version"] = 1
+    esio.put_index_template(es, "lrr-decisions", old)
+    esio.delete_index(es, DECISIONS_INDEX)
+    esio.create_index(es, DECISIONS_INDEX)
+    assert "bandit" not in esio.get_mapping(es, DECISIONS_INDEX)["properties"]
+    with pytest.raises(Exception, match="strict_dynamic_mapping"):
+        esio.put_document(es, DECISIONS_INDEX, "old-1", {"search_id": "old-1", "bandit": {"arms": ["lexical"]}})
+
+    steps = [text for text, _ in setup_steps(es, config)]
+    assert steps == ["update index template lrr-decisions (version 2)",
+                     "add fields bandit to system index lrr-decisions"]
+    migrate(es, config, music_index, progress=False, echo=lambda _: None)
+    assert esio.get_mapping(es, DECISIONS_INDEX)["properties"]["bandit"] == {"type": "object", "enabled": False}
+    esio.put_document(es, DECISIONS_INDEX, "old-1", {"search_id": "old-1", "bandit": {"arms": ["lexical"]}}, refresh=True)
+    assert esio.get_source(es, DECISIONS_INDEX, "old-1")["bandit"] == {"arms": ["lexical"]}
+    assert setup_steps(es, config) == []
+    es.delete(index=DECISIONS_INDEX, id="old-1", refresh=True)
+
+
+@pytest.fixture(scope="module")
+def traffic(es, music_index, musicoset):
+    """SEARCHES simulated searches decided by the bandit, their feedback written; the policy doc removed after."""
+    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "thompson", "budget": 3.0}})
+    docs = [row.doc for row in read_musicoset(musicoset) if row.ok]
+    queries = generate_queries(docs, 120, seed=11)
+    engine = LrrEngine(es, config, refresh_s=600)  # serves a fresh policy: none is published yet
+    since = int(time.time() * 1000) - 1
+    outcomes = run_traffic(engine, music_index, queries, SEARCHES, seed=5)
+    assert engine.feedback_writer.flush()
+    engine.decisions.flush()
+    esio.refresh(es, "lrr-events")
+    yield config, engine, outcomes, since
+    engine.close()
+    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+
+
+@pytest.fixture(scope="module")
+def learned(es, music_index, traffic):
+    config, _, _, since = traffic
+    lines = []
+    report = learn(es, config, music_index, since=since, batch=100, min_grade=2.0, echo=lines.append)
+    return report, "\n".join(lines)
+
+
+def test_every_bandit_search_logs_its_decision(es, traffic):
+    _, engine, outcomes, _ = traffic
+    assert engine.decisions.stats.failed == 0
+    logged = esio.get_source(es, DECISIONS_INDEX, outcomes[0].search_id)
+    decision = logged["bandit"]
+    assert decision["arms"][0] == "lexical" and decision["policy"] == "thompson"
+    assert set(decision["propensities"]) == set(decision["costs"]) >= set(decision["arms"])
+    assert all(0 < decision["propensities"][a] <= 1 for a in decision["arms"])
+    assert logged["plan"] == [{"strategy": a, "quota": q, "propensity": decision["propensities"][a]}
+                              for a, q in zip(decision["arms"], decision["quotas"])]
+
+
+def test_learn_publishes_a_version_whose_state_reflects_the_updates(es, music_index, traffic, learned):
+    _, _, outcomes, _ = traffic
+    report, text = learned
+    assert report.decisions == SEARCHES and report.version == 1 and report.base_version is None
+    assert report.engaged == sum(1 for o in outcomes if o.positives) > 0  # a play or like: grade >= 2
+    assert report.pulls["lexical"] == SEARCHES and set(report.reward_per_arm) == set(report.pulls)
+    assert all(math.isfinite(r) for r in report.reward_per_arm.values())
+    assert f"{SEARCHES} new bandit decisions" in text and "published policy version 1" in text
+
+    policy = load_policy(es, music_index)
+    state = policy.to_state()
+    assert state["counters"]["updates"] == 2 and policy.version == report.policy_version == "thompson-s7-u2"
+    held = {arm["name"]: arm["n"] for arm in state["arms"]}
+    assert {arm: held[arm] for arm in report.pulls} == dict(report.pulls)  # every reward went into its arm's model
+    record = policy_record(es, music_index)
+    last = max((o for o in outcomes), key=lambda o: (esio.get_source(es, DECISIONS_INDEX, o.search_id)["timestamp"],
+                                                       o.search_id))
+    assert record["params"]["learned_through"]["search_id"] == last.search_id
+    assert record["metrics"]["decisions"] == SEARCHES and record["metrics"]["reward_per_arm"] == pytest.approx(
+        dict(report.reward_per_arm))
+
+
+def test_a_second_run_over_the_same_window_learns_nothing(es, music_index, traffic, learned):
+    config, _, _, since = traffic
+    again = learn(es, config, music_index, since=since, batch=100, min_grade=2.0, echo=lambda _: None)
+    assert again.decisions == 0 and again.version is None and again.skipped["already learned"] >= 1
+    assert policy_record(es, music_index)["version"] == 1
+    assert "nothing new to learn" in again.summary()
+
+
+def test_the_serving_engine_picks_up_the_new_version(es, music_index, traffic, learned):
+    config, _, _, _ = traffic
+    report, _ = learned
+    engine = LrrEngine(es, config, refresh_s=0, decisions=False)
+    result = engine.search(music_index, "love songs", size=5)
+    assert result.versions["policy"] == report.policy_version == result.decision.policy_version == "thompson-s7-u2"
+
+
+def test_evaluate_policy_gives_finite_estimates_and_leaves_the_candidate_alone(es, music_index, traffic, learned):
+    config, _, _, since = traffic
+    candidate = load_policy(es, music_index)
+    before = candidate.to_state()
+    lines = []
+    published = evaluate_policy(es, config, music_index, candidate, since=since, echo=lines.append)
+    assert candidate.to_state() == before
+    r = published.result
+    assert r.n >= SEARCHES and all(math.isfinite(v) for v in (r.ips, r.snips, r.dr, r.ips_se, published.logged_value))
+    assert 0 < r.ess <= r.pairs and "effective sample size" in lines[0] and "SNIPS" in lines[0]
+    linucb = evaluate_policy(es, config, music_index, "linucb", since=since, echo=lambda _: None).result
+    assert math.isfinite(linucb.ips) and linucb.ess >= 0
+
+
+def test_cli_learn_dry_run_and_evaluate_policy(es_url, music_index, traffic, learned, tmp_path):
+    _, _, _, since = traffic
+    config = tmp_path / "lrr.yaml"
+    config.write_text(f"indices:\n  {music_index}: {{}}\n")
+    runner = CliRunner(env={"ES_URL": es_url})
+    base = ["--config", str(config)]
+    dry = runner.invoke(cli, base + ["learn", "--index", music_index, "--settle", "0", "--dry-run", "--no-progress"])
+    assert dry.exit_code == 0, dry.output
+    assert "already learned" in dry.output and "no version published" in dry.output
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since / 1000 - 1))
+    shown = runner.invoke(cli, base + ["evaluate-policy", "--index", music_index, "--policy", "epsilon_greedy",
+                                       "--since", iso])
+    assert shown.exit_code == 0, shown.output
+    assert "IPS" in shown.output and "DR" in shown.output and "effective sample size" in shown.output
