@@ -49,12 +49,13 @@ def test_migrate_adds_the_bandit_field_to_an_old_strict_decisions_index(es, musi
 
 @pytest.fixture(scope="module")
 def traffic(es, music_index, musicoset):
-    """SEARCHES simulated searches decided by the bandit, their feedback written; the policy doc removed after."""
+    """SEARCHES simulated cold-start searches (no policy published yet: every strategy runs, logged as
+    full-information decisions), their feedback written; the policy doc removed after."""
     es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
     config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "thompson", "budget": 3.0}})
     docs = [row.doc for row in read_musicoset(musicoset) if row.ok]
     queries = generate_queries(docs, 120, seed=11)
-    engine = LrrEngine(es, config, refresh_s=600)  # serves a fresh policy: none is published yet
+    engine = LrrEngine(es, config, refresh_s=600)  # no policy is published yet: cold start
     since = int(time.time() * 1000) - 1
     outcomes = run_traffic(engine, music_index, queries, SEARCHES, seed=5)
     assert engine.feedback_writer.flush()
@@ -73,14 +74,14 @@ def learned(es, music_index, traffic):
     return report, "\n".join(lines)
 
 
-def test_every_bandit_search_logs_its_decision(es, traffic):
+def test_every_cold_start_search_logs_a_full_information_decision(es, traffic, music_index):
     _, engine, outcomes, _ = traffic
     assert engine.decisions.stats.failed == 0
     logged = esio.get_source(es, DECISIONS_INDEX, outcomes[0].search_id)
     decision = logged["bandit"]
-    assert decision["arms"][0] == "lexical" and decision["policy"] == "thompson"
-    assert set(decision["propensities"]) == set(decision["costs"]) >= set(decision["arms"])
-    assert all(0 < decision["propensities"][a] <= 1 for a in decision["arms"])
+    available = [n for n, s in engine.strategies(music_index).items() if s.available]
+    assert decision["arms"] == available and decision["policy"] == "cold-start"
+    assert decision["propensities"] == {a: 1.0 for a in available} and set(decision["costs"]) == set(available)
     assert logged["plan"] == [{"strategy": a, "quota": q, "propensity": decision["propensities"][a]}
                               for a, q in zip(decision["arms"], decision["quotas"])]
 
