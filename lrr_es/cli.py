@@ -374,6 +374,9 @@ def q2e_decay(obj, alias, factor) -> None:
 # --- learn, evaluate-policy (lrr_es/cli_learn.py) ------------------------------------------------
 
 from .cli_learn import evaluate_policy_cmd, learn_cmd  # noqa: E402 - registered on the group just built
+from .cli_simulate import simulate_traffic_cmd  # noqa: E402
+
+simulate_group.add_command(simulate_traffic_cmd)
 
 cli.add_command(learn_cmd)
 cli.add_command(evaluate_policy_cmd)

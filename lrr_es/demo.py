@@ -3,13 +3,16 @@
 It shows the request path end to end on a real node: a migrated index, loaded documents, the
 query-understanding gazetteer and the semantic model built from them, and for a few queries the
 plan that ran as one _msearch, the merged candidates and which strategies found each of them.
-The bandit and the ranker grow into this with their issues.
+Then the learning loop: simulated users search and give feedback, the learner updates the bandit
+policy, and the next round of searches runs the plans it chooses. The ranker grows into this with
+its issue.
 """
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from . import es as esio
 from .config import Config, IndexConfig
@@ -19,6 +22,7 @@ from .semantic import build_semantic
 
 Echo = Callable[[str], None]
 DEMO_QUERIES = ("love", "home", "midnight rock", "80s pop", "midnigt")
+LOOP_SEARCHES = 300
 
 
 def run_demo(config: Config, port: int = 9200, data: Path | None = None, songs: int = 2000,
@@ -46,11 +50,36 @@ def run_demo(config: Config, port: int = 9200, data: Path | None = None, songs: 
     engine = LrrEngine(es, config)
     for text in DEMO_QUERIES:
         _show(echo, engine.search(index.name, text, size=5), index)
+    engine.close()
+    _learning_loop(es, config, index, songs, echo)
     if spec is not None:
         if stop_after:
             echo(stop(spec).message)
         else:
             echo(f"\nthe node keeps running at {spec.url}; stop it with: lrr-es dev-cluster stop --port {spec.port}")
+
+
+def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo: Echo,
+                   searches: int = LOOP_SEARCHES) -> None:
+    """Simulated users search and give feedback, the learner updates the bandit, users search again."""
+    from .learner import learn
+    from .simulate import generate_queries, read_source
+    from .simulate.traffic import run_traffic, summarize
+    queries = generate_queries(read_source("sample", sample_size=songs).docs, 300, seed=7)
+    echo(f"\nthe learning loop: {searches} simulated searches with feedback, `lrr-es learn`, {searches} more")
+    since = int(time.time() * 1000) - 1
+    for round_ in (1, 2):
+        engine = LrrEngine(es, config, refresh_s=0)
+        outcomes = run_traffic(engine, index.name, queries, searches, seed=round_)
+        policy = engine.policy(index.name)
+        engine.feedback_writer.flush()
+        engine.close()
+        echo(f"round {round_}, plans by {policy.version if policy else 'the cold-start plan (every strategy)'}:")
+        for line in summarize(outcomes).lines()[:1]:
+            echo("  " + line)
+        if round_ == 1:
+            report = learn(es, config, index.name, since=since, echo=lambda _: None)
+            echo("  " + report.summary().splitlines()[-1])
 
 
 def _show(echo: Echo, result: SearchResult, index: IndexConfig) -> None:

@@ -66,3 +66,35 @@ def _engine_sender(engine: Any) -> Send:
         engine.feedback(search_id, action.doc_id, action.action, position=action.position, session_id=session,
                         value=action.value)
     return send
+
+
+@dataclass(frozen=True)
+class TrafficSummary:
+    searches: int
+    engaged_share: float  # searches with a play or like
+    recall: float  # mean candidate recall
+    subsearches: float  # per search
+    actions: int
+    by_intent: dict[str, tuple[int, float]]  # intent -> (searches, engaged share)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.searches} searches: {self.engaged_share:.1%} with a play or like, candidate recall "
+               f"{self.recall:.3f}, {self.subsearches:.2f} sub-searches per search, {self.actions} actions"]
+        out += [f"  {intent:<20} {n:>6} searches, {share:6.1%} engaged" for intent, (n, share) in self.by_intent.items()]
+        return out
+
+
+def summarize(outcomes: Sequence[SearchOutcome]) -> TrafficSummary:
+    """What a run of simulated traffic amounted to; zeros for an empty run."""
+    n = len(outcomes)
+    intents: dict[str, list[SearchOutcome]] = {}
+    for o in outcomes:
+        intents.setdefault(o.intent, []).append(o)
+    return TrafficSummary(
+        searches=n,
+        engaged_share=sum(bool(o.positives) for o in outcomes) / n if n else 0.0,
+        recall=sum(o.recall for o in outcomes) / n if n else 0.0,
+        subsearches=sum(o.subsearches for o in outcomes) / n if n else 0.0,
+        actions=sum(len(o.actions) for o in outcomes),
+        by_intent={i: (len(os), sum(bool(o.positives) for o in os) / len(os)) for i, os in sorted(intents.items())},
+    )

@@ -167,3 +167,15 @@ def test_a_published_policy_is_picked_up_and_a_damaged_one_is_survived(es, music
         assert "policy of" in caplog.text and "damaged" in caplog.text
     finally:
         es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+
+
+def test_simulate_traffic_command_searches_the_index(es_url, music_index, musicoset, tmp_path):
+    from click.testing import CliRunner
+    from lrr_es.cli import cli
+    config = tmp_path / "lrr.yaml"
+    config.write_text(f"elasticsearch: {{url: {es_url}}}\nindices: {{{music_index}: {{}}}}\n")
+    result = CliRunner().invoke(cli, ["--config", str(config), "simulate", "traffic", "--index", music_index,
+                                      "--source", str(musicoset), "--queries", "20", "--searches", "15",
+                                      "--no-feedback", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("15 searches: ") and "sub-searches per search" in result.output
