@@ -371,6 +371,14 @@ def q2e_decay(obj, alias, factor) -> None:
     click.echo(f"{editorial.decay(obj.es(), alias, factor)} documents updated")
 
 
+def _register() -> None:
+    from .cli_models import models_cmd
+    cli.add_command(models_cmd)
+
+
+_register()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
