@@ -112,18 +112,21 @@ def time_now(now: float | None) -> float:
 def _strategy_block(out: np.ndarray, pool: Sequence[Candidate], strategies: list[str]) -> None:
     """found / rr / score / score_rel per strategy into ``out`` (n, 4 * len(strategies))."""
     column = {s: i * len(STRATEGY_FEATURES) for i, s in enumerate(strategies)}
-    for row, candidate in enumerate(pool):
+    width = out.shape[1]
+    rows = []  # plain lists, one numpy conversion: per-element numpy writes cost more than the features
+    for candidate in pool:
+        row = [0.0] * width
         for p in candidate.provenance:
             c = column.get(p.strategy)
-            if c is None:
-                continue
-            out[row, c] = 1.0
-            out[row, c + 1] = 1.0 / p.rank if isinstance(p.rank, int) and p.rank >= 1 else 0.0
-            out[row, c + 2] = _finite(p.score)
+            if c is not None:
+                row[c] = 1.0
+                row[c + 1] = 1.0 / p.rank if isinstance(p.rank, int) and p.rank >= 1 else 0.0
+                row[c + 2] = _finite(p.score)
+        rows.append(row)
+    out[:] = rows
     scores = out[:, 2::4]
     best = scores.max(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[:, 3::4] = np.where(best > 0, scores / np.where(best > 0, best, 1.0), 0.0)
+    out[:, 3::4] = np.where(best > 0, scores / np.where(best > 0, best, 1.0), 0.0)
 
 
 def _doc_block(out: np.ndarray, query: Query, pool: Sequence[Candidate], fields: FieldMap, now: float) -> None:
@@ -133,29 +136,31 @@ def _doc_block(out: np.ndarray, query: Query, pool: Sequence[Candidate], fields:
     q_set = frozenset(q_tokens)
     title_field = next((f for f in fields.title if "." not in f), None)
     artist_field = next((f for f in fields.artist if "." not in f), None)
-    types = {t: i for i, t in enumerate(ENTITY_TYPES)}
-    for row, c in enumerate(pool):
+    one_hot = {t: tuple(float(t == u) for u in ENTITY_TYPES) + (0.0,) for t in ENTITY_TYPES}
+    other = (0.0,) * len(ENTITY_TYPES) + (1.0,)
+    rows = []
+    for c in pool:
         source = c.source if isinstance(c.source, dict) else {}
         ranks = [p.rank for p in c.provenance if isinstance(p.rank, int) and p.rank >= 1]
         title = _strings(source.get(title_field)) if title_field else ()
         artists = _strings(source.get(artist_field)) if artist_field else ()
-        t_match = _match(q_joined, q_set, title[:1])
-        a_match = _match(q_joined, q_set, artists)
         known = _strings(source.get(fields.entity_type))[:1] if fields.entity_type else ()
-        type_column = types.get(known[0], len(ENTITY_TYPES)) if known else len(ENTITY_TYPES)
-        q2e = _q2e(source, query.key)
-        age = _age_years(source.get(fields.added_at), now) if fields.added_at else None
-        seen = set(_tokens(title[0])) if title else set()
+        q2e = _q2e(source, query.key) if "q2e" in source else None
+        added = _added_seconds(source.get(fields.added_at)) if fields.added_at else None
+        title_tokens = _tokens(title[0]) if title else ()
+        seen = set(title_tokens)
         for a in artists:
             seen.update(_tokens(a))
-        out[row, :8] = (_finite(c.fused), len(c.provenance), 1.0 / min(ranks) if ranks else 0.0,
-                        _popularity(source.get(fields.popularity) if fields.popularity else None),
-                        q2e or 0.0, q2e is not None, age or 0.0, age is not None)
-        out[row, 8 + type_column] = 1.0
-        start = 9 + len(ENTITY_TYPES)
-        out[row, start:start + 8] = (*t_match, *a_match)
-        out[row, start + 8] = len(q_set & seen) / len(q_set) if q_set else 0.0
-        out[row, start + 9] = len(_tokens(title[0])) if title else 0.0
+        rows.append((
+            _finite(c.fused), len(c.provenance), 1.0 / min(ranks) if ranks else 0.0,
+            _popularity(source.get(fields.popularity) if fields.popularity else None),
+            q2e or 0.0, q2e is not None,
+            0.0 if added is None else min(max((now - added) / _YEAR_S, 0.0), 200.0), added is not None,
+            *(one_hot.get(known[0], other) if known else other),
+            *_match(q_joined, q_set, title[:1]), *_match(q_joined, q_set, artists),
+            len(q_set & seen) / len(q_set) if q_set else 0.0, len(title_tokens),
+        ))
+    out[:] = rows
 
 
 def _match(q_joined: str, q_set: frozenset[str], values: Sequence[str]) -> tuple[float, float, float, float]:
@@ -163,22 +168,28 @@ def _match(q_joined: str, q_set: frozenset[str], values: Sequence[str]) -> tuple
     best = (0.0, 0.0, 0.0, 0.0)
     if not q_joined:
         return best
+    q_edit = q_joined[:EDIT_CHARS]
     for value in values:
-        tokens = _tokens(value)
-        joined = " ".join(tokens)
+        tokens, joined = _folded(value)
         if not joined:
             continue
-        a, b = q_joined[:EDIT_CHARS], joined[:EDIT_CHARS]
-        edit = 1.0 - Levenshtein.distance(a, b) / max(len(a), len(b))
-        overlap = len(q_set.intersection(tokens)) / len(q_set)
-        found = (float(joined == q_joined), float(joined.startswith(q_joined)), overlap, edit)
-        best = max(best, found)
+        b = joined[:EDIT_CHARS]
+        found = (float(joined == q_joined), float(joined.startswith(q_joined)),
+                 len(q_set.intersection(tokens)) / len(q_set),
+                 1.0 - Levenshtein.distance(q_edit, b) / max(len(q_edit), len(b)))
+        if found > best:
+            best = found
     return best
 
 
 @lru_cache(maxsize=65_536)  # titles and artists repeat across searches; folding is the costly part
+def _folded(text: str) -> tuple[tuple[str, ...], str]:
+    tokens = tuple(query_tokens(text[:1024]))
+    return tokens, " ".join(tokens)
+
+
 def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(query_tokens(text[:1024]))
+    return _folded(text)[0]
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -209,18 +220,21 @@ def _q2e(source: dict, key: str) -> float | None:
     return _finite(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _age_years(value: Any, now: float) -> float | None:
-    """Years from ``value`` (ISO date/datetime string, or epoch milliseconds) to ``now``; None if unusable."""
+@lru_cache(maxsize=65_536)
+def _date_seconds(text: str) -> float | None:
     try:
-        if isinstance(value, str):
-            text = value[:32].replace("Z", "+00:00")
-            parsed = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(
-                date.fromisoformat(text), datetime.min.time())
-            seconds = (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            seconds = float(value) / 1000.0
-        else:
-            return None
+        text = text.replace("Z", "+00:00")
+        parsed = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(
+            date.fromisoformat(text), datetime.min.time())
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
     except (ValueError, OverflowError, OSError):
         return None
-    return min(max((now - seconds) / _YEAR_S, 0.0), 200.0)
+
+
+def _added_seconds(value: Any) -> float | None:
+    """Epoch seconds of ``value`` (ISO date/datetime string, or epoch milliseconds); None if unusable."""
+    if isinstance(value, str):
+        return _date_seconds(value[:32])
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value) / 1000.0
+    return None

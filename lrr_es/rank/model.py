@@ -144,7 +144,7 @@ class LtrRanker:
                 "eta": float(self.learning_rate), "min_child_weight": float(self.min_child_weight),
                 "subsample": float(self.subsample), "colsample_bytree": float(self.colsample_bytree),
                 "lambda": float(self.reg_lambda), "seed": int(self.random_state), "nthread": int(self.n_jobs),
-                "tree_method": "exact", "verbosity": 0}
+                "tree_method": "hist", "verbosity": 0}
 
     def _check_params(self) -> None:
         for name, low in (("n_estimators", 1), ("max_depth", 1), ("n_jobs", 1)):
