@@ -87,7 +87,7 @@ def save_ranker(es: Elasticsearch, alias: str, ranker: LtrRanker, metrics: Mappi
         "params": {"ranker": ranker.get_params(), "feature_names": list(ranker.feature_names_in_),
                    "feature_version": FEATURE_VERSION, "lifecycle": {}},
         "artifact": artifact,
-    }, refresh="wait_for")
+    }, refresh=True)
     return version
 
 
@@ -211,7 +211,7 @@ def delete_models(es: Elasticsearch, alias: str) -> int:
 def _set(es: Elasticsearch, info: ModelInfo, status: str, **lifecycle: Any) -> None:
     params = dict(info.params)
     params["lifecycle"] = {**info.lifecycle, **lifecycle}
-    esio.update(es, MODELS_INDEX, info.model_id, {"doc": {"status": status, "params": params}}, refresh="wait_for")
+    esio.update(es, MODELS_INDEX, info.model_id, {"doc": {"status": status, "params": params}}, refresh=True)
 
 
 def _metric(info: ModelInfo, metric: str) -> float:
