@@ -382,6 +382,14 @@ cli.add_command(learn_cmd)
 cli.add_command(evaluate_policy_cmd)
 
 
+def _register() -> None:
+    from .cli_models import models_cmd
+    cli.add_command(models_cmd)
+
+
+_register()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

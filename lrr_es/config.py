@@ -64,6 +64,9 @@ class BanditConfig:
 @dataclass(frozen=True)
 class RankerConfig:
     candidates: int = 200
+    # compute the ranking features of the served candidates even when no ranker is live (a few ms per
+    # search), e.g. to log them for training; with a live ranker they are always computed
+    log_features: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,8 @@ def _check_bandit(where: str, c: BanditConfig) -> None:
 
 def _check_ranker(where: str, c: RankerConfig) -> None:
     _check_int(f"{where}.candidates", c.candidates, 1, 10_000)
+    if not isinstance(c.log_features, bool):
+        raise ConfigError(f"{where}.log_features must be true or false, got {c.log_features!r}")
 
 
 def _check_retrieval(where: str, c: RetrievalConfig) -> None:

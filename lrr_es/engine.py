@@ -1,7 +1,7 @@
 """The engine: one search through the request path, stage by stage (DESIGN.md §2).
 
-parse → (context, decide: the bandit, later) → build → execute → merge → rank (weighted RRF until a
-learned ranker exists) → respond. Only ``execute`` and the per-alias metadata talk to Elasticsearch.
+parse → context → decide (the bandit) → build → execute → merge → rank (the live learned ranker of
+lrr-models, or weighted RRF; see lrr_es.rank.serve) → respond. Only ``execute`` and the per-alias metadata talk to Elasticsearch.
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from .execute import PlanItem, StrategyResult, execute
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import Candidate, merge
 from .qu import understand
+from .rank.registry import load_live
+from .rank.serve import rank_pool
 from .qu.store import GazetteerCache
 from .semantic import load_semantic
 from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
@@ -51,6 +53,8 @@ class SearchResult:
     versions: Mapping[str, Any] = field(default_factory=dict)  # policy / ranker versions that served
     context: tuple[float, ...] = ()  # the bandit's context vector (lrr_es.context.CONTEXT_SCHEMA)
     decision: Decision | None = None  # the bandit's decision; None when the plan was given or defaulted
+    features: Any = None  # ranking features (k, f) of pool[:k] as served, named by feature_schema; None if not computed
+    feature_schema: tuple[str, ...] = ()  # lrr_es.rank.features.feature_schema of the index's strategies
 
     @property
     def failed(self) -> dict[str, str]:
@@ -87,6 +91,7 @@ class LrrEngine:
         self.config = config
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
         self._policy_store = StoredResource(load_policy, refresh_s)
+        self._ranker_store = StoredResource(_load_ranker, refresh_s)
         self._policies: dict[str, tuple[Policy | None, Policy]] = {}  # alias -> (published, serving copy)
         self._policy_lock = threading.Lock()
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
@@ -136,17 +141,24 @@ class LrrEngine:
         results, es_ms = execute(self.es, index, built, source) if built else ([], 0.0)
         t_exec = time.perf_counter()
         pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
-        page = [_hit(c) for c in pool[from_:from_ + size]]
         t_merge = time.perf_counter()
+        # --- rank: the live ranker of lrr-models when it can serve, else the RRF order (never fails) ---
+        ranked = rank_pool(query, pool, tuple(strategies), cfg.fields, x, self._ranker_store.get(self.es, index),
+                           self.config.ranker.candidates, always_features=self.config.ranker.log_features)
+        pool = list(ranked.pool)
+        page = [_hit(c, s) for c, s in zip(pool[from_:from_ + size], ranked.scores[from_:from_ + size].tolist())]
+        t_rank = time.perf_counter()
         if not page and from_ >= len(pool) and from_ > 0:
             page = self._lexical_page(cfg, query, app_filters, size, from_, source)
         ended = time.perf_counter()
         self.recent_searches.remember(search_id, index, query.text, int(time.time() * 1000))
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
-                   "merge": (t_merge - t_exec) * 1000, "total": (ended - started) * 1000}
+                   "merge": (t_merge - t_exec) * 1000, "rank": (t_rank - t_merge) * 1000,
+                   "total": (ended - started) * 1000}
+        versions = {"policy": policy_version, "ranker": ranked.version, "ranker_fallback": ranked.fallback}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
-                              tuple(pool), {"policy": policy_version, "ranker": "rrf"}, tuple(float(v) for v in x),
-                              decision)
+                              tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
+                              ranked.schema)
         self._remember(result)
         return result
 
@@ -308,8 +320,18 @@ def stored_resources(refresh_s: float) -> dict[str, Any]:
     return {"gazetteer": GazetteerCache(ttl=refresh_s), "semantic": StoredResource(load_semantic, refresh_s)}
 
 
-def _hit(candidate: Candidate) -> dict:
-    return {"_id": candidate.id, "_score": candidate.fused, "_source": candidate.source,
+def _load_ranker(es: Elasticsearch, alias: str) -> Any:
+    """The live ranker of ``alias``, None, or the exception loading raised (cached like a value, so a
+    damaged model costs one read per refresh interval, not one per search)."""
+    try:
+        return load_live(es, alias)
+    except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
+        log.warning("ranker of %s not loaded, serving RRF: %s", alias, exc)
+        return exc
+
+
+def _hit(candidate: Candidate, score: float) -> dict:
+    return {"_id": candidate.id, "_score": score, "_source": candidate.source,
             "lrr": {"strategies": {p.strategy: {"rank": p.rank, "score": p.score} for p in candidate.provenance}}}
 
 

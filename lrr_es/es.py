@@ -395,3 +395,12 @@ def _reason(exc: Exception) -> str:
         if needle in text:
             return short
     return text if len(text) < 160 else text[:160] + "..."
+
+
+def delete_by_query(es: Elasticsearch, index: str, query: dict, refresh: bool = True) -> int:
+    """Delete the documents of ``index`` matching ``query``; how many were deleted (0 when no index)."""
+    try:
+        return int(_raw(es.delete_by_query(index=index, refresh=refresh, conflicts="proceed",
+                                           **_body_kwargs({"query": query})))["deleted"])
+    except NotFoundError:
+        return 0
