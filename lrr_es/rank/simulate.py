@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..errors import SimulationError
 from ..simulate.clicks import ClickModel, positive
 from ..simulate.queries import GeneratedQuery
 
@@ -42,7 +43,11 @@ class SimulatedSet:
 
 def collect(engine: Any, index: str, queries: Sequence[GeneratedQuery], click_model: ClickModel = ClickModel(),
             users: int = 5, page: int = 10, explore: int = 0, seed: int = 0) -> SimulatedSet:
-    """Search every query once (RRF order) and label its reranked candidates by simulated engagement."""
+    """Search every query once (RRF order) and label its reranked candidates by simulated engagement.
+
+    The features are the ones the engine served, so its config must have ``ranker.log_features``
+    (or a live ranker); a run in which no search served features raises SimulationError.
+    """
     rng = random.Random(seed)
     rows: list[np.ndarray] = []
     y, qid, grades, fused = [], [], [], []
@@ -66,6 +71,9 @@ def collect(engine: Any, index: str, queries: Sequence[GeneratedQuery], click_mo
         fused += [c.fused for c in pool]
         qid += [n] * len(pool)
     X = np.vstack(rows) if rows else np.zeros((0, len(schema)))
+    if not rows:
+        raise SimulationError("no search served ranking features: give the engine a config with "
+                              "ranker.log_features: true")
     return SimulatedSet(X, np.array(y, dtype=float), np.array(qid), np.array(grades, dtype=float),
                         np.array(fused), schema)
 

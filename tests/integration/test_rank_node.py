@@ -10,7 +10,7 @@ from lrr_es import es as esio
 from lrr_es.catalog import sample_catalog, sample_rows
 from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
-from lrr_es.errors import ModelError
+from lrr_es.errors import ModelError, SimulationError
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.rank import LtrRanker, feature_schema
@@ -152,7 +152,10 @@ def test_the_engine_falls_back_to_rrf_on_a_corrupt_live_model(es, catalog, regis
 def test_a_ranker_trained_on_simulated_clicks_beats_rrf_on_a_holdout(es, catalog):
     name, config = catalog
     queries = generate_queries(sample_catalog(SONGS, seed=5), n=300, seed=12)
-    data = collect(LrrEngine(es, config, decisions=False), name, queries, users=8, explore=20, seed=3)
+    logging = config_from_dict({"indices": {name: {}}, "ranker": {"log_features": True}})
+    with pytest.raises(SimulationError, match="log_features"):
+        collect(LrrEngine(es, config, decisions=False), name, queries[:3], users=1, seed=3)
+    data = collect(LrrEngine(es, logging, decisions=False), name, queries, users=8, explore=20, seed=3)
     train, holdout = data.subset(np.arange(0, 200)), data.subset(np.arange(200, 300))
     ranker = LtrRanker(n_estimators=100, max_depth=5, random_state=0).fit(
         train.X, train.y, qid=train.qid, feature_names=data.schema)
