@@ -15,9 +15,9 @@ from elasticsearch import Elasticsearch
 
 from .. import es as esio
 from ..errors import ModelError
+from ..models import MODELS_INDEX, stored_version
 from . import Policy, policy_from_state
 
-MODELS_INDEX = "lrr-models"
 KIND = "policy"
 
 
@@ -32,8 +32,7 @@ def save_policy(es: Elasticsearch, alias: str, policy: Policy, metrics: dict[str
     ``params`` are kept beside the policy's own (the learner keeps its high-water mark there),
     ``training_window`` says which decisions the version learned from.
     """
-    current = esio.get_document(es, MODELS_INDEX, model_id(alias), source_excludes=["artifact"])
-    version = int(((current or {}).get("_source") or {}).get("version", 0)) + 1
+    version = stored_version(es, model_id(alias)) + 1
     artifact = base64.b64encode(json.dumps(policy.to_state(), separators=(",", ":")).encode()).decode("ascii")
     esio.put_document(es, MODELS_INDEX, model_id(alias), {
         "model_id": model_id(alias), "kind": KIND, "index": alias, "version": version, "status": "live",

@@ -11,13 +11,13 @@ from typing import Iterable, Mapping
 
 from ..config import FeedbackConfig
 from ..errors import QueryError
+from ..decisions import DECISIONS_INDEX
 from ..q2e import DAY_MS, update_script
 from ..strategies import parse_query
 from .cap import SessionCap, event_weight, session_of
 from .events import FeedbackEvent, event_source
 
 EVENTS_INDEX = "lrr-events"
-DECISIONS_INDEX = "lrr-decisions"
 
 
 @dataclass(frozen=True)

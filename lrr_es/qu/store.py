@@ -17,10 +17,11 @@ from elasticsearch import Elasticsearch
 
 from .. import es as esio
 from ..config import IndexConfig
+from .. import models
 from ..errors import QueryError
+from ..models import MODELS_INDEX
 from .gazetteer import Gazetteer, derived_aliases, role_fields
 
-MODELS_INDEX = "lrr-models"
 KIND = "gazetteer"
 
 
@@ -98,9 +99,7 @@ def rebuild_gazetteer(es: Elasticsearch, index: IndexConfig) -> RebuildReport:
 
 def stored_version(es: Elasticsearch, alias: str) -> int:
     """The version of the stored gazetteer of ``alias``; 0 when there is none."""
-    body = {"size": 1, "query": {"ids": {"values": [model_id(alias)]}}, "_source": ["version"]}
-    hits = esio.search(es, MODELS_INDEX, body)["hits"]["hits"] if esio.index_exists(es, MODELS_INDEX) else []
-    return int(hits[0]["_source"].get("version", 0)) if hits else 0
+    return models.stored_version(es, model_id(alias))
 
 
 def load_gazetteer(es: Elasticsearch, alias: str) -> Gazetteer | None:

@@ -26,10 +26,10 @@ from elasticsearch import Elasticsearch
 
 from .. import es as esio
 from ..errors import ModelError
+from ..models import MODELS_INDEX
 from .features import FEATURE_VERSION
 from .model import LtrRanker
 
-MODELS_INDEX = "lrr-models"
 KIND = "ranker"
 STATUSES = ("candidate", "live", "retired")
 _CACHE: dict[str, "LiveRanker"] = {}

@@ -24,11 +24,11 @@ from tqdm import tqdm
 from .. import es as esio
 from ..config import IndexConfig
 from ..errors import ModelError
+from ..models import MODELS_INDEX, stored_version
 from ..templates import EMBEDDING_FIELD, SEM_CLUSTER_FIELD
 from .lsa import FORMAT, as_decimals, Fit, SemanticModel, document_tokens, embedding_fields, fit_semantic
 
 Echo = Callable[[str], None]
-MODELS_INDEX = "lrr-models"
 _CACHE: dict[str, SemanticModel] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -158,8 +158,7 @@ def _vector_fields(names: list[str], vector: np.ndarray, cluster: int) -> dict:
 
 def store_model(es: Elasticsearch, alias: str, model: SemanticModel) -> int:
     """Store ``model`` as ``semantic-<alias>`` in lrr-models with the next version; returns that version."""
-    current = esio.get_document(es, MODELS_INDEX, model_id(alias), source_excludes=["artifact"])
-    version = int(((current or {}).get("_source") or {}).get("version", 0)) + 1
+    version = stored_version(es, model_id(alias)) + 1
     esio.put_document(es, MODELS_INDEX, model_id(alias), {
         "model_id": model_id(alias), "kind": "semantic", "index": alias, "version": version, "status": "live",
         "created_at": int(time.time() * 1000), "feature_schema": FORMAT, "params": dict(model.params),
@@ -174,10 +173,9 @@ def load_semantic(es: Elasticsearch, alias: str) -> SemanticModel | None:
     Each call reads only the stored version number; the artifact is fetched and decoded again only
     when a newer version was stored. A damaged artifact raises ModelError.
     """
-    head = esio.get_document(es, MODELS_INDEX, model_id(alias), source_excludes=["artifact"])
-    if head is None:
+    version = stored_version(es, model_id(alias))
+    if not version:
         return None
-    version = int(head["_source"].get("version", 0))
     with _CACHE_LOCK:
         cached = _CACHE.get(alias)
         if cached is not None and cached.version == version:
