@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Union
 
 from elasticsearch import Elasticsearch
 
@@ -49,6 +49,9 @@ def decision_document(result: Any, timestamp_ms: int | None = None) -> dict:
     }
 
 
+Record = Union[dict, Callable[[], dict]]
+
+
 @dataclass
 class LogStats:
     queued: int = 0
@@ -63,15 +66,18 @@ class DecisionLog:
     def __init__(self, es: Elasticsearch, batch: int = 200, flush_s: float = 1.0, max_queue: int = 10_000,
                  retries: int = 5) -> None:
         self.es, self.batch, self.flush_s, self.retries = es, batch, flush_s, retries
-        self._queue: queue.Queue[dict | None] = queue.Queue(maxsize=max_queue)
+        self._queue: queue.Queue[Record | None] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self.stats = LogStats()
 
-    def log(self, record: dict) -> bool:
-        """Queue one record; False (and counted) when the queue is full. Never blocks."""
+    def log(self, record: Record) -> bool:
+        """Queue one record, or a callable that builds it; False (and counted) when the queue is full.
+
+        Never blocks.
+        """
         self._ensure_thread()
         try:
             self._idle.clear()
@@ -133,9 +139,18 @@ class DecisionLog:
             if stop:
                 return
 
-    def _write(self, records: list[dict]) -> None:
-        """Bulk-index ``records``; retry what failed for a transient reason, count what was refused."""
+    def _write(self, items: list[Record]) -> None:
+        """Bulk-index the records; retry what failed for a transient reason, count what was refused."""
+        records = []
+        for item in items:
+            try:
+                records.append(item() if callable(item) else item)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the writer
+                self.stats.failed += 1
+                log.warning("decision log: record not built: %s", exc)
         actions = [{"_index": DECISIONS_INDEX, "_id": r["search_id"], "_source": r} for r in records]
+        if not actions:
+            return
         for attempt in range(self.retries + 1):
             retry = []
             try:

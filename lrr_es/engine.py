@@ -9,7 +9,8 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
 from elasticsearch import Elasticsearch
@@ -163,9 +164,10 @@ class LrrEngine:
         return result
 
     def _remember(self, result: SearchResult) -> None:
-        """Queue the decision for lrr-decisions (off the hot path)."""
-        if self.decisions is not None:
-            self.decisions.log(decision_document(result))
+        """Queue the decision for lrr-decisions: the record is built and written on the log's thread."""
+        if self.decisions is not None:  # the page is copied: the caller may change its hits before the log is built
+            page = replace(result, hits=[dict(h) for h in result.hits])
+            self.decisions.log(partial(decision_document, page, int(time.time() * 1000)))
 
     def policy(self, index: str) -> Policy | None:
         """The serving policy of ``index``: the one the learner published, or None before that.

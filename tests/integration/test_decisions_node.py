@@ -39,3 +39,21 @@ def test_a_node_that_is_down_never_blocks_logging():
     decisions.close(timeout=10)
     assert decisions.stats.written == 0
     assert decisions.stats.failed + decisions.stats.dropped == 50
+
+
+def test_records_are_built_on_the_writer_thread_and_a_broken_one_is_counted(es):
+    decisions = DecisionLog(es, batch=10, flush_s=0.05)
+    built_on = []
+
+    def record():
+        import threading
+        built_on.append(threading.current_thread().name)
+        return {"search_id": "built-late"}
+
+    assert decisions.log(record) and decisions.log(lambda: 1 / 0)
+    decisions.flush()
+    decisions.close()
+    assert built_on == ["lrr-decision-log"]
+    assert esio.get_source(es, DECISIONS_INDEX, "built-late") == {"search_id": "built-late"}
+    assert (decisions.stats.written, decisions.stats.failed) == (1, 1)
+    es.delete(index=DECISIONS_INDEX, id="built-late", refresh=True)
