@@ -87,7 +87,7 @@ class Simulator:
     def outcome(self, plan: tuple[tuple[str, int], ...], text: str):
         key = (plan, text)
         if key not in self._outcomes:
-            self._outcomes[key] = play(self.cache[text], plan, _NoClicks(), random.Random(0), self.weights)
+            self._outcomes[key] = play(self.cache[text], plan, self.weights)
         return self._outcomes[key]
 
     def serve(self, n: int, plan: tuple[tuple[str, int], ...], tally: Tally) -> dict[str, float]:
@@ -107,13 +107,6 @@ class Simulator:
         for arm, _ in plan:
             tally.arm_use[arm] = tally.arm_use.get(arm, 0) + 1
         return rewards
-
-
-class _NoClicks:
-    """play() computes pool and page; the clicks are drawn per search in Simulator.serve."""
-
-    def react(self, shown, relevant, rng):
-        return []
 
 
 def run_fixed(sim: Simulator, name: str, arms: tuple[str, ...]) -> Tally:

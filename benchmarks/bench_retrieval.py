@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
 
 from lrr_es import es as esio
 from lrr_es.catalog import read_musicoset
@@ -65,12 +64,6 @@ def build_resources(es, config) -> None:
     build_semantic(es, index, progress=False, echo=QUIET)
 
 
-def recall_of(candidates: Sequence[str], relevant: dict, k: int) -> float:
-    if not relevant:
-        return 0.0
-    return len(set(candidates) & set(relevant)) / min(len(relevant), k)
-
-
 def bench_recall(engine: LrrEngine, queries: list, k: int) -> dict:
     """Mean recall@k per strategy alone and of the union of all, overall and per intent."""
     names = list(engine.strategies(ALIAS))
@@ -83,11 +76,11 @@ def bench_recall(engine: LrrEngine, queries: list, k: int) -> dict:
         for r in result.results:
             ids = [h.id for h in r.hits]
             union.update(ids)
-            per[r.strategy][q.intent].append(recall_of(ids, q.relevant, k))
+            per[r.strategy][q.intent].append(q.recall(ids, k))
             work[r.strategy] += r.took_ms or 0
         for name in result.skipped:
             per[name][q.intent].append(0.0)
-        per["all"][q.intent].append(recall_of(list(union), q.relevant, k))
+        per["all"][q.intent].append(q.recall(union, k))
     table = {}
     for name, by_intent in per.items():
         values = [v for vs in by_intent.values() for v in vs]

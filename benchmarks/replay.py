@@ -10,7 +10,6 @@ fixed per query rather than per search.
 """
 from __future__ import annotations
 
-import random
 import zlib
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
@@ -18,7 +17,6 @@ from typing import Iterable, Mapping, Sequence
 from lrr_es.engine import LrrEngine
 from lrr_es.execute import Hit, PlanItem, StrategyResult
 from lrr_es.merge import merge
-from lrr_es.simulate.clicks import ClickModel, positive
 from lrr_es.simulate.queries import GeneratedQuery
 from lrr_es.strategies import Query
 
@@ -49,24 +47,22 @@ def fetch(engine: LrrEngine, index: str, queries: Iterable[GeneratedQuery], prog
 
 @dataclass(frozen=True)
 class Outcome:
+    """What running a plan for one query gives, before any user reacts: the page and the pool."""
+
     shown: tuple[str, ...]
     pool: frozenset[str]
-    positives: frozenset[str]
     recall: float
     subsearches: int
     candidates_by_arm: Mapping[str, frozenset[str]]
 
 
-def play(cached: CachedQuery, plan: Sequence[tuple[str, int]], click_model: ClickModel, rng: random.Random,
-         weights: Mapping[str, float] | None = None, page: int = 10, k: int = 100) -> Outcome:
-    """The outcome of running ``plan`` ([(strategy, quota)]) for one cached query: page, clicks, recall."""
+def play(cached: CachedQuery, plan: Sequence[tuple[str, int]], weights: Mapping[str, float] | None = None,
+         page: int = 10, k: int = 100) -> Outcome:
+    """The page and candidate pool of ``plan`` ([(strategy, quota)]) for one cached query, and its recall."""
     results = [StrategyResult(name, tuple(Hit(doc_id, 0.0) for doc_id in cached.lists.get(name, ())[:quota]))
                for name, quota in plan]
     pool = merge(results, weights)
     shown = tuple(c.id for c in pool[:page])
-    actions = click_model.react(shown, cached.query.relevant, rng)
     ids = frozenset(c.id for c in pool)
-    relevant = cached.query.relevant
-    recall = len(ids & set(relevant)) / min(len(relevant), k) if relevant else 0.0
     by_arm = {r.strategy: frozenset(h.id for h in r.hits) for r in results}
-    return Outcome(shown, ids, frozenset(positive(actions)), recall, len(plan), by_arm)
+    return Outcome(shown, ids, cached.query.recall(ids, k), len(plan), by_arm)

@@ -64,6 +64,12 @@ class GeneratedQuery:
         if self.target is not None and self.relevant.get(self.target) != 3:
             raise SimulationError(f"query {self.qid!r}: target {self.target!r} must be relevant with grade 3")
 
+    def recall(self, candidates: Iterable[str], k: int = 100) -> float:
+        """Relevant documents among ``candidates`` / min(#relevant, k): candidate recall capped at k."""
+        if not self.relevant:
+            return 0.0
+        return len(set(candidates) & self.relevant.keys()) / min(len(self.relevant), k)
+
     def to_dict(self) -> dict:
         """A JSON-safe dict; ``from_dict`` turns it back into an equal query."""
         return {"qid": self.qid, "text": self.text, "intent": self.intent, "target": self.target,

@@ -53,10 +53,8 @@ def run_traffic(engine: Any, index: str, queries: Sequence[GeneratedQuery], sear
         if send is not None:
             for action in actions:
                 send(result.search_id, action, session)
-        pool = {c.id for c in result.pool}
-        recall = len(pool & set(q.relevant)) / min(len(q.relevant), k) if q.relevant else 0.0
         outcomes.append(SearchOutcome(result.search_id, q.qid, q.intent, q.text, shown, actions,
-                                      frozenset(positive(actions)), recall,
+                                      frozenset(positive(actions)), q.recall((c.id for c in result.pool), k),
                                       sum(1 for r in result.results)))
     return outcomes
 

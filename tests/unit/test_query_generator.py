@@ -272,3 +272,10 @@ def test_cli_writes_the_same_queries_as_the_function(tmp_path):
     assert load_queries(out) == generate_queries(sample_catalog(200, 7), 50, seed=4)
     bad = CliRunner().invoke(cli, ["simulate", "queries", "--mix", "artist", "--out", str(out)])
     assert bad.exit_code != 0 and "NAME=VALUE" in bad.output
+
+
+def test_candidate_recall_is_capped_at_k():
+    q = GeneratedQuery("q1", "rock", "genre_decade", {f"d{i}": 1 for i in range(5)}, None, {})
+    assert q.recall(["d0", "d1", "x"], k=100) == 2 / 5
+    assert q.recall(iter(["d0", "d1", "d1"]), k=2) == 1.0  # two relevant found, at most two could count
+    assert GeneratedQuery("q2", "x", "ambiguous", {}, None, {}).recall(["d0"]) == 0.0
