@@ -42,7 +42,7 @@ QUIET = lambda _: None  # noqa: E731
 
 
 def prepare(es, songs: int) -> tuple[LrrEngine, list[dict]]:
-    config = config_from_dict({"indices": {ALIAS: {}}, "ranker": {"log_features": True}})
+    config = config_from_dict({"indices": {ALIAS: {}}, "ranker": {"always_features": True}})
     migrate(es, config, ALIAS, progress=False, echo=QUIET)
     load_rows(es, config.index(ALIAS), sample_rows(songs, seed=5), progress=False)
     esio.refresh(es, ALIAS)

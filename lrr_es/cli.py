@@ -383,8 +383,9 @@ cli.add_command(evaluate_policy_cmd)
 
 
 def _register() -> None:
-    from .cli_models import models_cmd
+    from .cli_models import models_cmd, train_cmd
     cli.add_command(models_cmd)
+    cli.add_command(train_cmd)
 
 
 _register()

@@ -53,3 +53,30 @@ def models_rollback(obj, alias) -> None:
     obj.config.index(alias)
     info = rollback(obj.es(), alias)
     click.echo(f"{alias}: rolled back to ranker v{info.version}")
+
+
+@click.command("train")
+@_alias_option
+@click.option("--since", default=None, metavar="ISO", help="Only searches logged at or after this date.")
+@click.option("--until", default=None, metavar="ISO", help="Only searches logged before this date.")
+@click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
+              help="Share of query keys, and of the window's end in time, held out for evaluation.")
+@click.option("--trees", type=click.IntRange(1, 5000), default=200, show_default=True, help="Boosting rounds.")
+@click.option("--depth", type=click.IntRange(1, 16), default=6, show_default=True, help="Tree depth.")
+@click.option("--no-ipw", is_flag=True, help="Do not correct for position bias (for comparison).")
+@click.option("--no-promote", is_flag=True, help="Save the model as a candidate, never make it live.")
+@click.option("--dry-run", is_flag=True, help="Train and evaluate, store nothing.")
+@click.pass_obj
+def train_cmd(obj, alias, since, until, holdout, trees, depth, no_ipw, no_promote, dry_run) -> None:
+    """Train a ranker from logged searches and feedback, judge it on a holdout, save it, promote it if better.
+
+    Prints the position-bias estimate, NDCG@10 of the new model, the live one and RRF on the
+    holdout (gains debiased by position), the top features, and what became of the new version.
+    """
+    from .rank.train import train, report_lines
+    obj.config.index(alias)
+    report = train(obj.es(), obj.config, alias, since=since, until=until, holdout=holdout,
+                   params={"n_estimators": trees, "max_depth": depth}, promote=not no_promote,
+                   dry_run=dry_run, ipw=not no_ipw, echo=click.echo)
+    for line in report_lines(report):
+        click.echo(line)

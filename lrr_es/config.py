@@ -64,9 +64,17 @@ class BanditConfig:
 @dataclass(frozen=True)
 class RankerConfig:
     candidates: int = 200
-    # compute the ranking features of the served candidates even when no ranker is live (a few ms per
-    # search), e.g. to log them for training; with a live ranker they are always computed
-    log_features: bool = False
+    # log the ranking features of the first log_depth served candidates and of every shown hit with
+    # each decision (what `lrr-es train` learns from); without a live ranker they are computed on the
+    # decision log's thread, not in the search
+    log_features: bool = True
+    log_depth: int = 30
+    # compute the features in the search even without a live ranker (SearchResult.features; a few ms
+    # per search), e.g. for simulations that read them from the result
+    always_features: bool = False
+    # the share of searches whose top hit is swapped with a random other hit of the first page
+    # (logged), which gives the position-bias estimate of `lrr-es train` randomized evidence
+    swap_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -277,8 +285,11 @@ def _check_bandit(where: str, c: BanditConfig) -> None:
 
 def _check_ranker(where: str, c: RankerConfig) -> None:
     _check_int(f"{where}.candidates", c.candidates, 1, 10_000)
-    if not isinstance(c.log_features, bool):
-        raise ConfigError(f"{where}.log_features must be true or false, got {c.log_features!r}")
+    for name in ("log_features", "always_features"):
+        if not isinstance(getattr(c, name), bool):
+            raise ConfigError(f"{where}.{name} must be true or false, got {getattr(c, name)!r}")
+    _check_int(f"{where}.log_depth", c.log_depth, 0, 1000)
+    _check_number(f"{where}.swap_rate", c.swap_rate, 0, 1)
 
 
 def _check_retrieval(where: str, c: RetrievalConfig) -> None:

@@ -3,8 +3,9 @@
 ``decision_document`` (pure) turns a served search into the logged record: the query and its Q2E
 key, the plan with propensities, the bandit's whole Decision (``bandit``: every offered arm's
 propensity, quotas, budget, costs, propensity method, policy and version; null for an explicit plan,
-which learning and off-policy evaluation skip), every candidate of the pool with its provenance, the shown order,
-failures and versions. ``DecisionLog`` queues records and a background thread writes them with
+which learning and off-policy evaluation skip), every candidate of the pool with its provenance, the shown order
+(and the positions a randomized swap exchanged), the ranking features of the first candidates and the
+shown hits (lrr_es.rank.logged), failures and versions. ``DecisionLog`` queues records and a background thread writes them with
 ``_bulk`` in batches; a search never waits for it. When Elasticsearch is down the thread retries
 with backoff; when the bounded queue is full the newest record is dropped and counted (a log that
 slows or fails searches would be worse than a gap in the log), and ``stats`` says so.
@@ -27,8 +28,13 @@ log = logging.getLogger(__name__)
 DECISIONS_INDEX = "lrr-decisions"
 
 
-def decision_document(result: Any, timestamp_ms: int | None = None) -> dict:
-    """The lrr-decisions record of a SearchResult (``_id`` = search id)."""
+def decision_document(result: Any, timestamp_ms: int | None = None,
+                      features: Callable[[], dict | None] | None = None) -> dict:
+    """The lrr-decisions record of a SearchResult (``_id`` = search id).
+
+    ``features`` builds the logged ranking features (lrr_es.rank.logged.logged_features) or is None.
+    """
+    logged = features() if features is not None else None
     return {
         "search_id": result.search_id,
         "timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
@@ -44,6 +50,9 @@ def decision_document(result: Any, timestamp_ms: int | None = None) -> dict:
                         "found": {p.strategy: [p.rank, round(p.score, 4)] for p in c.provenance}}
                        for c in result.pool],
         "shown": [h["_id"] for h in result.hits],
+        "swap": list(result.swap) if getattr(result, "swap", None) else None,
+        "feature_schema": logged["schema"] if logged else None,
+        "features": {"ids": logged["ids"], "rows": logged["rows"]} if logged else None,
         "failed_strategies": sorted(result.failed),
         "took_ms": round(result.timings.get("total", 0.0), 3),
     }

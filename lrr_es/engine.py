@@ -27,6 +27,7 @@ from .feedback import FeedbackWriter, RecentSearches
 from .merge import Candidate, merge
 from .qu import understand
 from .rank.registry import load_live
+from .rank.logged import logged_features
 from .rank.serve import rank_pool
 from .qu.store import GazetteerCache
 from .semantic import load_semantic
@@ -56,6 +57,7 @@ class SearchResult:
     decision: Decision | None = None  # the bandit's decision; None when the plan was given or defaulted
     features: Any = None  # ranking features (k, f) of pool[:k] as served, named by feature_schema; None if not computed
     feature_schema: tuple[str, ...] = ()  # lrr_es.rank.features.feature_schema of the index's strategies
+    swap: tuple[int, int] | None = None  # shown positions (1-based) swapped for position-bias estimation
 
     @property
     def failed(self) -> dict[str, str]:
@@ -145,9 +147,10 @@ class LrrEngine:
         t_merge = time.perf_counter()
         # --- rank: the live ranker of lrr-models when it can serve, else the RRF order (never fails) ---
         ranked = rank_pool(query, pool, tuple(strategies), cfg.fields, x, self._ranker_store.get(self.es, index),
-                           self.config.ranker.candidates, always_features=self.config.ranker.log_features)
+                           self.config.ranker.candidates, always_features=self.config.ranker.always_features)
         pool = list(ranked.pool)
         page = [_hit(c, s) for c, s in zip(pool[from_:from_ + size], ranked.scores[from_:from_ + size].tolist())]
+        swap = _swap(page, search_id, self.config.ranker.swap_rate) if from_ == 0 else None
         t_rank = time.perf_counter()
         if not page and from_ >= len(pool) and from_ > 0:
             page = self._lexical_page(cfg, query, app_filters, size, from_, source)
@@ -159,7 +162,7 @@ class LrrEngine:
         versions = {"policy": policy_version, "ranker": ranked.version, "ranker_fallback": ranked.fallback}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
-                              ranked.schema)
+                              ranked.schema, swap)
         self._remember(result)
         return result
 
@@ -167,7 +170,12 @@ class LrrEngine:
         """Queue the decision for lrr-decisions: the record is built and written on the log's thread."""
         if self.decisions is not None:  # the page is copied: the caller may change its hits before the log is built
             page = replace(result, hits=[dict(h) for h in result.hits])
-            self.decisions.log(partial(decision_document, page, int(time.time() * 1000)))
+            now_ms = int(time.time() * 1000)
+            ranker = self.config.ranker
+            features = partial(logged_features, page, tuple(self.strategies(result.index)),
+                               self.config.index(result.index).fields, ranker.log_depth, ranker.candidates,
+                               now_ms / 1000) if ranker.log_features else None
+            self.decisions.log(partial(decision_document, page, now_ms, features))
 
     def policy(self, index: str) -> Policy | None:
         """The serving policy of ``index``: the one the learner published, or None before that.
@@ -352,6 +360,19 @@ def _check_filters(filters: Sequence[dict] | dict | None) -> list[dict]:
     if isinstance(items, (str, bytes)) or not all(isinstance(f, dict) and len(f) == 1 for f in items):
         raise QueryError("filters must be query clauses: a dict like {\"term\": {...}} or a list of them")
     return list(items)
+
+
+def _swap(page: list[dict], search_id: str, rate: float) -> tuple[int, int] | None:
+    """With probability ``rate`` (drawn from the search id), swap the top hit with a random other one
+    of ``page`` in place; the swapped positions (1-based), else None."""
+    if rate <= 0 or len(page) < 2:
+        return None
+    draw = int(search_id[:12], 16)
+    if (draw % 1_000_000) / 1_000_000 >= rate:
+        return None
+    k = 2 + (draw // 1_000_000) % (len(page) - 1)
+    page[0], page[k - 1] = page[k - 1], page[0]
+    return 1, k
 
 
 def _seed(search_id: str) -> int:

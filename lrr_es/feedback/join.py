@@ -129,18 +129,26 @@ def join_feedback(es: Elasticsearch, since: Any = None, until: Any = None, grade
     ``where``: further filter clauses on the decisions (e.g. ``{"term": {"index": alias}}``).
     """
     from ..config import FeedbackConfig
+    decisions, events = load_logs(es, since, until, grace_ms, where)
+    return join_events(decisions, events, grades if grades is not None else FeedbackConfig().weights)
+
+
+def load_logs(es: Elasticsearch, since: Any = None, until: Any = None, grace_ms: int = 86_400_000,
+              where: list[dict] | None = None) -> tuple[list[dict], list[dict]]:
+    """The decision documents logged in [since, until) (filtered by ``where``) and the events of that
+    window and ``grace_ms`` after it; ([], []) when there are no decisions."""
     window = {k: v for k, v in (("gte", since), ("lt", until)) if v is not None}
     clauses = ([{"range": {"timestamp": window}}] if window else []) + list(where or [])
     query = {"bool": {"filter": clauses}} if clauses else None
     decisions = [h["_source"] for h in esio.scan(es, DECISIONS_INDEX, query)] if esio.index_exists(es, DECISIONS_INDEX) else []
     if not decisions:
-        return []
+        return [], []
     event_window = dict(window)
     if "lt" in event_window:
         event_window["lt"] = _later(until, grace_ms)
     events_query = {"range": {"timestamp": event_window}} if event_window else None
     events = [h["_source"] for h in esio.scan(es, EVENTS_INDEX, events_query)] if esio.index_exists(es, EVENTS_INDEX) else []
-    return join_events(decisions, events, grades if grades is not None else FeedbackConfig().weights)
+    return decisions, events
 
 
 def _later(until: Any, grace_ms: int) -> Any:

@@ -83,11 +83,14 @@ def schema_id(schema: Sequence[str]) -> str:
 
 def candidate_features(query: Query, pool: Sequence[Candidate], strategies: Sequence[str] = KNOWN_STRATEGIES,
                        fields: FieldMap = FieldMap(), context: np.ndarray | None = None,
-                       now: float | None = None) -> np.ndarray:
+                       now: float | None = None, best: np.ndarray | None = None) -> np.ndarray:
     """The feature matrix of ``pool`` for ``query``, shape (len(pool), len(feature_schema(strategies))).
 
     ``context`` is the search's context vector, shape (CONTEXT_DIM,) (default: computed from the query
-    alone); ``now`` the reference time in epoch seconds for freshness (default: the clock).
+    alone); ``now`` the reference time in epoch seconds for freshness (default: the clock). ``best``
+    (len(strategies),): the best score per strategy that ``*_score_rel`` divides by, default the best
+    in ``pool``; pass ``strategy_best`` of the whole ranked head to compute a few rows exactly as the
+    head's matrix has them.
     """
     schema = feature_schema(strategies)
     n = len(pool)
@@ -95,7 +98,7 @@ def candidate_features(query: Query, pool: Sequence[Candidate], strategies: Sequ
     if n == 0:
         return x
     width = len(strategies) * len(STRATEGY_FEATURES)
-    _strategy_block(x[:, :width], pool, list(strategies))
+    _strategy_block(x[:, :width], pool, list(strategies), best)
     _doc_block(x[:, width:width + len(DOC_FEATURES)], query, pool, fields, time_now(now))
     ctx = context_vector(query) if context is None else np.asarray(context, dtype=float)
     if ctx.shape != (len(CONTEXT_SCHEMA),):
@@ -109,7 +112,20 @@ def time_now(now: float | None) -> float:
     return datetime.now(timezone.utc).timestamp() if now is None else float(now)
 
 
-def _strategy_block(out: np.ndarray, pool: Sequence[Candidate], strategies: list[str]) -> None:
+def strategy_best(pool: Sequence[Candidate], strategies: Sequence[str]) -> np.ndarray:
+    """The best finite score each of ``strategies`` gave in ``pool`` (0 when none), shape (len(strategies),)."""
+    column = {s: i for i, s in enumerate(strategies)}
+    best = np.zeros(len(strategies))
+    for candidate in pool:
+        for p in candidate.provenance:
+            c = column.get(p.strategy)
+            if c is not None:
+                best[c] = max(best[c], _finite(p.score))
+    return best
+
+
+def _strategy_block(out: np.ndarray, pool: Sequence[Candidate], strategies: list[str],
+                    best: np.ndarray | None = None) -> None:
     """found / rr / score / score_rel per strategy into ``out`` (n, 4 * len(strategies))."""
     column = {s: i * len(STRATEGY_FEATURES) for i, s in enumerate(strategies)}
     width = out.shape[1]
@@ -125,7 +141,7 @@ def _strategy_block(out: np.ndarray, pool: Sequence[Candidate], strategies: list
         rows.append(row)
     out[:] = rows
     scores = out[:, 2::4]
-    best = scores.max(axis=0)
+    best = np.maximum(scores.max(axis=0), 0.0) if best is None else np.asarray(best, dtype=float)
     out[:, 3::4] = np.where(best > 0, scores / np.where(best > 0, best, 1.0), 0.0)
 
 

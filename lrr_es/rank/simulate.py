@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import SimulationError
 from ..simulate.clicks import ClickModel, positive
 from ..simulate.queries import GeneratedQuery
+from .metrics import ndcg_at_k  # noqa: F401 - re-exported for the benchmarks and tests
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def collect(engine: Any, index: str, queries: Sequence[GeneratedQuery], click_mo
             users: int = 5, page: int = 10, explore: int = 0, seed: int = 0) -> SimulatedSet:
     """Search every query once (RRF order) and label its reranked candidates by simulated engagement.
 
-    The features are the ones the engine served, so its config must have ``ranker.log_features``
+    The features are the ones the engine served, so its config must have ``ranker.always_features``
     (or a live ranker); a run in which no search served features raises SimulationError.
     """
     rng = random.Random(seed)
@@ -73,24 +74,6 @@ def collect(engine: Any, index: str, queries: Sequence[GeneratedQuery], click_mo
     X = np.vstack(rows) if rows else np.zeros((0, len(schema)))
     if not rows:
         raise SimulationError("no search served ranking features: give the engine a config with "
-                              "ranker.log_features: true")
+                              "ranker.always_features: true")
     return SimulatedSet(X, np.array(y, dtype=float), np.array(qid), np.array(grades, dtype=float),
                         np.array(fused), schema)
-
-
-def ndcg_at_k(scores: np.ndarray, grades: np.ndarray, qid: np.ndarray, k: int = 10) -> float:
-    """Mean NDCG@k (gain 2^grade - 1) over the queries with some relevant row; scores, grades, qid (n,).
-
-    Ties in ``scores`` keep the rows' order (so the RRF order is judged as served)."""
-    values = []
-    for q in np.unique(qid):
-        rows = np.flatnonzero(qid == q)
-        g = grades[rows]
-        ideal = np.sort(g)[::-1][:k]
-        discounts = 1.0 / np.log2(np.arange(2, k + 2))
-        best = float(((2 ** ideal - 1) * discounts[:len(ideal)]).sum())
-        if best <= 0:
-            continue
-        got = g[np.argsort(-scores[rows], kind="stable")][:k]
-        values.append(float(((2 ** got - 1) * discounts[:len(got)]).sum()) / best)
-    return float(np.mean(values)) if values else 0.0

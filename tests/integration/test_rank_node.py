@@ -112,7 +112,7 @@ def test_the_engine_serves_rrf_without_a_model_and_keeps_the_features(es, catalo
     name, config = catalog
     plain = _engine(es, config).search(name, "love", size=10)
     assert plain.versions["ranker"] == "rrf" and plain.features is None  # no model: no feature cost by default
-    config = config_from_dict({"indices": {name: {}}, "ranker": {"log_features": True}})
+    config = config_from_dict({"indices": {name: {}}, "ranker": {"always_features": True}})
     result = _engine(es, config).search(name, "love", size=10)
     assert result.versions["ranker"] == "rrf" and result.versions["ranker_fallback"] == "no live ranker"
     assert result.to_response()["lrr"]["ranker"] == "rrf"
@@ -158,8 +158,8 @@ def test_the_engine_falls_back_to_rrf_on_a_corrupt_live_model(es, catalog, regis
 def test_a_ranker_trained_on_simulated_clicks_beats_rrf_on_a_holdout(es, catalog):
     name, config = catalog
     queries = generate_queries(sample_catalog(SONGS, seed=5), n=300, seed=12)
-    logging = config_from_dict({"indices": {name: {}}, "ranker": {"log_features": True}})
-    with pytest.raises(SimulationError, match="log_features"):
+    logging = config_from_dict({"indices": {name: {}}, "ranker": {"always_features": True}})
+    with pytest.raises(SimulationError, match="always_features"):
         collect(LrrEngine(es, config, decisions=False), name, queries[:3], users=1, seed=3)
     data = collect(LrrEngine(es, logging, decisions=False), name, queries, users=8, explore=20, seed=3)
     train, holdout = data.subset(np.arange(0, 200)), data.subset(np.arange(200, 300))

@@ -20,7 +20,8 @@ def test_decision_document_is_the_logged_record_of_a_search():
         "policy_version": "p3", "bandit": None, "ranker_version": "rrf",
         "candidates": [{"id": "d1", "fused": 0.0325, "found": {"lexical": [1, 9.8765], "fuzzy": [3, 1.5]}},
                        {"id": "d2", "fused": 0.016393, "found": {"fuzzy": [1, 2.0]}}],
-        "shown": ["d1"], "failed_strategies": ["fuzzy"], "took_ms": 12.346,
+        "shown": ["d1"], "swap": None, "feature_schema": None, "features": None,
+        "failed_strategies": ["fuzzy"], "took_ms": 12.346,
     }
 
 
@@ -36,3 +37,39 @@ def test_a_bandit_search_logs_its_whole_decision():
         "context": [1.0, 0.5], "budget": 2.5, "policy": "thompson", "policy_version": "thompson-s7-u3",
         "propensity_method": "monte_carlo:200", "costs": {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0}}
     assert Decision.from_dict(logged["bandit"]) == decision
+
+
+def test_logged_features_are_the_served_rows_of_the_head_and_of_every_shown_hit():
+    from functools import partial
+
+    import numpy as np
+
+    from lrr_es.config import FieldMap
+    from lrr_es.context import CONTEXT_SCHEMA
+    from lrr_es.rank.features import candidate_features, feature_schema, schema_id
+    from lrr_es.rank.logged import logged_features
+    strategies = ("lexical", "fuzzy")
+    pool = tuple(Candidate(f"d{i}", {"title": f"song {i}", "popularity": i}, (Provenance("lexical", i + 1, 20.0 - i),), 1 / (61 + i))
+                 for i in range(8))
+    query = parse_query("song 3")
+    result = SearchResult("abc", "music", query, (), [{"_id": "d6"}, {"_id": "d7"}], 8, (), pool=pool,
+                          context=tuple(np.zeros(len(CONTEXT_SCHEMA))))
+    logged = decision_document(result, 1, partial(logged_features, result, strategies, FieldMap(), 3, 200, 1e9))
+    assert logged["features"]["ids"] == ["d0", "d1", "d2", "d6", "d7"]  # depth 3, then the shown hits below it
+    assert logged["feature_schema"] == schema_id(feature_schema(strategies))
+    whole = candidate_features(query, pool, strategies, FieldMap(), np.zeros(len(CONTEXT_SCHEMA)), 1e9)  # normalized over the whole head
+    assert np.allclose(logged["features"]["rows"], whole[[0, 1, 2, 6, 7]], rtol=1e-6)
+
+
+def test_a_randomized_swap_exchanges_the_top_hit_with_another_and_is_rare_at_a_small_rate():
+    import uuid
+
+    from lrr_es.engine import _swap
+    page = [{"_id": f"d{i}"} for i in range(10)]
+    swapped = [s for s in (_swap(list(page), uuid.uuid4().hex, 0.05) for _ in range(4000)) if s]
+    assert 120 < len(swapped) < 280  # 5% of 4,000 is 200
+    assert {a for a, _ in swapped} == {1} and {b for _, b in swapped} == set(range(2, 11))
+    moved = list(page)
+    assert _swap(moved, "f" * 32, 1.0) == (1, moved.index(page[0]) + 1)
+    assert moved[0] != page[0] and sorted(h["_id"] for h in moved) == sorted(h["_id"] for h in page)
+    assert _swap(list(page), uuid.uuid4().hex, 0.0) is None and _swap(page[:1], "f" * 32, 1.0) is None

@@ -1,0 +1,42 @@
+"""The ranking features a decision record carries, so that training uses what serving saw (pure).
+
+``logged_features`` picks the rows a learner can use: the first ``depth`` candidates of the served
+order and every shown hit (clicks can only land on those), and returns them with their ids and the
+feature schema id. When the search computed features (a live ranker served) those rows are reused;
+otherwise they are computed here, from the same query, pool and context, with ``*_score_rel``
+normalized over the same ranked head as serving would, so the values match what a ranker would have
+been given. Values are rounded to 7 significant digits (XGBoost works in float32 anyway).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..config import FieldMap
+from .features import candidate_features, feature_schema, schema_id, strategy_best
+
+SIGNIFICANT = 7
+
+
+def logged_features(result: Any, strategies: Sequence[str], fields: FieldMap, depth: int, limit: int,
+                    now: float | None = None) -> dict | None:
+    """``{"schema": id, "ids": [...], "rows": [[...], ...]}`` for a SearchResult, or None for an empty pool."""
+    pool = list(result.pool)
+    if not pool or depth <= 0 and not result.hits:
+        return None
+    position = {c.id: n for n, c in enumerate(pool)}
+    wanted = list(range(min(depth, len(pool))))
+    wanted += [position[h["_id"]] for h in result.hits if position.get(h["_id"], -1) >= len(wanted)]
+    wanted = sorted(set(wanted))
+    schema = feature_schema(strategies)
+    served = result.features
+    if served is not None and tuple(result.feature_schema) == schema and wanted[-1] < len(served):
+        rows = np.asarray(served)[wanted]
+    else:
+        head = pool[:max(limit, wanted[-1] + 1)]
+        rows = candidate_features(result.query, [pool[i] for i in wanted], strategies, fields,
+                                  np.asarray(result.context, dtype=float) if len(result.context) else None,
+                                  now, best=strategy_best(head, strategies))
+    return {"schema": schema_id(schema), "ids": [pool[i].id for i in wanted],
+            "rows": [[float(f"{v:.{SIGNIFICANT}g}") for v in row] for row in rows.tolist()]}

@@ -1,0 +1,339 @@
+"""Training the ranker from the logs (DESIGN.md §7; ``lrr-es train``).
+
+1. Examples: the logged decisions of the index whose record carries ranking features in the index's
+   current schema (``ranker.log_features``) and whose page received some positive engagement. Their
+   rows are the logged candidates (the first ``ranker.log_depth`` of the served order and every shown
+   hit), labelled with the grade of the strongest action on each (FeedbackConfig.weights, e.g. click
+   1, like 2, play 3; 0 for no engagement).
+2. Position bias: the probability that a user examines each shown position, estimated from the logs
+   by expectation-maximization under the position-based model, P(engaged) = examination(position) x
+   attractiveness(query, document), over every shown position of every logged search (engaged or
+   not). What separates the two factors is the same document shown at different positions for the
+   same query: plans and rankers change, and ``ranker.swap_rate`` adds randomized swaps. The estimate
+   is normalized to position 1 = 1 and clipped below at ``min_examination``.
+3. Correction, by inverse propensity weighting in the pairwise form of propensity-weighted ranking
+   (Joachims et al., 2017): every engaged row at shown position p weighs 1 / examination(p) against
+   the other rows of its search. XGBoost 1.7's ranking weights are per query, so the weight is
+   realized by repeating the row within its query (stochastic rounding with a fixed seed): each copy
+   adds the row's pairs once more.
+4. Holdout, split by query and by time: a share ``holdout`` of the query keys (by a stable hash) is
+   held out, and so is the last ``holdout`` of the window in time; the model trains on the other
+   keys' searches before that time and is judged on the held-out keys' searches after it.
+5. Metrics on the holdout: NDCG@10 with position-debiased gains ((2^grade - 1) / examination of the
+   position where the engagement happened) for the new model, the live model (when its schema
+   fits), weighted RRF and the served order. The new version is saved as a candidate with these
+   figures and promoted when it beats the live one on this same holdout (``promote_if_better``).
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from elasticsearch import Elasticsearch
+
+from ..config import Config
+from ..errors import ModelError
+from ..feedback.join import join_events, load_logs
+from .features import feature_schema, schema_id
+from .metrics import ndcg_from_gains
+from .model import LtrRanker
+from .registry import load_live, promote as promote_version, promote_if_better, save_ranker
+
+log = logging.getLogger(__name__)
+MAX_POSITION = 50
+
+
+@dataclass(frozen=True)
+class Examination:
+    """Examination probability per shown position (index 0 = position 1), as estimated."""
+
+    probabilities: np.ndarray  # (P,), position 1 = 1
+    support: np.ndarray  # (P,) shown impressions per position
+    method: str  # "em" or "prior" (1 / position, when the logs hold too little)
+    iterations: int = 0
+
+    def at(self, position: int, floor: float) -> float:
+        """The clipped examination probability of a 1-based ``position``."""
+        p = self.probabilities
+        value = p[position - 1] if 1 <= position <= len(p) else (p[-1] if len(p) else 1.0 / max(position, 1))
+        return max(float(value), floor)
+
+
+def estimate_examination(keys: Sequence[Any], docs: Sequence[Any], positions: Sequence[int],
+                         engaged: Sequence[bool], iterations: int = 200, tol: float = 1e-6,
+                         min_impressions: int = 200) -> Examination:
+    """EM for the position-based model over impressions (query key, doc, 1-based position, engaged?).
+
+    Fewer than ``min_impressions`` impressions give the prior 1 / position (method "prior").
+    """
+    pos = np.asarray(positions, dtype=int)
+    clicks = np.asarray(engaged, dtype=float)
+    top = int(min(pos.max(), MAX_POSITION)) if len(pos) else 0
+    keep = (pos >= 1) & (pos <= top)
+    pos, clicks = pos[keep] - 1, clicks[keep]
+    pairs = np.unique(np.array([f"{k}\x1f{d}" for k, d in zip(keys, docs)], dtype=object)[keep],
+                      return_inverse=True)[1] if len(pos) else np.zeros(0, dtype=int)
+    support = np.bincount(pos, minlength=top).astype(float) if top else np.zeros(0)
+    if len(pos) < min_impressions or clicks.sum() == 0:
+        return Examination(1.0 / np.arange(1, max(top, 1) + 1), support, "prior")
+    theta = 1.0 / np.sqrt(np.arange(1, top + 1))
+    gamma = np.full(pairs.max() + 1, 0.5)
+    n_pair = np.bincount(pairs).astype(float)
+    n_pos = np.maximum(support, 1.0)
+    for it in range(1, iterations + 1):
+        t, g = theta[pos], gamma[pairs]
+        miss = np.maximum(1.0 - t * g, 1e-12)
+        examined = clicks + (1 - clicks) * t * (1 - g) / miss
+        relevant = clicks + (1 - clicks) * (1 - t) * g / miss
+        new_theta = np.bincount(pos, examined, minlength=top) / n_pos
+        # position 1 is examined (the scale PBM leaves open): attractiveness then is P(engaged | examined)
+        new_theta = np.clip(new_theta / max(new_theta[0], 1e-6), 1e-6, 1.0)
+        gamma = np.clip(np.bincount(pairs, relevant) / n_pair, 1e-6, 1.0)
+        change = float(np.abs(new_theta - theta).max())
+        theta = new_theta
+        if change < tol:
+            break
+    theta = np.where(support > 0, theta, np.nan)
+    theta = _fill_forward(theta / theta[0])
+    return Examination(np.minimum(theta, 1.0), support, "em", it)
+
+
+def _fill_forward(values: np.ndarray) -> np.ndarray:
+    out = values.copy()
+    for i in range(1, len(out)):
+        if not np.isfinite(out[i]):
+            out[i] = out[i - 1]
+    return out
+
+
+@dataclass
+class Examples:
+    """Rows of logged candidates: X (n, f), integer grades y (n,), search number qid (n,), gains (n,)
+    (debiased: (2^grade - 1) / examination, 0 when not engaged), copies (n,) (IPW repetitions),
+    fused RRF score (n,), served rank (n,), and per search its key and timestamp."""
+
+    X: np.ndarray
+    y: np.ndarray
+    qid: np.ndarray
+    gains: np.ndarray
+    copies: np.ndarray
+    fused: np.ndarray
+    served: np.ndarray
+    keys: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def subset(self, searches: np.ndarray) -> "Examples":
+        keep = np.isin(self.qid, searches)
+        return Examples(self.X[keep], self.y[keep], self.qid[keep], self.gains[keep], self.copies[keep],
+                        self.fused[keep], self.served[keep], self.keys, self.times)
+
+    def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """X, y, qid with every row repeated ``copies`` times (the IPW training set)."""
+        repeat = self.copies.astype(int)
+        return np.repeat(self.X, repeat, axis=0), np.repeat(self.y, repeat), np.repeat(self.qid, repeat)
+
+
+def build_examples(decisions: Sequence[Mapping], events: Sequence[Mapping], grades: Mapping[str, float],
+                   schema: Sequence[str], min_examination: float = 0.1, ipw: bool = True,
+                   seed: int = 0) -> tuple[Examples, Examination, dict]:
+    """The training examples and the examination estimate from decision and event documents.
+
+    Returns (examples, examination, counts) where counts says how many decisions were read, had
+    features in ``schema``, had engagement, and how many were skipped and why.
+    """
+    wanted = schema_id(schema)
+    joined = join_events(decisions, events, grades)
+    by_id = {d.get("search_id"): d for d in decisions}
+    counts = {"decisions": len(joined), "with_features": 0, "other_schema": 0, "engaged": 0, "rows": 0}
+    keys, docs, positions, engaged_flags = [], [], [], []
+    for search in joined:
+        key = str(by_id[search.search_id].get("q2e_key") or search.query or "")
+        grade_of = {e.doc_id: e.grade for e in search.engaged}
+        for label in search.labels:
+            if label.shown_position is not None:
+                keys.append(key)
+                docs.append(label.doc_id)
+                positions.append(label.shown_position)
+                engaged_flags.append(grade_of.get(label.doc_id, 0.0) > 0)
+    exam = estimate_examination(keys, docs, positions, engaged_flags)
+    rng = random.Random(seed)
+    width = len(schema)
+    rows, y, qid, gains, copies, fused, served = [], [], [], [], [], [], []
+    out_keys, out_times = [], []
+    fused_col = list(schema).index("fused") if "fused" in schema else None
+    for search in joined:
+        decision = by_id[search.search_id]
+        logged = decision.get("features") if isinstance(decision.get("features"), Mapping) else None
+        if logged is None:
+            continue
+        if decision.get("feature_schema") != wanted:
+            counts["other_schema"] += 1
+            continue
+        counts["with_features"] += 1
+        engaged = {e.doc_id: e for e in search.engaged if e.grade > 0}
+        if not engaged:
+            continue
+        ids, matrix = logged.get("ids") or [], logged.get("rows") or []
+        try:
+            X = np.asarray(matrix, dtype=float).reshape(len(ids), width)
+        except (ValueError, TypeError):
+            counts["other_schema"] += 1
+            continue
+        counts["engaged"] += 1
+        n = len(out_keys)
+        out_keys.append(str(decision.get("q2e_key") or search.query or ""))
+        out_times.append(_millis(decision.get("timestamp")))
+        for rank, (doc_id, row) in enumerate(zip(ids, np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0))):
+            e = engaged.get(doc_id)
+            grade = int(min(max(round(e.grade), 0), 31)) if e is not None else 0
+            weight, gain = 1.0, 0.0
+            if e is not None:
+                p = exam.at(e.position, min_examination) if isinstance(e.position, int) else 1.0
+                weight = 1.0 / p if ipw else 1.0
+                gain = (2.0 ** grade - 1.0) / p
+            rows.append(row)
+            y.append(grade)
+            qid.append(n)
+            gains.append(gain)
+            copies.append(_stochastic_round(weight, rng))
+            fused.append(row[fused_col] if fused_col is not None else 0.0)
+            served.append(rank)
+    counts["rows"] = len(rows)
+    X = np.vstack(rows) if rows else np.zeros((0, width))
+    return Examples(X, np.array(y, dtype=float), np.array(qid, dtype=int), np.array(gains), np.array(copies, dtype=int),
+                    np.array(fused), np.array(served, dtype=float), out_keys, out_times), exam, counts
+
+
+def _stochastic_round(value: float, rng: random.Random) -> int:
+    whole = int(value)
+    return max(1, whole + (1 if rng.random() < value - whole else 0))
+
+
+def _millis(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        from datetime import datetime
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        return 0.0
+
+
+def split_holdout(examples: Examples, holdout: float) -> tuple[np.ndarray, np.ndarray]:
+    """(train search numbers, holdout search numbers): held-out query keys after the time cut vs the
+    other keys before it (see the module docstring)."""
+    if not 0 < holdout < 1:
+        raise ModelError(f"holdout must be a share between 0 and 1, got {holdout!r}")
+    times = np.array(examples.times)
+    cut = np.quantile(times, 1 - holdout) if len(times) else 0.0
+    held_key = np.array([zlib.crc32(k.encode()) % 10_000 < holdout * 10_000 for k in examples.keys], dtype=bool)
+    searches = np.arange(len(examples.keys))
+    return searches[~held_key & (times < cut)], searches[held_key & (times >= cut)]
+
+
+@dataclass
+class TrainReport:
+    index: str
+    counts: dict
+    examination: Examination
+    train_searches: int
+    holdout_searches: int
+    metrics: dict
+    version: int | None
+    promoted: bool
+    live_version: int | None
+    fit_s: float
+    importance: list[tuple[str, float]]
+    dry_run: bool = False
+    auto_promote: bool = True
+    ranker: LtrRanker | None = field(default=None, repr=False)
+
+
+def train(es: Elasticsearch, config: Config, index: str, since: Any = None, until: Any = None,
+          holdout: float = 0.2, params: Mapping[str, Any] | None = None, promote: bool = True,
+          dry_run: bool = False, ipw: bool = True, min_examination: float = 0.1, seed: int = 0,
+          min_searches: int = 20, echo: Callable[[str], None] = lambda _: None) -> TrainReport:
+    """Build the examples of ``index`` from the logs of [since, until), train, evaluate, save, promote."""
+    cfg = config.index(index)
+    schema = feature_schema(cfg.strategies)
+    started = time.perf_counter()
+    decisions, events = load_logs(es, since, until, where=[{"term": {"index": index}}])
+    echo(f"read {len(decisions)} decision(s) and {len(events)} event(s) in {time.perf_counter() - started:.1f}s")
+    examples, exam, counts = build_examples(decisions, events, config.feedback.weights, schema,
+                                            min_examination, ipw, seed)
+    train_ids, hold_ids = split_holdout(examples, holdout)
+    if len(train_ids) < min_searches or len(hold_ids) < 1:
+        raise ModelError(
+            f"too little to train on for {index}: {counts['engaged']} search(es) with features and engagement "
+            f"({len(train_ids)} for training, {len(hold_ids)} held out; at least {min_searches} and 1 needed). "
+            f"Read {counts['decisions']} decision(s), {counts['with_features']} with features in the current "
+            f"schema, {counts['other_schema']} in another; features are logged when ranker.log_features is on")
+    fit_set, hold = examples.subset(train_ids), examples.subset(hold_ids)
+    X, y, qid = fit_set.expanded()
+    started = time.perf_counter()
+    ranker = LtrRanker(**{"random_state": seed, **dict(params or {})}).fit(X, y, qid=qid, feature_names=schema)
+    fit_s = time.perf_counter() - started
+    metrics = {"ndcg@10": ndcg_from_gains(ranker.predict(hold.X), hold.gains, hold.qid),
+               "rrf_ndcg@10": ndcg_from_gains(hold.fused, hold.gains, hold.qid),
+               "served_ndcg@10": ndcg_from_gains(-hold.served, hold.gains, hold.qid),
+               "train_searches": int(len(train_ids)), "holdout_searches": int(len(hold_ids)),
+               "rows": int(len(fit_set.y)), "ipw": ipw}
+    live_version = None
+    try:
+        live = load_live(es, index)
+    except ModelError as exc:
+        live = None
+        echo(f"the live ranker could not be loaded ({exc}); comparing against RRF only")
+    if live is not None:
+        live_version = live.version
+        if tuple(live.feature_names or ()) == tuple(schema):
+            metrics["live_ndcg@10"] = ndcg_from_gains(live.ranker.predict(hold.X), hold.gains, hold.qid)
+        else:
+            echo(f"the live ranker v{live.version} has another feature schema; it cannot be judged on these rows")
+    importance = sorted(ranker.feature_importances_.items(), key=lambda kv: -kv[1])
+    version, promoted = None, False
+    if not dry_run:
+        window = {"since": since, "until": until, "decisions": counts["decisions"]}
+        version = save_ranker(es, index, ranker, metrics, training_window=window)
+        if promote and "live_ndcg@10" in metrics:  # both judged on this holdout
+            promoted = promote_if_better(es, index, version)
+        elif promote and metrics["ndcg@10"] > metrics["rrf_ndcg@10"]:  # RRF is what serves now
+            promote_version(es, index, version)
+            promoted = True
+    return TrainReport(index, counts, exam, len(train_ids), len(hold_ids), metrics, version, promoted,
+                       live_version, fit_s, importance[:15], dry_run, promote, ranker)
+
+
+def report_lines(report: TrainReport) -> list[str]:
+    """What ``lrr-es train`` prints."""
+    c, m, exam = report.counts, report.metrics, report.examination
+    probs = " ".join(f"{p:.2f}" for p in exam.probabilities[:10])
+    lines = [
+        f"{report.index}: {c['decisions']} search(es) read, {c['with_features']} with features, "
+        f"{c['engaged']} with engagement ({c['other_schema']} in another feature schema, skipped)",
+        f"examination by position ({exam.method}{f', {exam.iterations} iterations' if exam.iterations else ''}, "
+        f"from {int(exam.support.sum())} shown impressions): {probs}",
+        f"trained on {report.train_searches} search(es), {m['rows']} rows, in {report.fit_s:.1f}s"
+        f"{'' if m['ipw'] else ' (no position-bias correction)'}; held out {report.holdout_searches}",
+        "holdout NDCG@10 (position-debiased gains):",
+        f"  new model       {m['ndcg@10']:.4f}",
+    ]
+    if "live_ndcg@10" in m:
+        lines.append(f"  live model v{report.live_version:<3} {m['live_ndcg@10']:.4f}")
+    lines += [f"  RRF             {m['rrf_ndcg@10']:.4f}", f"  served order    {m['served_ndcg@10']:.4f}",
+              "top features: " + ", ".join(f"{name} {value:.2f}" for name, value in report.importance[:8])]
+    if report.dry_run:
+        lines.append("dry run: nothing stored")
+    elif report.promoted:
+        lines.append(f"saved as version {report.version} and promoted: serving processes switch within a minute")
+    elif not report.auto_promote:
+        lines.append(f"saved as version {report.version} (candidate); `lrr-es models promote {report.version}` makes it live")
+    else:
+        lines.append(f"saved as version {report.version} (candidate): it did not beat "
+                     f"{'the live model' if 'live_ndcg@10' in m else 'RRF'} on the holdout")
+    return lines
