@@ -19,9 +19,11 @@
 4. Holdout, split by query and by time: a share ``holdout`` of the query keys (by a stable hash) is
    held out, and so is the last ``holdout`` of the window in time; the model trains on the other
    keys' searches before that time and is judged on the held-out keys' searches after it.
-5. Metrics on the holdout: NDCG@10 with position-debiased gains ((2^grade - 1) / examination of the
-   position where the engagement happened) for the new model, the live model (when its schema
-   fits), weighted RRF and the served order. The new version is saved as a candidate with these
+5. Metrics on the holdout: NDCG@10 over the shown rows (a row never shown could not earn a click,
+   so judging a model for lifting it would punish it for the logging policy's choice), with
+   position-debiased gains ((2^grade - 1) / examination of the position where the engagement
+   happened), for the new model, the live model (when its schema fits), weighted RRF and the
+   served order. The new version is saved as a candidate with these
    figures and promoted when it beats the live one on this same holdout (``promote_if_better``).
 """
 from __future__ import annotations
@@ -65,26 +67,40 @@ class Examination:
 
 
 def estimate_examination(keys: Sequence[Any], docs: Sequence[Any], positions: Sequence[int],
-                         engaged: Sequence[bool], iterations: int = 200, tol: float = 1e-6,
-                         min_impressions: int = 200) -> Examination:
+                         engaged: Sequence[bool], iterations: int = 300, tol: float = 1e-6,
+                         min_impressions: int = 200, prior: float = 0.0) -> Examination:
     """EM for the position-based model over impressions (query key, doc, 1-based position, engaged?).
 
-    Fewer than ``min_impressions`` impressions give the prior 1 / position (method "prior").
+    Only (key, doc) pairs shown at two or more different positions inform the estimate (a pair
+    always shown at one position cannot tell examination from attractiveness, and fitting a free
+    attractiveness to each such pair biases the positions toward each other). Attractiveness gets a
+    Beta(``prior``, ``prior``) smoothing. Fewer than ``min_impressions`` informative impressions
+    give the prior 1 / position (method "prior").
     """
     pos = np.asarray(positions, dtype=int)
     clicks = np.asarray(engaged, dtype=float)
     top = int(min(pos.max(), MAX_POSITION)) if len(pos) else 0
+    support = np.bincount(pos[(pos >= 1) & (pos <= top)] - 1, minlength=top).astype(float) if top else np.zeros(0)
     keep = (pos >= 1) & (pos <= top)
-    pos, clicks = pos[keep] - 1, clicks[keep]
-    pairs = np.unique(np.array([f"{k}\x1f{d}" for k, d in zip(keys, docs)], dtype=object)[keep],
-                      return_inverse=True)[1] if len(pos) else np.zeros(0, dtype=int)
-    support = np.bincount(pos, minlength=top).astype(float) if top else np.zeros(0)
+    pairs = np.zeros(0, dtype=int)
+    if keep.any():
+        labels = np.array([f"{k}\x1f{d}" for k, d in zip(keys, docs)], dtype=object)
+        pairs = np.unique(labels[keep], return_inverse=True)[1]
+        pos, clicks = pos[keep] - 1, clicks[keep]
+        lowest = np.full(pairs.max() + 1, top)
+        highest = np.full(pairs.max() + 1, -1)
+        np.minimum.at(lowest, pairs, pos)
+        np.maximum.at(highest, pairs, pos)
+        moved = (highest > lowest)[pairs]
+        pairs, pos, clicks = np.unique(pairs[moved], return_inverse=True)[1], pos[moved], clicks[moved]
     if len(pos) < min_impressions or clicks.sum() == 0:
         return Examination(1.0 / np.arange(1, max(top, 1) + 1), support, "prior")
     theta = 1.0 / np.sqrt(np.arange(1, top + 1))
     gamma = np.full(pairs.max() + 1, 0.5)
     n_pair = np.bincount(pairs).astype(float)
-    n_pos = np.maximum(support, 1.0)
+    seen = np.bincount(pos, minlength=top).astype(float)
+    n_pos = np.maximum(seen, 1.0)
+    it = 0
     for it in range(1, iterations + 1):
         t, g = theta[pos], gamma[pairs]
         miss = np.maximum(1.0 - t * g, 1e-12)
@@ -93,13 +109,12 @@ def estimate_examination(keys: Sequence[Any], docs: Sequence[Any], positions: Se
         new_theta = np.bincount(pos, examined, minlength=top) / n_pos
         # position 1 is examined (the scale PBM leaves open): attractiveness then is P(engaged | examined)
         new_theta = np.clip(new_theta / max(new_theta[0], 1e-6), 1e-6, 1.0)
-        gamma = np.clip(np.bincount(pairs, relevant) / n_pair, 1e-6, 1.0)
+        gamma = np.clip((np.bincount(pairs, relevant) + prior) / (n_pair + 2 * prior), 1e-6, 1.0)
         change = float(np.abs(new_theta - theta).max())
         theta = new_theta
         if change < tol:
             break
-    theta = np.where(support > 0, theta, np.nan)
-    theta = _fill_forward(theta / theta[0])
+    theta = _fill_forward(np.where(seen > 0, theta, np.nan))
     return Examination(np.minimum(theta, 1.0), support, "em", it)
 
 
@@ -124,13 +139,18 @@ class Examples:
     copies: np.ndarray
     fused: np.ndarray
     served: np.ndarray
+    shown: np.ndarray  # (n,) bool: the row's document was on the page
     keys: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
 
     def subset(self, searches: np.ndarray) -> "Examples":
-        keep = np.isin(self.qid, searches)
+        """The rows of the search numbers in ``searches``."""
+        return self.rows(np.isin(self.qid, searches))
+
+    def rows(self, keep: np.ndarray) -> "Examples":
+        """The rows where ``keep`` (n,) is true."""
         return Examples(self.X[keep], self.y[keep], self.qid[keep], self.gains[keep], self.copies[keep],
-                        self.fused[keep], self.served[keep], self.keys, self.times)
+                        self.fused[keep], self.served[keep], self.shown[keep], self.keys, self.times)
 
     def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """X, y, qid with every row repeated ``copies`` times (the IPW training set)."""
@@ -163,7 +183,7 @@ def build_examples(decisions: Sequence[Mapping], events: Sequence[Mapping], grad
     exam = estimate_examination(keys, docs, positions, engaged_flags)
     rng = random.Random(seed)
     width = len(schema)
-    rows, y, qid, gains, copies, fused, served = [], [], [], [], [], [], []
+    rows, y, qid, gains, copies, fused, served, shown = [], [], [], [], [], [], [], []
     out_keys, out_times = [], []
     fused_col = list(schema).index("fused") if "fused" in schema else None
     for search in joined:
@@ -176,6 +196,7 @@ def build_examples(decisions: Sequence[Mapping], events: Sequence[Mapping], grad
             continue
         counts["with_features"] += 1
         engaged = {e.doc_id: e for e in search.engaged if e.grade > 0}
+        on_page = {label.doc_id for label in search.labels if label.shown_position is not None}
         if not engaged:
             continue
         ids, matrix = logged.get("ids") or [], logged.get("rows") or []
@@ -203,10 +224,12 @@ def build_examples(decisions: Sequence[Mapping], events: Sequence[Mapping], grad
             copies.append(_stochastic_round(weight, rng))
             fused.append(row[fused_col] if fused_col is not None else 0.0)
             served.append(rank)
+            shown.append(doc_id in on_page)
     counts["rows"] = len(rows)
     X = np.vstack(rows) if rows else np.zeros((0, width))
     return Examples(X, np.array(y, dtype=float), np.array(qid, dtype=int), np.array(gains), np.array(copies, dtype=int),
-                    np.array(fused), np.array(served, dtype=float), out_keys, out_times), exam, counts
+                    np.array(fused), np.array(served, dtype=float), np.array(shown, dtype=bool), out_keys,
+                    out_times), exam, counts
 
 
 def _stochastic_round(value: float, rng: random.Random) -> int:
@@ -273,7 +296,9 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
             f"({len(train_ids)} for training, {len(hold_ids)} held out; at least {min_searches} and 1 needed). "
             f"Read {counts['decisions']} decision(s), {counts['with_features']} with features in the current "
             f"schema, {counts['other_schema']} in another; features are logged when ranker.log_features is on")
+    # judged on the shown rows only: a row never shown could not be engaged with, whatever its worth
     fit_set, hold = examples.subset(train_ids), examples.subset(hold_ids)
+    hold = hold.rows(hold.shown)
     X, y, qid = fit_set.expanded()
     started = time.perf_counter()
     ranker = LtrRanker(**{"random_state": seed, **dict(params or {})}).fit(X, y, qid=qid, feature_names=schema)

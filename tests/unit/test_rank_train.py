@@ -78,7 +78,7 @@ def test_examples_label_by_the_strongest_action_and_repeat_engaged_rows_by_inver
     assert examples.gains.tolist() == pytest.approx([1.0, 0.0, 7 * 3])
     X, y, qid = examples.expanded()
     assert len(y) == 5 and y.tolist() == [1, 0, 3, 3, 3] and np.array_equal(X[2], X[4])
-    assert examples.keys == ["love"] and examples.times == [1000]
+    assert examples.keys == ["love"] and examples.times == [1000] and examples.shown.all()
     unweighted, _, _ = build_examples(decisions, events, {"click": 1, "play": 3}, SCHEMA, ipw=False)
     assert unweighted.copies.tolist() == [1, 1, 1]
 
