@@ -27,22 +27,20 @@ import itertools
 import json
 import random
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from lrr_es import es as esio
 from lrr_es.bandit import make_policy
 from lrr_es.bandit.rewards import RewardParams, arm_rewards
 from lrr_es.context import CONTEXT_DIM, context_vector
-from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.simulate.clicks import ClickModel
 from lrr_es.simulate.queries import generate_queries
 
-from .bench_retrieval import ALIAS, DEFAULT_MUSICOSET, QUIET, prepare
+from .bench_retrieval import ALIAS, DEFAULT_MUSICOSET, prepare
+from .node import bench_node
 from .replay import CachedQuery, fetch, play
 
 POLICIES = ("thompson", "linucb", "epsilon_greedy")
@@ -144,21 +142,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--es-url")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as data:
-        spec = None if args.es_url else ClusterSpec(data_dir=Path(data), port=args.port, heap_mb=2048)
-        if spec:
-            start(spec, echo=QUIET)
-        try:
-            es = esio.connect(args.es_url or spec.url, 60)
-            engine, docs = prepare(es, args.musicoset)
-            queries = generate_queries(docs, args.queries, seed=args.seed)
-            cache = fetch(engine, ALIAS, queries)
-            strategies = {n: s for n, s in engine.strategies(ALIAS).items() if s.available}
-            semantic = engine.resources(ALIAS).get("semantic")
-            engine.decisions.flush()
-        finally:
-            if spec:
-                stop(spec)
+    with bench_node(args.es_url, args.port) as es:
+        engine, docs = prepare(es, args.musicoset)
+        queries = generate_queries(docs, args.queries, seed=args.seed)
+        cache = fetch(engine, ALIAS, queries)
+        strategies = {n: s for n, s in engine.strategies(ALIAS).items() if s.available}
+        semantic = engine.resources(ALIAS).get("semantic")
+        engine.decisions.flush()
     arms = [s.descriptors() for s in strategies.values()]
     costs = {a["name"]: a["cost"] for a in arms}
     sim = Simulator(cache, costs, dict(engine.config.retrieval.weights), args.searches, args.seed,

@@ -26,7 +26,6 @@ import json
 import math
 import random
 import statistics
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -35,7 +34,6 @@ import numpy as np
 
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
-from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.engine import LrrEngine
 from lrr_es.execute import PlanItem
 from lrr_es.rank.registry import delete_models
@@ -44,7 +42,8 @@ from lrr_es.simulate import generate_queries
 from lrr_es.simulate.clicks import ClickModel
 from lrr_es.simulate.traffic import run_traffic
 
-from .bench_retrieval import ALIAS, DEFAULT_MUSICOSET, QUIET, prepare
+from .bench_retrieval import ALIAS, DEFAULT_MUSICOSET, prepare
+from .node import bench_node
 
 
 def ndcg10(order: list[str], relevant: dict[str, int]) -> float:
@@ -66,7 +65,7 @@ def model_order(model, result) -> list[str]:
 def judge(es, config, queries, ipw_model, plain_model, label: str) -> dict:
     """Mean NDCG@10 per ordering over fresh searches of ``queries`` (no feedback, no decision log)."""
     engine = LrrEngine(es, config_from_dict({"indices": {ALIAS: {}}, "ranker": {"always_features": True}}),
-                       refresh_s=0.0, decisions=False)
+                       decisions=False)
     lexical = (PlanItem("lexical", 10),)
     scores = {k: [] for k in ("bm25", "rrf", "ltr_ipw", "ltr_no_ipw", "served")}
     for n, q in enumerate(queries):
@@ -97,50 +96,42 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     out: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
-    with tempfile.TemporaryDirectory() as data:
-        spec = None if args.es_url else ClusterSpec(data_dir=Path(data), port=args.port, heap_mb=2048)
-        if spec:
-            start(spec, echo=QUIET)
-        try:
-            es = esio.connect(args.es_url or spec.url, 60)
-            started = time.perf_counter()
-            _, docs = prepare(es, args.musicoset)
-            delete_models(es, ALIAS)
-            print(f"catalog and resources ready in {time.perf_counter() - started:.0f}s")
-            config = config_from_dict({"indices": {ALIAS: {}}, "ranker": {"swap_rate": args.swap_rate}})
-            queries = generate_queries(docs, args.queries, seed=args.seed)
-            seen = [q for q in queries if zlib.crc32(q.qid.encode()) % 5]
-            unseen = [q for q in queries if not zlib.crc32(q.qid.encode()) % 5]
-            engine = LrrEngine(es, config, refresh_s=0.0)
-            started = time.perf_counter()
-            run_traffic(engine, ALIAS, seen, args.searches, ClickModel(), seed=args.seed, progress=True)
-            engine.close(timeout=120)
-            engine.decisions.flush(timeout=120)
-            esio.refresh(es, "lrr-events")
-            print(f"{args.searches} learning searches with feedback in {time.perf_counter() - started:.0f}s")
-            started = time.perf_counter()
-            report = train(es, config, ALIAS, seed=args.seed, echo=print)
-            plain = train(es, config, ALIAS, seed=args.seed, ipw=False, dry_run=True)
-            train_s = time.perf_counter() - started
-            exam = report.examination
-            print(f"examination estimate ({exam.method}): "
-                  + " ".join(f"{p:.2f}" for p in exam.probabilities[:10]) + "; true: "
-                  + " ".join(f"{1 / (i + 1):.2f}" for i in range(10)))
-            print("train holdout (position-debiased NDCG@10): "
-                  + ", ".join(f"{k} {v:.4f}" for k, v in report.metrics.items() if k.endswith("ndcg@10"))
-                  + f"; uncorrected model {plain.metrics['ndcg@10']:.4f}; promoted: {report.promoted}")
-            print("top features: " + ", ".join(f"{n} {v:.3f}" for n, v in report.importance[:10]))
-            rng = random.Random(args.seed + 1)
-            judged_seen = [seen[rng.randrange(len(seen))] for _ in range(args.judge)]
-            out.update(
-                counts=report.counts, train_s=train_s, examination=exam.probabilities[:10].tolist(),
-                examination_method=exam.method, train_metrics=report.metrics,
-                plain_metrics=plain.metrics, promoted=report.promoted, importance=report.importance,
-                seen=judge(es, config, judged_seen, report.ranker, plain.ranker, "seen queries"),
-                unseen=judge(es, config, unseen, report.ranker, plain.ranker, "unseen queries"))
-        finally:
-            if spec:
-                stop(spec)
+    with bench_node(args.es_url, args.port) as es:
+        started = time.perf_counter()
+        _, docs = prepare(es, args.musicoset)
+        delete_models(es, ALIAS)
+        print(f"catalog and resources ready in {time.perf_counter() - started:.0f}s")
+        config = config_from_dict({"indices": {ALIAS: {}}, "ranker": {"swap_rate": args.swap_rate}})
+        queries = generate_queries(docs, args.queries, seed=args.seed)
+        seen = [q for q in queries if zlib.crc32(q.qid.encode()) % 5]
+        unseen = [q for q in queries if not zlib.crc32(q.qid.encode()) % 5]
+        engine = LrrEngine(es, config)
+        started = time.perf_counter()
+        run_traffic(engine, ALIAS, seen, args.searches, ClickModel(), seed=args.seed, progress=True)
+        engine.close(timeout=120)
+        engine.decisions.flush(timeout=120)
+        esio.refresh(es, "lrr-events")
+        print(f"{args.searches} learning searches with feedback in {time.perf_counter() - started:.0f}s")
+        started = time.perf_counter()
+        report = train(es, config, ALIAS, seed=args.seed, echo=print)
+        plain = train(es, config, ALIAS, seed=args.seed, ipw=False, dry_run=True)
+        train_s = time.perf_counter() - started
+        exam = report.examination
+        print(f"examination estimate ({exam.method}): "
+              + " ".join(f"{p:.2f}" for p in exam.probabilities[:10]) + "; true: "
+              + " ".join(f"{1 / (i + 1):.2f}" for i in range(10)))
+        print("train holdout (position-debiased NDCG@10): "
+              + ", ".join(f"{k} {v:.4f}" for k, v in report.metrics.items() if k.endswith("ndcg@10"))
+              + f"; uncorrected model {plain.metrics['ndcg@10']:.4f}; promoted: {report.promoted}")
+        print("top features: " + ", ".join(f"{n} {v:.3f}" for n, v in report.importance[:10]))
+        rng = random.Random(args.seed + 1)
+        judged_seen = [seen[rng.randrange(len(seen))] for _ in range(args.judge)]
+        out.update(
+            counts=report.counts, train_s=train_s, examination=exam.probabilities[:10].tolist(),
+            examination_method=exam.method, train_metrics=report.metrics,
+            plain_metrics=plain.metrics, promoted=report.promoted, importance=report.importance,
+            seen=judge(es, config, judged_seen, report.ranker, plain.ranker, "seen queries"),
+            unseen=judge(es, config, unseen, report.ranker, plain.ranker, "unseen queries"))
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str))
 

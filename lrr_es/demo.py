@@ -4,8 +4,9 @@ It shows the request path end to end on a real node: a migrated index, loaded do
 query-understanding gazetteer and the semantic model built from them, and for a few queries the
 plan that ran as one _msearch, the merged candidates and which strategies found each of them.
 Then the learning loop: simulated users search and give feedback, the learner updates the bandit
-policy, and the next round of searches runs the plans it chooses. The ranker grows into this with
-its issue.
+policy, the ranker is trained from the logged features and feedback (and made live when it beats
+what serves on a holdout), and the next round of searches runs the plans the bandit chooses, ranked
+by the live ranker.
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo
     from .simulate import generate_queries, read_source
     from .simulate.traffic import run_traffic, summarize
     queries = generate_queries(read_source("sample", sample_size=songs).docs, 300, seed=7)
-    echo(f"\nthe learning loop: {searches} simulated searches with feedback, `lrr-es learn`, {searches} more")
+    echo(f"\nthe learning loop: {searches} simulated searches with feedback, `lrr-es learn`, `lrr-es train`, "
+         f"{searches} more")
     since = int(time.time() * 1000) - 1
     for round_ in (1, 2):
         engine = LrrEngine(es, config, refresh_s=0)
@@ -80,6 +82,20 @@ def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo
         if round_ == 1:
             report = learn(es, config, index.name, since=since, echo=lambda _: None)
             echo("  " + report.summary().splitlines()[-1])
+            _train(es, config, index, since, echo)
+
+
+def _train(es: Any, config: Config, index: IndexConfig, since: int, echo: Echo) -> None:
+    """``lrr-es train`` on the first round's logs; too little data is reported, not fatal."""
+    from .errors import ModelError
+    from .rank.train import report_lines, train
+    try:
+        report = train(es, config, index.name, since=since, params={"n_estimators": 100})
+    except ModelError as exc:
+        echo(f"  ranker not trained: {exc}")
+        return
+    for line in report_lines(report):
+        echo("  " + line)
 
 
 def _show(echo: Echo, result: SearchResult, index: IndexConfig) -> None:
