@@ -64,20 +64,27 @@ def musicoset():
 
 @pytest.fixture(scope="session")
 def music_index(es, musicoset):
-    """The MusicOSet catalog migrated and loaded once per session behind a ``test-music-*`` alias.
+    """The MusicOSet catalog migrated and loaded once per session behind the ``test-music-fixed`` alias.
 
     Shared by every module that reads it: a test that writes to it (a Q2E update) uses a query
-    of its own so that other tests do not see the change.
+    of its own so that other tests do not see the change. The name is fixed and the load uses one
+    bulk thread so that every run has the same index (explore's random order is salted with the
+    index name; score ties follow the Lucene document order).
     """
     from lrr_es.catalog import read_musicoset
     from lrr_es.load import load_rows
     from lrr_es.migrate import migrate
-    name = f"test-music-{uuid.uuid4().hex[:8]}"
+    name = "test-music-fixed"
+    _drop_catalog(es, name)
     config = config_from_dict({"indices": {name: {}}})
     migrate(es, config, name, progress=False, echo=lambda _: None)
-    load_rows(es, config.index(name), read_musicoset(musicoset), progress=False)
+    load_rows(es, config.index(name), read_musicoset(musicoset), progress=False, threads=1)
     esio.refresh(es, name)
     yield name
+    _drop_catalog(es, name)
+
+
+def _drop_catalog(es, name):
     for index in esio.list_indices(es, f"{name}*"):
         esio.delete_index(es, index)
-    es.indices.delete_index_template(name=f"lrr-catalog-{name}")
+    es.indices.delete_index_template(name=f"lrr-catalog-{name}", ignore=[404])

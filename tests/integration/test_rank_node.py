@@ -155,17 +155,18 @@ def test_the_engine_falls_back_to_rrf_on_a_corrupt_live_model(es, catalog, regis
     assert len(result.hits) == 10
 
 
-def test_a_ranker_trained_on_simulated_clicks_beats_rrf_on_a_holdout(es, catalog):
-    name, config = catalog
-    queries = generate_queries(sample_catalog(SONGS, seed=5), n=300, seed=12)
-    logging = config_from_dict({"indices": {name: {}}, "ranker": {"always_features": True}})
+def test_a_ranker_trained_on_simulated_clicks_over_musicoset_beats_rrf_on_a_holdout(es, music_index, musicoset):
+    from lrr_es.catalog import read_musicoset
+    queries = generate_queries([row.doc for row in read_musicoset(musicoset) if row.ok], n=300, seed=12)
+    config = config_from_dict({"indices": {music_index: {}}})
     with pytest.raises(SimulationError, match="always_features"):
-        collect(LrrEngine(es, config, decisions=False), name, queries[:3], users=1, seed=3)
-    data = collect(LrrEngine(es, logging, decisions=False), name, queries, users=8, explore=20, seed=3)
+        collect(LrrEngine(es, config, decisions=False), music_index, queries[:3], users=1, seed=3)
+    features = config_from_dict({"indices": {music_index: {}}, "ranker": {"always_features": True}})
+    data = collect(LrrEngine(es, features, decisions=False), music_index, queries, users=8, explore=20, seed=3)
     train, holdout = data.subset(np.arange(0, 200)), data.subset(np.arange(200, 300))
     ranker = LtrRanker(n_estimators=100, max_depth=5, random_state=0).fit(
         train.X, train.y, qid=train.qid, feature_names=data.schema)
     rrf = ndcg_at_k(holdout.fused, holdout.grades, holdout.qid)
     learned = ndcg_at_k(ranker.predict(holdout.X), holdout.grades, holdout.qid)
     print(f"holdout NDCG@10: RRF {rrf:.3f}, ranker {learned:.3f}")
-    assert learned > rrf + 0.03  # query seeds 11, 12, 13 gave margins of 0.036, 0.062, 0.074
+    assert learned > rrf + 0.03  # 0.747 -> 0.805 when written (fixed index name, seeds and load order)
