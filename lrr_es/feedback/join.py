@@ -13,7 +13,8 @@ Decision documents (lrr-decisions): ``search_id``, ``timestamp``, ``index``, ``q
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping  # not typing.Mapping: its isinstance is ~10x slower
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
@@ -109,11 +110,15 @@ def _engagements(events: list[Mapping], grades: Mapping[str, float], positions: 
 def _candidate(candidate: Any) -> tuple[str | None, tuple[str, ...]]:
     if isinstance(candidate, str):
         return candidate, ()
-    if isinstance(candidate, Mapping):
-        doc_id = candidate.get("id", candidate.get("_id"))
+    if isinstance(candidate, dict) or isinstance(candidate, Mapping):  # dict first: the common case, fast
+        doc_id = candidate.get("id")
+        if doc_id is None:
+            doc_id = candidate.get("_id")
         strategies = candidate.get("strategies") or candidate.get("found") or ()
-        names = tuple(strategies) if isinstance(strategies, (list, tuple, Mapping)) else ()
-        return (str(doc_id) if doc_id is not None else None), tuple(str(s) for s in names)
+        names = tuple(strategies) if isinstance(strategies, (dict, list, tuple, Mapping)) else ()
+        if not all(type(n) is str for n in names):
+            names = tuple(str(n) for n in names)
+        return (str(doc_id) if doc_id is not None else None), names
     return None, ()
 
 

@@ -5,12 +5,13 @@
    rows are the logged candidates (the first ``ranker.log_depth`` of the served order and every shown
    hit), labelled with the grade of the strongest action on each (FeedbackConfig.weights, e.g. click
    1, like 2, play 3; 0 for no engagement).
-2. Position bias: the probability that a user examines each shown position, estimated from the logs
-   by expectation-maximization under the position-based model, P(engaged) = examination(position) x
-   attractiveness(query, document), over every shown position of every logged search (engaged or
-   not). What separates the two factors is the same document shown at different positions for the
-   same query: plans and rankers change, and ``ranker.swap_rate`` adds randomized swaps. The estimate
-   is normalized to position 1 = 1 and clipped below at ``min_examination``.
+2. Position bias: the probability that a user examines each shown position (position 1 = 1),
+   estimated from the logs. With enough randomized swaps (``ranker.swap_rate``; at least 50
+   swapped pages) from the swap intervention (``estimate_from_swaps``); otherwise by
+   expectation-maximization under the position-based model, P(engaged) = examination(position) x
+   attractiveness(query, document), over the (query, document) pairs shown at more than one
+   position (``estimate_examination``; noisy when each query has few searches); with too little of
+   either, the prior 1 / position. Clipped below at ``min_examination``.
 3. Correction, by inverse propensity weighting in the pairwise form of propensity-weighted ranking
    (Joachims et al., 2017): every engaged row at shown position p weighs 1 / examination(p) against
    the other rows of its search. XGBoost 1.7's ranking weights are per query, so the weight is
@@ -33,7 +34,8 @@ import random
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from elasticsearch import Elasticsearch
@@ -118,6 +120,49 @@ def estimate_examination(keys: Sequence[Any], docs: Sequence[Any], positions: Se
     return Examination(np.minimum(theta, 1.0), support, "em", it)
 
 
+def estimate_from_swaps(swapped: Sequence[tuple[int, bool, bool]], unswapped: Sequence[Sequence[bool]],
+                        min_swaps: int = 50, pages: int = 10) -> Examination | None:
+    """Examination by position from randomized top swaps (the intervention of Joachims et al., 2017).
+
+    ``swapped``: per swapped page (k, was the ranker's top document engaged at position k, was the
+    document the ranker put at k engaged at position 1); ``unswapped``: per other page, engaged?
+    by position. Randomization makes the ranker's top document equally good whether it is shown at
+    1 or at k, so its engagement rate at k over its rate at 1 estimates examination(k) /
+    examination(1); the document from k moved to 1 gives a second estimate, and the two are
+    combined by their geometric mean (rates get half a pseudo-count). A power law k^-eta is fitted
+    to the ratios (weighted by swaps per position), which keeps a few dozen swaps per position from
+    giving a jagged curve. None with fewer than ``min_swaps`` swapped pages.
+    """
+    if len(swapped) < min_swaps or not unswapped:
+        return None
+    top = max(max(k for k, _, _ in swapped), max(len(u) for u in unswapped), 2)
+    at = np.zeros((top + 1, 2))  # engaged, shown of the unswapped pages' documents by position
+    for page in unswapped:
+        for position, engaged in enumerate(page, 1):
+            at[position] += (engaged, 1)
+    if at[1, 0] == 0:
+        return None
+    logs, weights = [], []
+    for k in range(2, top + 1):
+        moved = [(a, b) for kk, a, b in swapped if kk == k]
+        if not moved or at[k, 1] == 0:
+            continue
+        n = len(moved)
+        top_at_k = (sum(a for a, _ in moved) + 0.5) / (n + 1) / (at[1, 0] / at[1, 1])
+        k_at_top = ((at[k, 0] + 0.5) / (at[k, 1] + 1)) / ((sum(b for _, b in moved) + 0.5) / (n + 1))
+        logs.append((np.log(k), 0.5 * (np.log(top_at_k) + np.log(k_at_top))))
+        weights.append(n)
+    if not logs:
+        return None
+    x, y = np.array(logs).T
+    w = np.array(weights, dtype=float)
+    eta = float(np.clip(-(w * x * y).sum() / (w * x * x).sum(), 0.0, 5.0))
+    positions = np.arange(1, max(top, pages) + 1)
+    support = np.zeros(len(positions))
+    support[:top] = at[1:top + 1, 1]
+    return Examination(positions ** -eta, support, f"swaps (eta {eta:.2f}, {len(swapped)} swapped pages)")
+
+
 def _fill_forward(values: np.ndarray) -> np.ndarray:
     out = values.copy()
     for i in range(1, len(out)):
@@ -171,16 +216,24 @@ def build_examples(decisions: Sequence[Mapping], events: Sequence[Mapping], grad
     by_id = {d.get("search_id"): d for d in decisions}
     counts = {"decisions": len(joined), "with_features": 0, "other_schema": 0, "engaged": 0, "rows": 0}
     keys, docs, positions, engaged_flags = [], [], [], []
+    swapped, unswapped = [], []
     for search in joined:
-        key = str(by_id[search.search_id].get("q2e_key") or search.query or "")
-        grade_of = {e.doc_id: e.grade for e in search.engaged}
+        decision = by_id[search.search_id]
+        key = str(decision.get("q2e_key") or search.query or "")
+        positive = {e.doc_id for e in search.engaged if e.grade > 0}
         for label in search.labels:
             if label.shown_position is not None:
                 keys.append(key)
                 docs.append(label.doc_id)
                 positions.append(label.shown_position)
-                engaged_flags.append(grade_of.get(label.doc_id, 0.0) > 0)
-    exam = estimate_examination(keys, docs, positions, engaged_flags)
+                engaged_flags.append(label.doc_id in positive)
+        shown = [str(d) for d in decision.get("shown") or []]
+        swap = decision.get("swap")
+        if isinstance(swap, list) and len(swap) == 2 and isinstance(swap[1], int) and 2 <= swap[1] <= len(shown):
+            swapped.append((swap[1], shown[swap[1] - 1] in positive, shown[0] in positive))
+        elif shown:
+            unswapped.append([d in positive for d in shown])
+    exam = estimate_from_swaps(swapped, unswapped) or estimate_examination(keys, docs, positions, engaged_flags)
     rng = random.Random(seed)
     width = len(schema)
     rows, y, qid, gains, copies, fused, served, shown = [], [], [], [], [], [], [], []

@@ -6,7 +6,7 @@ import pytest
 
 from lrr_es.errors import ModelError
 from lrr_es.rank.features import feature_schema, schema_id
-from lrr_es.rank.train import build_examples, estimate_examination, split_holdout
+from lrr_es.rank.train import build_examples, estimate_examination, estimate_from_swaps, split_holdout
 from lrr_es.simulate.clicks import ClickModel, positive
 
 
@@ -44,6 +44,38 @@ def test_em_separates_position_from_relevance_better_than_the_raw_click_rate():
     truth = 1.0 / np.arange(1, 11)
     em_error, raw_error = np.abs(exam.probabilities - truth).mean(), np.abs(raw - truth).mean()
     assert em_error < 0.06 and em_error < raw_error / 2, (exam.probabilities, raw)
+
+
+def _swap_logs(rate: float, searches: int, seed: int = 2, eta: float = 1.0):
+    """Pages shown best first by a position-based click model, a ``rate`` share with the top swapped."""
+    rng = random.Random(seed)
+    model = ClickModel(eta=eta)
+    relevant = {f"q{q}": {f"d{q}_{i}": rng.choice([0, 0, 1, 2, 3]) for i in range(10)} for q in range(500)}
+    swapped, unswapped = [], []
+    for _ in range(searches):
+        q = f"q{rng.randrange(500)}"
+        shown = sorted(relevant[q], key=lambda d: -relevant[q][d])
+        k = rng.randrange(2, 11) if rng.random() < rate else None
+        if k:
+            shown[0], shown[k - 1] = shown[k - 1], shown[0]
+        engaged = positive(model.react(shown, relevant[q], rng))
+        if k:
+            swapped.append((k, shown[k - 1] in engaged, shown[0] in engaged))
+        else:
+            unswapped.append([d in engaged for d in shown])
+    return swapped, unswapped
+
+
+@pytest.mark.parametrize("eta", [0.7, 1.0, 1.5])
+def test_randomized_swaps_recover_the_examination_curve(eta):
+    exam = estimate_from_swaps(*_swap_logs(0.05, 8000, eta=eta))
+    fitted = float(exam.method.split("eta ")[1].split(",")[0])
+    assert exam.method.startswith("swaps") and abs(fitted - eta) < 0.2, exam.method
+    assert np.allclose(exam.probabilities, np.arange(1, 11) ** -fitted, rtol=0.03)  # eta printed to 2 places
+
+
+def test_too_few_swaps_leave_the_estimate_to_em():
+    assert estimate_from_swaps(*_swap_logs(0.002, 4000)) is None
 
 
 def test_too_few_impressions_give_the_prior_and_say_so():
