@@ -152,41 +152,61 @@ def _doc_block(out: np.ndarray, query: Query, pool: Sequence[Candidate], fields:
     q_set = frozenset(q_tokens)
     title_field = next((f for f in fields.title if "." not in f), None)
     artist_field = next((f for f in fields.artist if "." not in f), None)
-    one_hot = {t: tuple(float(t == u) for u in ENTITY_TYPES) + (0.0,) for t in ENTITY_TYPES}
-    other = (0.0,) * len(ENTITY_TYPES) + (1.0,)
+    roles = (title_field, artist_field, fields.popularity, fields.added_at, fields.entity_type)
+    cache = _STATIC.setdefault(roles, {})
+    if len(cache) > STATIC_CACHE:
+        cache.clear()
     rows = []
     for c in pool:
         source = c.source if isinstance(c.source, dict) else {}
+        raw = tuple(source.get(f) if f else None for f in roles)
+        cached = cache.get(c.id)
+        if cached is None or cached[0] != raw:
+            cached = cache[c.id] = (raw, _static(raw))
+        title, artists, popularity, added, type_hot, seen, title_tokens = cached[1]
         ranks = [p.rank for p in c.provenance if isinstance(p.rank, int) and p.rank >= 1]
-        title = _strings(source.get(title_field)) if title_field else ()
-        artists = _strings(source.get(artist_field)) if artist_field else ()
-        known = _strings(source.get(fields.entity_type))[:1] if fields.entity_type else ()
         q2e = _q2e(source, query.key) if "q2e" in source else None
-        added = _added_seconds(source.get(fields.added_at)) if fields.added_at else None
-        title_tokens = _tokens(title[0]) if title else ()
-        seen = set(title_tokens)
-        for a in artists:
-            seen.update(_tokens(a))
         rows.append((
             _finite(c.fused), len(c.provenance), 1.0 / min(ranks) if ranks else 0.0,
-            _popularity(source.get(fields.popularity) if fields.popularity else None),
-            q2e or 0.0, q2e is not None,
+            popularity, q2e or 0.0, q2e is not None,
             0.0 if added is None else min(max((now - added) / _YEAR_S, 0.0), 200.0), added is not None,
-            *(one_hot.get(known[0], other) if known else other),
-            *_match(q_joined, q_set, title[:1]), *_match(q_joined, q_set, artists),
-            len(q_set & seen) / len(q_set) if q_set else 0.0, len(title_tokens),
+            *type_hot, *_match(q_joined, q_set, title), *_match(q_joined, q_set, artists),
+            len(q_set & seen) / len(q_set) if q_set else 0.0, title_tokens,
         ))
     out[:] = rows
 
 
-def _match(q_joined: str, q_set: frozenset[str], values: Sequence[str]) -> tuple[float, float, float, float]:
-    """(exact, prefix, overlap, edit) of the query against the best of ``values``; zeros for none."""
+# The query-independent part of a document's features, per field map and document id, kept while the
+# document's values are unchanged (compared on every use): folding titles and artists, parsing dates
+# and building token sets cost more than the rest of a row.
+_STATIC: dict[tuple, dict[str, tuple]] = {}
+STATIC_CACHE = 200_000
+_ONE_HOT = {t: tuple(float(t == u) for u in ENTITY_TYPES) + (0.0,) for t in ENTITY_TYPES}
+_OTHER = (0.0,) * len(ENTITY_TYPES) + (1.0,)
+
+
+def _static(raw: tuple) -> tuple:
+    """(folded title, folded artists, popularity_log, added seconds or None, type one-hot, token set,
+    title token count) of a document's (title, artist, popularity, added_at, entity_type) values."""
+    title_value, artist_value, popularity, added_at, entity_type = raw
+    title = tuple(_folded(t) for t in _strings(title_value)[:1])
+    artists = tuple(_folded(a) for a in _strings(artist_value))
+    known = _strings(entity_type)[:1]
+    seen = set(title[0][0]) if title else set()
+    for tokens, _ in artists:
+        seen.update(tokens)
+    return (title, artists, _popularity(popularity), _added_seconds(added_at) if added_at is not None else None,
+            _ONE_HOT.get(known[0], _OTHER) if known else _OTHER, frozenset(seen), len(title[0][0]) if title else 0)
+
+
+def _match(q_joined: str, q_set: frozenset[str], values: Sequence[tuple[tuple[str, ...], str]]) -> tuple[float, float, float, float]:
+    """(exact, prefix, overlap, edit) of the query against the best of the folded ``values`` ((tokens,
+    joined) pairs); zeros for none."""
     best = (0.0, 0.0, 0.0, 0.0)
     if not q_joined:
         return best
     q_edit = q_joined[:EDIT_CHARS]
-    for value in values:
-        tokens, joined = _folded(value)
+    for tokens, joined in values:
         if not joined:
             continue
         b = joined[:EDIT_CHARS]

@@ -105,3 +105,14 @@ def test_strategies_outside_the_schema_are_ignored_and_fields_follow_the_field_m
     schema = feature_schema(["lexical"])
     assert x.shape == (1, len(schema)) and x[0][schema.index("title_exact")] == 1
     assert x[0][schema.index("found_count")] == 2  # provenance count still sees every strategy
+
+
+def test_a_changed_document_is_not_served_from_the_static_feature_cache():
+    import dataclasses
+    first = _features("love story", [love_story()])[0]
+    renamed = dataclasses.replace(love_story(), source={**love_story().source, "title": "Blank Space", "popularity": 5.0,
+                                                        "entity_type": "album"})
+    second = _features("love story", [renamed])[0]
+    assert first[COL["title_exact"]] == 1 and second[COL["title_exact"]] == 0
+    assert second[COL["popularity_log"]] == pytest.approx(math.log1p(5)) and second[COL["type_album"]] == 1
+    assert np.array_equal(_features("love story", [love_story()])[0], first)  # and back again
