@@ -67,12 +67,12 @@ def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo
     from .simulate import generate_queries, read_source
     from .simulate.traffic import run_traffic, summarize
     queries = generate_queries(read_source("sample", sample_size=songs).docs, 300, seed=7)
-    echo(f"\nthe learning loop: {searches} simulated searches with feedback, `lrr-es learn`, `lrr-es train`, "
+    echo(f"\nthe learning loop: {2 * searches} simulated searches with feedback, `lrr-es learn`, `lrr-es train`, "
          f"{searches} more")
     since = int(time.time() * 1000) - 1
     for round_ in (1, 2):
         engine = LrrEngine(es, config, refresh_s=0)
-        outcomes = run_traffic(engine, index.name, queries, searches, seed=round_)
+        outcomes = run_traffic(engine, index.name, queries, searches * (2 if round_ == 1 else 1), seed=round_)
         policy = engine.policy(index.name)
         engine.feedback_writer.flush()
         engine.close()
@@ -90,7 +90,7 @@ def _train(es: Any, config: Config, index: IndexConfig, since: int, echo: Echo) 
     from .errors import ModelError
     from .rank.train import report_lines, train
     try:
-        report = train(es, config, index.name, since=since, params={"n_estimators": 100})
+        report = train(es, config, index.name, since=since, holdout=0.3, params={"n_estimators": 100})
     except ModelError as exc:
         echo(f"  ranker not trained: {exc}")
         return

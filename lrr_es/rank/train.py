@@ -70,14 +70,16 @@ class Examination:
 
 def estimate_examination(keys: Sequence[Any], docs: Sequence[Any], positions: Sequence[int],
                          engaged: Sequence[bool], iterations: int = 300, tol: float = 1e-6,
-                         min_impressions: int = 200, prior: float = 0.0) -> Examination:
+                         min_impressions: int = 200, prior: float = 0.0, smooth: bool = True) -> Examination:
     """EM for the position-based model over impressions (query key, doc, 1-based position, engaged?).
 
     Only (key, doc) pairs shown at two or more different positions inform the estimate (a pair
     always shown at one position cannot tell examination from attractiveness, and fitting a free
     attractiveness to each such pair biases the positions toward each other). Attractiveness gets a
-    Beta(``prior``, ``prior``) smoothing. Fewer than ``min_impressions`` informative impressions
-    give the prior 1 / position (method "prior").
+    Beta(``prior``, ``prior``) smoothing. With ``smooth`` the per-position estimates are replaced
+    by the power law k^-eta fitted to them (weighted by impressions), which is monotone and far
+    less noisy when each query has few searches. Fewer than ``min_impressions`` informative
+    impressions give the prior 1 / position (method "prior").
     """
     pos = np.asarray(positions, dtype=int)
     clicks = np.asarray(engaged, dtype=float)
@@ -116,8 +118,19 @@ def estimate_examination(keys: Sequence[Any], docs: Sequence[Any], positions: Se
         theta = new_theta
         if change < tol:
             break
-    theta = _fill_forward(np.where(seen > 0, theta, np.nan))
-    return Examination(np.minimum(theta, 1.0), support, "em", it)
+    if not smooth:
+        return Examination(np.minimum(_fill_forward(np.where(seen > 0, theta, np.nan)), 1.0), support, "em", it)
+    eta = _power_law(np.arange(1, top + 1), theta, seen)
+    return Examination(np.arange(1, top + 1) ** -eta, support, f"em (eta {eta:.2f})", it)
+
+
+def _power_law(positions: np.ndarray, ratios: np.ndarray, weights: np.ndarray) -> float:
+    """eta of the weighted least-squares fit of log ratio = -eta log position (positions > 1), in [0, 5]."""
+    keep = (positions > 1) & (ratios > 0) & (weights > 0)
+    if not keep.any():
+        return 1.0
+    x, y, w = np.log(positions[keep]), np.log(ratios[keep]), weights[keep].astype(float)
+    return float(np.clip(-(w * x * y).sum() / (w * x * x).sum(), 0.0, 5.0))
 
 
 def estimate_from_swaps(swapped: Sequence[tuple[int, bool, bool]], unswapped: Sequence[Sequence[bool]],
@@ -155,8 +168,7 @@ def estimate_from_swaps(swapped: Sequence[tuple[int, bool, bool]], unswapped: Se
     if not logs:
         return None
     x, y = np.array(logs).T
-    w = np.array(weights, dtype=float)
-    eta = float(np.clip(-(w * x * y).sum() / (w * x * x).sum(), 0.0, 5.0))
+    eta = _power_law(np.exp(x), np.exp(y), np.array(weights, dtype=float))
     positions = np.arange(1, max(top, pages) + 1)
     support = np.zeros(len(positions))
     support[:top] = at[1:top + 1, 1]
@@ -333,8 +345,12 @@ class TrainReport:
 def train(es: Elasticsearch, config: Config, index: str, since: Any = None, until: Any = None,
           holdout: float = 0.2, params: Mapping[str, Any] | None = None, promote: bool = True,
           dry_run: bool = False, ipw: bool = True, min_examination: float = 0.1, seed: int = 0,
-          min_searches: int = 20, echo: Callable[[str], None] = lambda _: None) -> TrainReport:
-    """Build the examples of ``index`` from the logs of [since, until), train, evaluate, save, promote."""
+          min_searches: int = 20, min_holdout: int = 25, echo: Callable[[str], None] = lambda _: None) -> TrainReport:
+    """Build the examples of ``index`` from the logs of [since, until), train, evaluate, save, promote.
+
+    A model judged on fewer than ``min_holdout`` held-out searches is saved but not promoted
+    automatically (the comparison is too noisy to act on).
+    """
     cfg = config.index(index)
     schema = feature_schema(cfg.strategies)
     started = time.perf_counter()
@@ -378,6 +394,9 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
     if not dry_run:
         window = {"since": since, "until": until, "decisions": counts["decisions"]}
         version = save_ranker(es, index, ranker, metrics, training_window=window)
+        if len(hold_ids) < min_holdout:
+            promote = False
+            echo(f"only {len(hold_ids)} held-out search(es) (fewer than {min_holdout}): saved, not promoted")
         if promote and "live_ndcg@10" in metrics:  # both judged on this holdout
             promoted = promote_if_better(es, index, version)
         elif promote and metrics["ndcg@10"] > metrics["rrf_ndcg@10"]:  # RRF is what serves now

@@ -77,7 +77,7 @@ def test_every_decision_carries_the_features_of_its_head_and_its_shown_hits(es, 
 
 def test_train_saves_a_candidate_judged_on_a_holdout_and_promotes_it_only_when_better(es, logged):
     config, since, _ = logged
-    report = train(es, config, NAME, since=since, params={"n_estimators": 60})
+    report = train(es, config, NAME, since=since, params={"n_estimators": 60}, min_holdout=5)
     m = report.metrics
     assert report.version == 1 and report.counts["engaged"] >= 100 and report.examination.support.sum() > 1000
     assert all(math.isfinite(m[k]) and 0 <= m[k] <= 1 for k in ("ndcg@10", "rrf_ndcg@10", "served_ndcg@10"))
@@ -89,11 +89,16 @@ def test_train_saves_a_candidate_judged_on_a_holdout_and_promotes_it_only_when_b
         served = LrrEngine(es, config, refresh_s=0.0, decisions=False).search(NAME, "love", size=10)
         assert served.versions["ranker"] == 1 and served.features is not None
 
-    again = train(es, config, NAME, since=since, params={"n_estimators": 30, "max_depth": 2})
+    again = train(es, config, NAME, since=since, params={"n_estimators": 30, "max_depth": 2}, min_holdout=5)
     if report.promoted:  # judged against the live model on the same holdout
         assert again.metrics["live_ndcg@10"] == pytest.approx(m["ndcg@10"])
         assert again.promoted == (again.metrics["ndcg@10"] > again.metrics["live_ndcg@10"])
     assert again.version == 2 and {i.version for i in list_models(es, NAME)} == {1, 2}
+
+    lines = []
+    small = train(es, config, NAME, since=since, params={"n_estimators": 10}, min_holdout=10_000, echo=lines.append)
+    assert small.version == 3 and not small.promoted and "not promoted" in lines[-1]
+    assert {i.version: i.status for i in list_models(es, NAME)}[3] == "candidate"
 
 
 def test_too_little_data_is_a_clear_error_and_stores_nothing(es, logged):

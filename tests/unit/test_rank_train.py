@@ -28,7 +28,7 @@ def _impressions(shuffle: float, searches: int = 6000, seed: int = 1):
 
 
 def test_em_recovers_the_click_models_examination_by_position_from_randomized_orders():
-    exam = estimate_examination(*_impressions(shuffle=1.0))
+    exam = estimate_examination(*_impressions(shuffle=1.0), smooth=False)
     truth = 1.0 / np.arange(1, 11)
     assert exam.method == "em" and exam.probabilities[0] == 1.0
     assert np.abs(exam.probabilities - truth).max() < 0.06, exam.probabilities
@@ -37,13 +37,22 @@ def test_em_recovers_the_click_models_examination_by_position_from_randomized_or
 
 def test_em_separates_position_from_relevance_better_than_the_raw_click_rate():
     keys, docs, positions, engaged = _impressions(shuffle=0.3)
-    exam = estimate_examination(keys, docs, positions, engaged)
+    exam = estimate_examination(keys, docs, positions, engaged, smooth=False)
     pos, clicks = np.array(positions), np.array(engaged, dtype=float)
     raw = np.array([clicks[pos == p].mean() for p in range(1, 11)])
     raw = raw / raw[0]  # the click rate by position mixes examination with the ranker's relevance order
     truth = 1.0 / np.arange(1, 11)
     em_error, raw_error = np.abs(exam.probabilities - truth).mean(), np.abs(raw - truth).mean()
     assert em_error < 0.06 and em_error < raw_error / 2, (exam.probabilities, raw)
+
+
+def test_the_power_law_fit_steadies_em_when_each_query_has_few_searches():
+    impressions = _impressions(shuffle=0.3, searches=900)  # three searches per query
+    truth = 1.0 / np.arange(1, 11)
+    raw = estimate_examination(*impressions, smooth=False)
+    fitted = estimate_examination(*impressions)
+    assert fitted.method.startswith("em (eta") and np.all(np.diff(fitted.probabilities) < 0)
+    assert np.abs(fitted.probabilities - truth).mean() < np.abs(raw.probabilities - truth).mean() / 1.5
 
 
 def _swap_logs(rate: float, searches: int, seed: int = 2, eta: float = 1.0):
