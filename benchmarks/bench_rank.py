@@ -6,7 +6,7 @@ trains LtrRanker on 70% of the queries and reports holdout NDCG@10 against RRF, 
 rank stage on real pools cut (or padded) to 50, 200 and 1,000 candidates:
 
 - baseline: sorting the pool by its RRF score (what serving does without a model),
-- features: candidate_features, warm (titles already folded) and cold (folding cache cleared),
+- features: candidate_features, warm (documents seen before) and cold (folding and static caches cleared),
 - predict: XGBoost inplace_predict, and DMatrix predict for comparison,
 - total: features (warm) + inplace_predict + argsort, i.e. the rank stage as served.
 
@@ -110,6 +110,7 @@ def latency(ranker: LtrRanker, cases: list[tuple], strategies: list[str], runs: 
 
         def features_cold():
             featmod._folded.cache_clear()
+            featmod._STATIC.clear()
             features_warm()
 
         def total():
