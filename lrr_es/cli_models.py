@@ -32,6 +32,32 @@ def models_list(obj, alias) -> None:
                    f"{json.dumps(dict(m.metrics), sort_keys=True)}")
 
 
+@models_cmd.command("show")
+@_alias_option
+@click.argument("version", type=click.IntRange(1), required=False)
+@click.option("--top", type=click.IntRange(1, 1000), default=15, show_default=True, help="Features to list.")
+@click.pass_obj
+def models_show(obj, alias, version, top) -> None:
+    """One ranker (default: the live one): status, metrics, training window and feature importance."""
+    from .rank.registry import get_model, live_model, load_ranker
+    obj.config.index(alias)
+    es = obj.es()
+    info = get_model(es, alias, version) if version is not None else live_model(es, alias)
+    if info is None:
+        click.echo(f"no live ranker for {alias}: serving ranks with RRF (`lrr-es models list` shows the stored ones)")
+        return
+    ranker = load_ranker(es, alias, info.version)
+    click.echo(f"{alias} ranker v{info.version}: {info.status}, feature schema {info.feature_schema}, "
+               f"{len(ranker.feature_names_in_ or ())} features")
+    click.echo(f"metrics: {json.dumps(dict(info.metrics), sort_keys=True)}")
+    click.echo(f"training window: {json.dumps(dict(info.training_window), sort_keys=True, default=str)}")
+    importance = sorted(ranker.feature_importances_.items(), key=lambda kv: -kv[1])
+    total = sum(v for _, v in importance) or 1.0
+    click.echo(f"feature importance (share of total gain, top {min(top, len(importance))}):")
+    for name, value in importance[:top]:
+        click.echo(f"  {name:<28} {100 * value / total:5.1f}%")
+
+
 @models_cmd.command("promote")
 @_alias_option
 @click.argument("version", type=click.IntRange(1))

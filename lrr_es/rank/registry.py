@@ -188,16 +188,25 @@ def load_live(es: Elasticsearch, alias: str) -> LiveRanker | None:
         cached = _CACHE.get(alias)
         if cached is not None and cached.version == info.version:
             return cached
-    found = esio.get_document(es, MODELS_INDEX, info.model_id)
-    source = (found or {}).get("_source") or {}
-    try:
-        ranker = LtrRanker.from_bytes(base64.b64decode(source["artifact"], validate=True))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ModelError(f"ranker {info.model_id} in {MODELS_INDEX} is damaged: {str(exc)[:200]}") from None
+    ranker = _decoded(es, info.model_id)
     live = LiveRanker(alias, info.version, ranker.schema_id, ranker.feature_names_in_, ranker)
     with _CACHE_LOCK:
         _CACHE[alias] = live
     return live
+
+
+def load_ranker(es: Elasticsearch, alias: str, version: int) -> LtrRanker:
+    """The stored ranker ``version`` of ``alias``, decoded (ModelError when missing or damaged)."""
+    return _decoded(es, get_model(es, alias, version).model_id)
+
+
+def _decoded(es: Elasticsearch, doc_id: str) -> LtrRanker:
+    found = esio.get_document(es, MODELS_INDEX, doc_id)
+    source = (found or {}).get("_source") or {}
+    try:
+        return LtrRanker.from_bytes(base64.b64decode(source["artifact"], validate=True))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelError(f"ranker {doc_id} in {MODELS_INDEX} is damaged: {str(exc)[:200]}") from None
 
 
 def delete_models(es: Elasticsearch, alias: str) -> int:

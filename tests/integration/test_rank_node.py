@@ -4,9 +4,11 @@ import base64
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from lrr_es import es as esio
-from lrr_es.catalog import sample_catalog, sample_rows
+from lrr_es.catalog import sample_rows
+from lrr_es.cli import cli
 from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
 from lrr_es.errors import ModelError, SimulationError
@@ -58,7 +60,7 @@ def _ranker(schema, seed=0, rows=300):
     return LtrRanker(n_estimators=10, random_state=seed).fit(X, y, qid=np.arange(rows) // 20, feature_names=schema)
 
 
-def test_registry_round_trip_save_list_promote_rollback_load(es, registry_alias):
+def test_registry_round_trip_save_list_promote_rollback_load(es, es_url, registry_alias, tmp_path):
     schema = feature_schema()
     rankers = [_ranker(schema, seed) for seed in (1, 2, 3)]
     versions = [save_ranker(es, registry_alias, r, {"ndcg@10": 0.5 + i / 10},
@@ -78,6 +80,15 @@ def test_registry_round_trip_save_list_promote_rollback_load(es, registry_alias)
     X = np.random.default_rng(9).random((50, len(schema)))
     assert live.version == 3 and live.feature_names == schema
     assert np.array_equal(live.ranker.predict(X), rankers[2].predict(X))
+
+    config = tmp_path / "lrr.yaml"
+    config.write_text(f"indices:\n  {registry_alias}: {{}}\n")
+    shown = CliRunner(env={"ES_URL": es_url}).invoke(
+        cli, ["--config", str(config), "models", "show", "--index", registry_alias, "--top", "3"])
+    assert shown.exit_code == 0, shown.output
+    assert "ranker v3: live" in shown.output and "feature importance" in shown.output
+    top = [line.split()[0] for line in shown.output.splitlines() if line.startswith("  ")]
+    assert top == ["lexical_found"]  # _ranker's grades follow the first column alone; unused features are not listed
 
     assert rollback(es, registry_alias).version == 1
     assert {m.version: m.status for m in list_models(es, registry_alias)} == {1: "live", 2: "candidate", 3: "retired"}
