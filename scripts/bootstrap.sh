@@ -34,8 +34,10 @@ if [ "$mode" = apt ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null
   fi
   PY=/usr/bin/python3
-  if [ ! -x .venv/bin/python ]; then
+  if [ ! -x .venv/bin/python ] || [ ! -x .venv/bin/pip ]; then
+    # also when an earlier, interrupted bootstrap left a .venv without pip
     say "creating .venv (with the system site packages)"
+    rm -rf .venv
     "$PY" -m venv --system-site-packages .venv
   fi
   # checked from / so that the import cannot come from the working directory
