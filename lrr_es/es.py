@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 
 import elasticsearch
 from elasticsearch import Elasticsearch, helpers
+from elasticsearch.exceptions import RequestError
 
 from .errors import EsUnavailableError, QueryError
 
@@ -96,8 +97,13 @@ def index_exists(es: Elasticsearch, name: str) -> bool:
     return bool(es.indices.exists(index=name))
 
 
-def create_index(es: Elasticsearch, name: str, body: dict | None = None) -> None:
-    es.indices.create(index=name, **_body_kwargs(body or {}))
+def create_index(es: Elasticsearch, name: str, body: dict | None = None, exist_ok: bool = False) -> None:
+    """Create ``name``; with ``exist_ok`` an index that another process created first is fine."""
+    try:
+        es.indices.create(index=name, **_body_kwargs(body or {}))
+    except RequestError as exc:
+        if not (exist_ok and exc.error == "resource_already_exists_exception"):
+            raise
 
 
 def delete_index(es: Elasticsearch, name: str) -> None:

@@ -69,7 +69,8 @@ def setup_steps(es: Elasticsearch, config: Config) -> list[tuple[str, Callable[[
             steps.append((f"install stored script {sid}", lambda s=sid, n=name: esio.put_stored_script(es, s, script_source(n))))
     for name in SYSTEM_INDICES:
         if not esio.index_exists(es, name):
-            steps.append((f"create system index {name}", lambda n=name: esio.create_index(es, n)))
+            # exist_ok: another process (a second migrate, a writer whose first write created it) may win the race
+            steps.append((f"create system index {name}", lambda n=name: esio.create_index(es, n, exist_ok=True)))
             continue
         have = esio.get_mapping(es, name).get("properties", {})
         missing = missing_fields(have, wanted[name]["template"]["mappings"].get("properties", {}))
