@@ -127,3 +127,14 @@ def test_an_alias_over_several_indices_is_refused(es, alias, make_config):
     esio.update_aliases(es, [{"add": {"index": f"{alias}-a", "alias": alias}}, {"add": {"index": f"{alias}-b", "alias": alias}}])
     with pytest.raises(MigrationError, match="points at 2 indices"):
         plan(es, make_config(alias).index(alias))
+
+
+def test_creating_an_index_that_won_a_race_is_fine_only_when_asked(es, alias):
+    """Two migrations (or a writer's first write) racing: the step that found the index missing runs
+    after the other side created it."""
+    name = f"{alias}-race"
+    esio.create_index(es, name)
+    esio.create_index(es, name, exist_ok=True)  # the loser of the race
+    assert esio.index_exists(es, name)
+    with pytest.raises(Exception, match="resource_already_exists"):
+        esio.create_index(es, name)
