@@ -21,14 +21,14 @@ SIGNIFICANT = 7
 
 def logged_features(result: Any, strategies: Sequence[str], fields: FieldMap, depth: int, limit: int,
                     now: float | None = None) -> dict | None:
-    """``{"schema": id, "ids": [...], "rows": [[...], ...]}`` for a SearchResult, or None for an empty pool."""
+    """``{"schema": id, "ids": [...], "rows": [[...], ...]}`` for a SearchResult, or None when no
+    candidate qualifies (an empty pool; depth 0 and a page beyond the pool)."""
     pool = list(result.pool)
-    if not pool or depth <= 0 and not result.hits:
-        return None
     position = {c.id: n for n, c in enumerate(pool)}
-    wanted = list(range(min(depth, len(pool))))
-    wanted += [position[h["_id"]] for h in result.hits if position.get(h["_id"], -1) >= len(wanted)]
-    wanted = sorted(set(wanted))
+    wanted = sorted(set(range(min(depth, len(pool))))
+                    | {position[h["_id"]] for h in result.hits if h["_id"] in position})
+    if not wanted:
+        return None
     schema = feature_schema(strategies)
     served = result.features
     if served is not None and tuple(result.feature_schema) == schema and wanted[-1] < len(served):

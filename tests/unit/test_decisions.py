@@ -59,6 +59,13 @@ def test_logged_features_are_the_served_rows_of_the_head_and_of_every_shown_hit(
     assert logged["feature_schema"] == schema_id(feature_schema(strategies))
     whole = candidate_features(query, pool, strategies, FieldMap(), np.zeros(len(CONTEXT_SCHEMA)), 1e9)  # normalized over the whole head
     assert np.allclose(logged["features"]["rows"], whole[[0, 1, 2, 6, 7]], rtol=1e-6)
+    # a page served past the pool (the lexical fallback) with depth 0: nothing to log, the record still is
+    beyond = SearchResult("abc", "music", query, (), [{"_id": "x1"}], 8, (), pool=pool,
+                          context=tuple(np.zeros(len(CONTEXT_SCHEMA))))
+    record = decision_document(beyond, 1, partial(logged_features, beyond, strategies, FieldMap(), 0, 200, 1e9))
+    assert record["features"] is None and record["shown"] == ["x1"]
+    empty = SearchResult("abc", "music", query, (), [], 0, (), context=tuple(np.zeros(len(CONTEXT_SCHEMA))))
+    assert logged_features(empty, strategies, FieldMap(), 30, 200) is None
 
 
 def test_a_randomized_swap_exchanges_the_top_hit_with_another_and_is_rare_at_a_small_rate():
