@@ -146,7 +146,8 @@ class LrrEngine:
         pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
         # --- rank: the live ranker of lrr-models when it can serve, else the RRF order (never fails) ---
-        ranked = rank_pool(query, pool, tuple(strategies), cfg.fields, x, self._ranker_store.get(self.es, index),
+        names = tuple(strategies)
+        ranked = rank_pool(query, pool, names, cfg.fields, x, self._ranker_store.get(self.es, index),
                            self.config.ranker.candidates, always_features=self.config.ranker.always_features)
         pool = list(ranked.pool)
         page = [_hit(c, s) for c, s in zip(pool[from_:from_ + size], ranked.scores[from_:from_ + size].tolist())]
@@ -163,17 +164,19 @@ class LrrEngine:
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
                               ranked.schema, swap)
-        self._remember(result)
+        self._remember(result, names, cfg)
         return result
 
-    def _remember(self, result: SearchResult) -> None:
-        """Queue the decision for lrr-decisions: the record is built and written on the log's thread."""
+    def _remember(self, result: SearchResult, strategies: tuple[str, ...], cfg: IndexConfig) -> None:
+        """Queue the decision for lrr-decisions: the record is built and written on the log's thread.
+
+        ``strategies`` and ``cfg`` are the ones the search ranked with (its features use the same).
+        """
         if self.decisions is not None:  # the page is copied: the caller may change its hits before the log is built
             page = replace(result, hits=[dict(h) for h in result.hits])
             now_ms = int(time.time() * 1000)
             ranker = self.config.ranker
-            features = partial(logged_features, page, tuple(self.strategies(result.index)),
-                               self.config.index(result.index).fields, ranker.log_depth, ranker.candidates,
+            features = partial(logged_features, page, strategies, cfg.fields, ranker.log_depth, ranker.candidates,
                                now_ms / 1000) if ranker.log_features else None
             self.decisions.log(partial(decision_document, page, now_ms, features))
 
