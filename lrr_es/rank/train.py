@@ -155,7 +155,7 @@ def estimate_from_swaps(swapped: Sequence[tuple[int, bool, bool]], unswapped: Se
             at[position] += (engaged, 1)
     if at[1, 0] == 0:
         return None
-    logs, weights = [], []
+    ks, ratios, weights = [], [], []
     for k in range(2, top + 1):
         moved = [(a, b) for kk, a, b in swapped if kk == k]
         if not moved or at[k, 1] == 0:
@@ -163,12 +163,12 @@ def estimate_from_swaps(swapped: Sequence[tuple[int, bool, bool]], unswapped: Se
         n = len(moved)
         top_at_k = (sum(a for a, _ in moved) + 0.5) / (n + 1) / (at[1, 0] / at[1, 1])
         k_at_top = ((at[k, 0] + 0.5) / (at[k, 1] + 1)) / ((sum(b for _, b in moved) + 0.5) / (n + 1))
-        logs.append((np.log(k), 0.5 * (np.log(top_at_k) + np.log(k_at_top))))
+        ks.append(k)
+        ratios.append(np.sqrt(top_at_k * k_at_top))  # the geometric mean of the two estimates
         weights.append(n)
-    if not logs:
+    if not ks:
         return None
-    x, y = np.array(logs).T
-    eta = _power_law(np.exp(x), np.exp(y), np.array(weights, dtype=float))
+    eta = _power_law(np.array(ks), np.array(ratios), np.array(weights, dtype=float))
     positions = np.arange(1, max(top, pages) + 1)
     support = np.zeros(len(positions))
     support[:top] = at[1:top + 1, 1]
@@ -261,9 +261,9 @@ def build_examples(decisions: Sequence[Mapping], events: Sequence[Mapping], grad
             continue
         counts["with_features"] += 1
         engaged = {e.doc_id: e for e in search.engaged if e.grade > 0}
-        on_page = {label.doc_id for label in search.labels if label.shown_position is not None}
         if not engaged:
             continue
+        on_page = {label.doc_id for label in search.labels if label.shown_position is not None}
         ids, matrix = logged.get("ids") or [], logged.get("rows") or []
         try:
             X = np.asarray(matrix, dtype=float).reshape(len(ids), width)
