@@ -33,7 +33,8 @@ from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.rank import LtrRanker, candidate_features
 from lrr_es.rank import features as featmod
-from lrr_es.rank.simulate import collect, ndcg_at_k
+from lrr_es.rank.metrics import ndcg_at_k
+from lrr_es.rank.simulate import collect
 from lrr_es.simulate import generate_queries
 
 ALIAS = "bench-rank"

@@ -21,7 +21,6 @@ import numpy as np
 from ..errors import SimulationError
 from ..simulate.clicks import ClickModel, positive
 from ..simulate.queries import GeneratedQuery
-from .metrics import ndcg_at_k  # noqa: F401 - re-exported for the benchmarks and tests
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from lrr_es.migrate import migrate
 from lrr_es.rank import LtrRanker, feature_schema
 from lrr_es.rank.registry import (MODELS_INDEX, delete_models, list_models, load_live, model_id, promote,
                                   promote_if_better, rollback, save_ranker)
-from lrr_es.rank.simulate import collect, ndcg_at_k
+from lrr_es.rank.metrics import ndcg_at_k
+from lrr_es.rank.simulate import collect
 from lrr_es.simulate import generate_queries
 
 pytestmark = pytest.mark.integration

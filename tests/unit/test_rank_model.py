@@ -8,7 +8,7 @@ from lrr_es.merge import Candidate, Provenance
 from lrr_es.rank import FEATURE_SCHEMA, LtrRanker, feature_schema
 from lrr_es.rank.registry import LiveRanker
 from lrr_es.rank.serve import rank_pool
-from lrr_es.rank.simulate import ndcg_at_k
+from lrr_es.rank.metrics import ndcg_at_k
 from lrr_es.strategies import parse_query
 
 
