@@ -34,17 +34,22 @@ def es(es_url):
     return esio.connect(es_url)
 
 
+@pytest.fixture(scope="session")
+def drop_catalog(es):
+    """A function that removes a test catalog: every index named ``<alias>*`` and its catalog template."""
+    def drop(name):
+        for index in esio.list_indices(es, f"{name}*"):
+            esio.delete_index(es, index)
+        es.indices.delete_index_template(name=f"lrr-catalog-{name}", ignore=[404])
+    return drop
+
+
 @pytest.fixture
-def alias(es):
+def alias(drop_catalog):
     """A fresh ``test-<random>`` alias name; every index, template and alias under it is removed after."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
-    for index in esio.list_indices(es, f"{name}*"):
-        esio.delete_index(es, index)
-    try:
-        es.indices.delete_index_template(name=f"lrr-catalog-{name}")
-    except esio.NotFoundError:
-        pass
+    drop_catalog(name)
 
 
 @pytest.fixture
@@ -63,7 +68,7 @@ def musicoset():
 
 
 @pytest.fixture(scope="session")
-def music_index(es, musicoset):
+def music_index(es, musicoset, drop_catalog):
     """The MusicOSet catalog migrated and loaded once per session behind the ``test-music-fixed`` alias.
 
     Shared by every module that reads it: a test that writes to it (a Q2E update) uses a query
@@ -75,16 +80,10 @@ def music_index(es, musicoset):
     from lrr_es.load import load_rows
     from lrr_es.migrate import migrate
     name = "test-music-fixed"
-    _drop_catalog(es, name)
+    drop_catalog(name)
     config = config_from_dict({"indices": {name: {}}})
     migrate(es, config, name, progress=False, echo=lambda _: None)
     load_rows(es, config.index(name), read_musicoset(musicoset), progress=False, threads=1)
     esio.refresh(es, name)
     yield name
-    _drop_catalog(es, name)
-
-
-def _drop_catalog(es, name):
-    for index in esio.list_indices(es, f"{name}*"):
-        esio.delete_index(es, index)
-    es.indices.delete_index_template(name=f"lrr-catalog-{name}", ignore=[404])
+    drop_catalog(name)

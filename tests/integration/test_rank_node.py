@@ -26,25 +26,20 @@ SONGS = 400
 
 
 @pytest.fixture(scope="module")
-def catalog(es):
+def catalog(es, drop_catalog):
     """A small sample catalog behind its own alias; its rankers are deleted after. The name is fixed:
     explore's random order is salted with the index name, so a fixed name gives every run the same pool."""
     name = "test-rank-fixed"
-    _drop(es, name)
+    delete_models(es, name)
+    drop_catalog(name)
     config = config_from_dict({"indices": {name: {}}})
     migrate(es, config, name, progress=False, echo=lambda _: None)
     # one bulk thread: the same Lucene doc order (score ties, explore's _seq_no) in every run
     load_rows(es, config.index(name), sample_rows(SONGS, seed=5), progress=False, threads=1)
     esio.refresh(es, name)
     yield name, config
-    _drop(es, name)
-
-
-def _drop(es, name):
     delete_models(es, name)
-    for index in esio.list_indices(es, f"{name}*"):
-        esio.delete_index(es, index)
-    es.indices.delete_index_template(name=f"lrr-catalog-{name}", ignore=[404])
+    drop_catalog(name)
 
 
 @pytest.fixture

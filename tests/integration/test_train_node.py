@@ -28,19 +28,17 @@ NAME = "test-train-fixed"
 SONGS = 400
 
 
-def _drop(es):
+def _drop(es, drop_catalog):
     delete_models(es, NAME)
-    for index in esio.list_indices(es, f"{NAME}*"):
-        esio.delete_index(es, index)
-    es.indices.delete_index_template(name=f"lrr-catalog-{NAME}", ignore=[404])
+    drop_catalog(NAME)
     if esio.index_exists(es, DECISIONS_INDEX):
         esio.delete_by_query(es, DECISIONS_INDEX, {"term": {"index": NAME}})
 
 
 @pytest.fixture(scope="module")
-def logged(es):
+def logged(es, drop_catalog):
     """600 simulated searches with feedback on a sample catalog (10% of pages get a randomized swap)."""
-    _drop(es)
+    _drop(es, drop_catalog)
     config = config_from_dict({"indices": {NAME: {}}, "ranker": {"swap_rate": 0.1}})
     migrate(es, config, NAME, progress=False, echo=lambda _: None)
     load_rows(es, config.index(NAME), sample_rows(SONGS, seed=5), progress=False, threads=1)
@@ -53,7 +51,7 @@ def logged(es):
     engine.decisions.flush(timeout=60)
     esio.refresh(es, "lrr-events")
     yield config, since, outcomes
-    _drop(es)
+    _drop(es, drop_catalog)
 
 
 def test_every_decision_carries_the_features_of_its_head_and_its_shown_hits(es, logged):
