@@ -39,19 +39,40 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
-def spherical_kmeans(vectors: np.ndarray, clusters: int, seed: int, iterations: int = 25) -> np.ndarray:
+RESTART_WORK = 2_000_000  # points x clusters that one fit may spend on extra restarts
+
+
+def spherical_kmeans(vectors: np.ndarray, clusters: int, seed: int, iterations: int = 25,
+                     restarts: int | None = None) -> np.ndarray:
     """Unit-norm centroids of shape (clusters, d) for unit vectors of shape (n, d), by cosine k-means.
 
-    Seeded k-means++ initialization over the non-zero rows, then Lloyd iterations that assign each
-    vector to its most similar centroid (largest dot product) and re-normalize the mean of each
-    cluster. An emptied cluster is re-seeded with the vector worst served by its centroid.
+    ``restarts`` seeded runs, each from a greedy k-means++ initialization over the non-zero rows
+    followed by Lloyd iterations; the run whose vectors are closest to their centroids (largest
+    summed similarity) wins. One run can settle in a poor local optimum that depends on the last
+    bits of the floating-point arithmetic (BLAS threads, CPU); the best of several does not, so the
+    result is the same across machines. By default small fits take 4 runs and large ones (over
+    ``RESTART_WORK`` points x clusters) fewer, down to one.
     """
     rng = np.random.default_rng(seed)
     points = vectors[np.linalg.norm(vectors, axis=1) > 0]
     if len(points) == 0:
         raise ValueError("no non-zero vectors to cluster")
     clusters = min(clusters, len(points))
-    centroids = _kmeans_plus_plus(points, clusters, rng)
+    if restarts is None:
+        restarts = min(4, RESTART_WORK // (len(points) * clusters))
+    best, best_fit = None, -np.inf
+    for _ in range(max(1, restarts)):
+        centroids = _lloyd(points, _kmeans_plus_plus(points, clusters, rng), iterations)
+        fit = float((points @ centroids.T).max(axis=1).sum())
+        if fit > best_fit + 1e-9 * len(points):  # a tie within rounding keeps the earlier run
+            best, best_fit = centroids, fit
+    return best
+
+
+def _lloyd(points: np.ndarray, centroids: np.ndarray, iterations: int) -> np.ndarray:
+    """Lloyd iterations from ``centroids``: assign each point to its most similar centroid and
+    re-normalize each cluster's mean; an emptied cluster is re-seeded with the worst-served point."""
+    clusters = len(centroids)
     for _ in range(iterations):
         similarity = points @ centroids.T
         labels = similarity.argmax(axis=1)
@@ -71,14 +92,25 @@ def spherical_kmeans(vectors: np.ndarray, clusters: int, seed: int, iterations: 
 
 
 def _kmeans_plus_plus(points: np.ndarray, clusters: int, rng: np.random.Generator) -> np.ndarray:
-    """k-means++ seeding with cosine distance (1 - dot) on unit vectors; shape (clusters, d)."""
+    """Greedy k-means++ seeding with cosine distance (1 - dot) on unit vectors; shape (clusters, d).
+
+    Each step draws a few candidates in proportion to their distance and keeps the one that lowers
+    the total distance most (Arthur & Vassilvitskii's greedy variant), which rarely seeds two
+    centroids in one natural cluster.
+    """
+    trials = 2 + int(np.log(clusters))
     chosen = [int(rng.integers(len(points)))]
     distance = np.maximum(1.0 - points @ points[chosen[0]], 0.0)
     for _ in range(1, clusters):
         total = distance.sum()
-        pick = int(rng.choice(len(points), p=distance / total)) if total > 0 else int(rng.integers(len(points)))
-        chosen.append(pick)
-        distance = np.minimum(distance, np.maximum(1.0 - points @ points[pick], 0.0))
+        if total <= 0:
+            chosen.append(int(rng.integers(len(points))))
+            continue
+        candidates = rng.choice(len(points), size=trials, p=distance / total)
+        options = np.minimum(distance[None, :], np.maximum(1.0 - points[candidates] @ points.T, 0.0))
+        pick = int(options.sum(axis=1).argmin())
+        chosen.append(int(candidates[pick]))
+        distance = options[pick]
     return points[chosen].copy()
 
 
