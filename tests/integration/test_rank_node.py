@@ -83,8 +83,10 @@ def test_registry_round_trip_save_list_promote_rollback_load(es, es_url, registr
         cli, ["--config", str(config), "models", "show", "--index", registry_alias, "--top", "3"])
     assert shown.exit_code == 0, shown.output
     assert "ranker v3: live" in shown.output and "feature importance" in shown.output
-    top = [line.split()[0] for line in shown.output.splitlines() if line.startswith("  ")]
-    assert top == ["lexical_found"]  # _ranker's grades follow the first column alone; unused features are not listed
+    top = [line.split() for line in shown.output.splitlines() if line.startswith("  ")]
+    # _ranker's grades follow the first column alone: it takes nearly all the gain (XGBoost 3 also
+    # makes small splits on noise columns; 1.7 made none)
+    assert len(top) <= 3 and top[0][0] == "lexical_found" and float(top[0][1].rstrip("%")) > 90
 
     assert rollback(es, registry_alias).version == 1
     assert {m.version: m.status for m in list_models(es, registry_alias)} == {1: "live", 2: "candidate", 3: "retired"}
