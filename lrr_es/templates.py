@@ -18,6 +18,15 @@ from .phonetic import phonetic_field
 from .q2e import seed_fields
 
 PACKAGE = Path(__file__).parent
+
+
+def shipped_dir(name: str) -> Path:
+    """``index_templates`` or ``painless``: inside the installed package (a wheel puts them there), or
+    at the top of the source tree this module was imported from (a checkout or an editable install)."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
+
+
 SYSTEM_INDICES = ("lrr-events", "lrr-decisions", "lrr-models")
 LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events",
               "lrr_phonetic", "lrr_sem_cluster", "lrr_emb")
@@ -30,7 +39,7 @@ _SINGLE_ROLES = ("genre", "popularity", "added_at", "entity_type", "year", "deca
 
 @lru_cache(maxsize=None)
 def _template_file(name: str) -> dict:
-    raw = json.loads((PACKAGE / "index_templates" / f"{name}.json").read_text(encoding="utf-8"))
+    raw = json.loads((shipped_dir("index_templates") / f"{name}.json").read_text(encoding="utf-8"))
     raw.pop("_comment", None)
     return raw
 
@@ -87,9 +96,9 @@ def _rename_roles(props: dict, index: IndexConfig) -> dict:
 
 @lru_cache(maxsize=None)
 def script_source(name: str) -> str:
-    path = PACKAGE / "painless" / f"{name}.painless"
+    path = shipped_dir("painless") / f"{name}.painless"
     if not path.exists():
-        known = sorted(p.stem for p in (PACKAGE / "painless").glob("*.painless"))
+        known = sorted(p.stem for p in shipped_dir("painless").glob("*.painless"))
         raise ValueError(f"unknown stored script {name!r} (known: {', '.join(known)})")
     return path.read_text(encoding="utf-8")
 
@@ -100,7 +109,7 @@ def script_id(name: str) -> str:
 
 
 def script_names() -> list[str]:
-    return sorted(p.stem for p in (PACKAGE / "painless").glob("*.painless"))
+    return sorted(p.stem for p in shipped_dir("painless").glob("*.painless"))
 
 
 # --- documents --------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from lrr_es.config import config_from_dict
 from lrr_es.templates import (SYSTEM_INDICES, catalog_template, index_document, script_id, script_names,
                               script_source, system_template)
 
-PACKAGE = Path(__file__).resolve().parents[2] / "lrr_es"
+ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("path", sorted((PACKAGE / "index_templates").glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "index_templates").glob("*.json")), ids=lambda p: p.name)
 def test_template_files_are_json_with_a_version(path):
     body = json.loads(path.read_text())
     assert isinstance(body["version"], int) and body["version"] >= 1
