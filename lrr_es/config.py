@@ -46,6 +46,8 @@ class IndexConfig:
     strategies: tuple[str, ...] = KNOWN_STRATEGIES
     shards: int = 1
     replicas: int = 0
+    # false: the client wrapper passes every search of this index straight to Elasticsearch (for incidents)
+    learning: bool = True
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def _index(name: Any, raw: Any) -> IndexConfig:
     raw = raw or {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"indices.{name} must be a mapping, not {raw!r}")
-    _reject_unknown(f"indices.{name}", raw, {"fields", "strategies", "shards", "replicas"})
+    _reject_unknown(f"indices.{name}", raw, {"fields", "strategies", "shards", "replicas", "learning"})
     fields_raw = raw.get("fields") or {}
     if not isinstance(fields_raw, Mapping):
         raise ConfigError(f"indices.{name}.fields must be a mapping of role to field name, not {fields_raw!r}")
@@ -235,7 +237,11 @@ def _index(name: Any, raw: Any) -> IndexConfig:
     shards, replicas = raw.get("shards", 1), raw.get("replicas", 0)
     _check_int(f"indices.{name}.shards", shards, 1, 1024)
     _check_int(f"indices.{name}.replicas", replicas, 0, 16)
-    return IndexConfig(name=name, fields=fields, strategies=strategies, shards=shards, replicas=replicas)
+    learning = raw.get("learning", True)
+    if not isinstance(learning, bool):
+        raise ConfigError(f"indices.{name}.learning must be true or false, got {learning!r}")
+    return IndexConfig(name=name, fields=fields, strategies=strategies, shards=shards, replicas=replicas,
+                       learning=learning)
 
 
 def _field_map(index: str, raw: Mapping[str, Any]) -> FieldMap:

@@ -263,6 +263,25 @@ def search(es: Elasticsearch, index: str, body: dict) -> dict:
     return _raw(es.search(index=index, **_body_kwargs(body)))
 
 
+def search_native(es: Elasticsearch, index: str, body: dict, request_timeout: float | None = None) -> tuple[dict, Any]:
+    """One search: its plain body and the client's own response object (for :func:`client_response`)."""
+    if CLIENT_MAJOR >= 8:
+        client = es.options(request_timeout=request_timeout) if request_timeout else es
+        native = client.search(index=index, **body)
+    else:
+        extra = {"request_timeout": request_timeout} if request_timeout else {}
+        native = es.search(index=index, body=body, **extra)
+    return _raw(native), native
+
+
+def client_response(body: dict, like: Any) -> Any:
+    """``body`` in the type the installed client returns for a search: a dict on 7.x, on 8.x an
+    ObjectApiResponse carrying the metadata (status, headers, node) of ``like``, a real response."""
+    if CLIENT_MAJOR < 8:
+        return body
+    return type(like)(body=body, meta=like.meta)
+
+
 def composite_counts(es: Elasticsearch, index: str, field: str, page_size: int = 1000) -> Iterator[tuple[Any, int]]:
     """(value, doc count) of every value of keyword or numeric ``field``, in value order.
 

@@ -227,7 +227,8 @@ def _fields(given: Any, fields: frozenset[str], kind: str) -> None:
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise _NotServed(f"{kind} fields")
     patterns = [n.split("^", 1)[0] for n in names]
-    if not any(p in ("*", "_all") or fnmatch.filter(fields, p) for p in patterns):
+    if not any(p in ("*", "_all") or any(fnmatch.fnmatchcase(p, f) or fnmatch.fnmatchcase(f, p) for f in fields)
+               for p in patterns):
         raise _NotServed("field not configured")
 
 

@@ -1,0 +1,178 @@
+"""LrrClient: the app's own Elasticsearch client, with learned search on the indices lrr-es serves.
+
+The proxy only routes. A search the engine can serve (``translate``) goes through the engine and
+comes back shaped as Elasticsearch's answer (``response``); everything else, and every search the
+engine fails at, goes to the wrapped client untouched, so the app sees what it saw before. Every
+other method and namespace is the wrapped client's own.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Mapping
+
+from .. import es as esio
+from ..config import Config, load_config
+from .response import search_response
+from .translate import EngineRequest, PassThrough, request_body, translate
+
+log = logging.getLogger(__name__)
+
+
+class PassThroughCounts:
+    """How many searches passed through, by reason (thread-safe); each reason is logged once."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, reason: str, detail: str = "") -> None:
+        with self._lock:
+            first = reason not in self._counts
+            self._counts[reason] += 1
+        if first:
+            log.info("lrr-es passes searches through to Elasticsearch: %s%s (logged once per reason)", reason,
+                     f" ({detail})" if detail else "")
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+class _EngineFailed(Exception):
+    """The engine could not serve this search; the app's own search is served instead."""
+
+
+class LrrClient:
+    """Wraps an elasticsearch-py 7.17 or 8.x client: ``es = LrrClient(Elasticsearch(...), config)``.
+
+    ``client.lrr`` is the engine (``client.lrr.feedback(search_id, doc_id, action, position=...)``);
+    ``client.passthrough.snapshot()`` counts the searches that went to Elasticsearch unchanged, by
+    reason. A search can opt out with ``lrr=False`` and pass caller context with
+    ``lrr={"context": {...}}``; neither reaches Elasticsearch.
+    """
+
+    def __init__(self, es_client: Any, config: Config, engine: Any = None,
+                 passthrough: PassThroughCounts | None = None) -> None:
+        from ..engine import LrrEngine
+        self._client = es_client
+        self._config = config
+        self.lrr = engine if engine is not None else LrrEngine(es_client, config)
+        self.passthrough = passthrough or PassThroughCounts()
+        self._fields = {name: _text_fields(cfg) for name, cfg in config.indices.items()}
+
+    @classmethod
+    def from_config(cls, config: str | Path | Config | None = None, es_client: Any = None) -> "LrrClient":
+        """A wrapper built from a configuration (a path, a Config, or ``$LRR_CONFIG``) and, unless
+        ``es_client`` is given, a client for its ``elasticsearch.url``."""
+        cfg = config if isinstance(config, Config) else load_config(config)
+        client = es_client if es_client is not None else esio.connect(cfg.elasticsearch.url, cfg.elasticsearch.timeout)
+        return cls(client, cfg)
+
+    # --- the wrapped client ------------------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def __repr__(self) -> str:
+        return f"LrrClient({self._client!r})"
+
+    def __enter__(self) -> "LrrClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Write pending feedback and decisions, then close the wrapped client."""
+        self.lrr.close()
+        closer = getattr(self._client, "close", None)
+        if callable(closer):
+            closer()
+
+    def options(self, **kwargs: Any) -> "LrrClient":
+        """8.x: the wrapped client's ``options(...)``, wrapped again (same engine, same counters)."""
+        return LrrClient(self._client.options(**kwargs), self._config, self.lrr, self.passthrough)
+
+    # --- search ------------------------------------------------------------------------------
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        """The app's search: through the engine when it can serve it, else the wrapped client's own."""
+        served = kwargs.pop("lrr", True)
+        routed = self._route(args, kwargs, served)
+        if isinstance(routed, PassThrough):
+            self.passthrough.add(routed.reason)
+            return self._client.search(*args, **kwargs)
+        request, transport, context = routed
+        try:
+            return self._serve(request, transport, context)
+        except Exception as exc:  # noqa: BLE001 - never break the app: its own search answers instead
+            self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}")
+            log.debug("engine failed on %s, serving the app's own search", request.index, exc_info=True)
+            return self._client.search(*args, **kwargs)
+
+    def _route(self, args: tuple, kwargs: dict, served: Any) -> PassThrough | tuple[EngineRequest, dict, Any]:
+        if served is False:
+            return PassThrough("opted out")
+        if args:
+            return PassThrough("positional arguments")
+        kwargs = dict(kwargs)
+        index = kwargs.pop("index", None)
+        body = kwargs.pop("body", None)
+        merged = request_body(body, kwargs)
+        if isinstance(merged, PassThrough):
+            return merged
+        body, transport = merged
+        request = translate(index, body, self._fields)
+        if isinstance(request, PassThrough):
+            return request
+        if not self._config.index(request.index).learning:
+            return PassThrough("learning off")
+        context = served.get("context") if isinstance(served, Mapping) else None
+        return request, transport, context
+
+    def _serve(self, request: EngineRequest, transport: Mapping[str, Any], context: Any) -> Any:
+        started = time.perf_counter()
+        result = self.lrr.search(request.index, request.text, filters=list(request.filters), size=request.size,
+                                 from_=request.from_, context=context)
+        if result.failed:
+            raise _EngineFailed("; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
+        counted, native = esio.search_native(self._client, request.index, _count_body(request),
+                                             transport.get("request_timeout"))
+        highlights = self._highlights(request, result.hits, transport)
+        lrr = {"search_id": result.search_id, "plan": [vars(item) for item in result.plan],
+               "policy": result.versions.get("policy"), "ranker": result.versions.get("ranker") or "rrf",
+               "skipped": dict(result.skipped)}
+        body = search_response(result.hits, request.source, (time.perf_counter() - started) * 1000,
+                               any(r.status == "timed_out" for r in result.results), counted, highlights, lrr)
+        return esio.client_response(body, native)
+
+    def _highlights(self, request: EngineRequest, hits: list[dict], transport: Mapping[str, Any]) -> dict[str, dict]:
+        """Highlight fragments of the page's hits, from the app's highlight request over its own query."""
+        if not request.highlight or not hits:
+            return {}
+        highlight = dict(request.highlight)
+        highlight.setdefault("highlight_query", request.query)
+        body = {"query": {"ids": {"values": [h["_id"] for h in hits]}}, "highlight": highlight,
+                "_source": False, "size": len(hits), "track_total_hits": False}
+        found, _ = esio.search_native(self._client, request.index, body, transport.get("request_timeout"))
+        return {h["_id"]: h["highlight"] for h in found.get("hits", {}).get("hits", []) if h.get("highlight")}
+
+
+def _count_body(request: EngineRequest) -> dict:
+    """The app's own query at size 0: hits.total (after its post_filter) and aggregations, as before."""
+    body: dict[str, Any] = {"size": 0, "query": request.query}
+    for key, value in (("aggs", request.aggs), ("post_filter", request.post_filter),
+                       ("track_total_hits", request.track_total_hits), ("timeout", request.timeout)):
+        if value is not None:
+            body[key] = value
+    return body
+
+
+def _text_fields(cfg: Any) -> tuple[str, ...]:
+    """The text fields an index's strategies search (title and artist roles, with their sub-fields)."""
+    fields = tuple(cfg.fields.title) + tuple(cfg.fields.artist or ())
+    return fields + tuple(f"{f}.*" for f in fields)
