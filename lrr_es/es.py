@@ -274,12 +274,31 @@ def search_native(es: Elasticsearch, index: str, body: dict, request_timeout: fl
     return _raw(native), native
 
 
+def msearch_native(es: Elasticsearch, searches: list[dict]) -> Any:
+    """One _msearch as the app would send it; the client's own response object."""
+    if CLIENT_MAJOR >= 8:
+        return es.msearch(searches=searches)
+    return es.msearch(body=searches)
+
+
 def client_response(body: dict, like: Any) -> Any:
     """``body`` in the type the installed client returns for a search: a dict on 7.x, on 8.x an
-    ObjectApiResponse carrying the metadata (status, headers, node) of ``like``, a real response."""
+    ObjectApiResponse carrying the metadata (status, headers, node) of ``like``, a real response
+    (``like`` None: one made for a successful answer)."""
     if CLIENT_MAJOR < 8:
         return body
+    if like is None:
+        from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig, ObjectApiResponse
+        meta = ApiResponseMeta(status=200, http_version="1.1", duration=0.0, node=NodeConfig("http", "localhost", 9200),
+                               headers=HttpHeaders({"content-type": "application/json",
+                                                    "x-elastic-product": "Elasticsearch"}))
+        return ObjectApiResponse(body=body, meta=meta)
     return type(like)(body=body, meta=like.meta)
+
+
+def plain(response: Any) -> Any:
+    """A client response as plain data (a dict on 7.x already; the body of an 8.x response)."""
+    return _raw(response)
 
 
 def composite_counts(es: Elasticsearch, index: str, field: str, page_size: int = 1000) -> Iterator[tuple[Any, int]]:

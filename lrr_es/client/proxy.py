@@ -114,6 +114,44 @@ class LrrClient:
             log.debug("engine failed on %s, serving the app's own search", request.index, exc_info=True)
             return self._client.search(*args, **kwargs)
 
+    def msearch(self, *args: Any, **kwargs: Any) -> Any:
+        """The app's msearch: the entries the engine can serve go through it, the others (and any the
+        engine fails at) go to Elasticsearch in one msearch; the answers keep the app's order."""
+        served = kwargs.pop("lrr", True)
+        lines = kwargs.get("searches", kwargs.get("body", args[0] if args else None))
+        extra = {k: v for k, v in kwargs.items() if k not in ("searches", "body", "index")}
+        if served is False or len(args) > 1 or extra or not _pairs(lines):
+            self.passthrough.add("msearch not served" if served is not False else "opted out")
+            return self._client.msearch(*args, **kwargs)
+        default_index = kwargs.get("index")
+        answers: list[Any] = []
+        passed: list[int] = []
+        for i in range(0, len(lines), 2):
+            header, body = lines[i], lines[i + 1]
+            routed = self._route((), {"index": header.get("index", default_index), "body": body}, served) \
+                if set(header) <= {"index"} else PassThrough("msearch header")
+            answer = None
+            if not isinstance(routed, PassThrough):
+                try:
+                    answer = esio.plain(self._serve(*routed)) | {"status": 200}
+                except Exception as exc:  # noqa: BLE001 - the entry goes to Elasticsearch instead
+                    self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}")
+            else:
+                self.passthrough.add(routed.reason)
+            if answer is None:
+                passed.append(len(answers))
+            answers.append(answer)
+        if passed:
+            rest = [line for j in passed for line in (dict(lines[2 * j]) | _index_of(lines[2 * j], default_index),
+                                                     lines[2 * j + 1])]
+            native = esio.msearch_native(self._client, rest)
+            for j, response in zip(passed, esio.plain(native)["responses"]):
+                answers[j] = response
+        else:
+            native = None
+        took = max((a.get("took", 0) for a in answers), default=0)
+        return esio.client_response({"took": took, "responses": answers}, native)
+
     def _route(self, args: tuple, kwargs: dict, served: Any) -> PassThrough | tuple[EngineRequest, dict, Any]:
         if served is False:
             return PassThrough("opted out")
@@ -160,6 +198,16 @@ class LrrClient:
                 "_source": False, "size": len(hits), "track_total_hits": False}
         found, _ = esio.search_native(self._client, request.index, body, transport.get("request_timeout"))
         return {h["_id"]: h["highlight"] for h in found.get("hits", {}).get("hits", []) if h.get("highlight")}
+
+
+def _pairs(lines: Any) -> bool:
+    """An msearch body the proxy can split: a list of header and body objects."""
+    return (isinstance(lines, (list, tuple)) and len(lines) % 2 == 0 and len(lines) > 0
+            and all(isinstance(line, Mapping) for line in lines))
+
+
+def _index_of(header: Mapping[str, Any], default: Any) -> dict:
+    return {} if "index" in header or default is None else {"index": default}
 
 
 def _count_body(request: EngineRequest) -> dict:
