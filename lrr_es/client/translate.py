@@ -112,6 +112,8 @@ def translate(index: Any, body: Mapping[str, Any], configured: Mapping[str, Coll
     ``configured`` maps each index the engine serves (the alias) to the text fields its strategies
     search; a text query over none of those fields passes through.
     """
+    if isinstance(index, (list, tuple)) and len(index) == 1:  # elasticsearch-dsl passes a list
+        index = index[0]
     if not isinstance(index, str) or "," in index or "*" in index:
         return PassThrough("several indices" if index else "no index")
     if index not in configured:

@@ -94,6 +94,8 @@ def test_indices_that_are_not_one_configured_alias_pass_through():
     assert reason(body, "music,other") == "several indices"
     assert reason(body, "mus*") == "several indices"
     assert reason(body, None) == "no index"
+    assert reason(body, ["music", "other"]) == "several indices"
+    assert served(body, ["music"]).index == "music"  # elasticsearch-dsl passes a list
 
 
 def test_a_deep_bool_passes_through_instead_of_recursing_forever():
