@@ -33,6 +33,7 @@ from .events import BUILTIN_ACTIONS, FeedbackEvent, make_event
 from .plan import (DECISIONS_INDEX, RecentSearches, Resolved, context_from_decision, event_lines, plan_updates,
                    resolve)
 from .spool import default_spool_path, read_spool, write_spool
+from .ubi import ubi_feedback
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 5.0
@@ -133,6 +134,19 @@ class FeedbackWriter:
             except FeedbackBacklogError as exc:
                 raise FeedbackBacklogError(f"{exc}; {n} of {len(built)} events were queued") from None
         return [e.event_id for e in built]
+
+    def feedback_ubi(self, events: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Feedback from OpenSearch User Behavior Insights events (see lrr_es.feedback.ubi for the
+        mapping); validated like ``feedback_many``: a bad event is named and nothing is queued."""
+        if isinstance(events, Mapping):
+            events = [events]
+        converted = []
+        for n, event in enumerate(events):
+            try:
+                converted.append(ubi_feedback(event))
+            except FeedbackError as exc:
+                raise FeedbackError(f"event #{n}: {exc}") from None
+        return self.feedback_many(converted)
 
     def remember_search(self, search_id: str, index: str, query: str, timestamp_ms: int | None = None) -> None:
         """Record a served search so that its feedback needs no lookup."""
