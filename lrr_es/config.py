@@ -115,6 +115,9 @@ class FeedbackConfig:
     flush_ms: int = 200  # longest wait for a batch to fill
     block_timeout_s: float = 5.0  # how long feedback() blocks on a full queue before raising
     spool_path: str | None = None  # default: $LRR_HOME/feedback-spool.jsonl (~/.local/share/lrr-es/)
+    # the index an app writes its User Behavior Insights events to; through the client wrapper each
+    # event written there with index() is also taken as feedback (null: none)
+    ubi_index: str | None = "ubi_events"
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,8 @@ def _check_feedback(where: str, c: FeedbackConfig) -> None:
     _check_number(f"{where}.block_timeout_s", c.block_timeout_s, 0, 3600)
     if c.spool_path is not None and not (isinstance(c.spool_path, str) and c.spool_path.strip()):
         raise ConfigError(f"{where}.spool_path must be a file path or null, got {c.spool_path!r}")
+    if c.ubi_index is not None and not (isinstance(c.ubi_index, str) and _valid_index_name(c.ubi_index)):
+        raise ConfigError(f"{where}.ubi_index must be an index name or null, got {c.ubi_index!r}")
 
 
 _VALIDATORS = {

@@ -97,6 +97,19 @@ class LrrClient:
         """8.x: the wrapped client's ``options(...)``, wrapped again (same engine, same counters)."""
         return LrrClient(self._client.options(**kwargs), self._config, self.lrr, self.passthrough)
 
+    def index(self, *args: Any, **kwargs: Any) -> Any:
+        """The wrapped client's ``index``; a UBI event written to ``feedback.ubi_index`` is also
+        taken as feedback (a bad event is logged, never raised: the app's write stands)."""
+        response = self._client.index(*args, **kwargs)
+        ubi_index = self._config.feedback.ubi_index
+        if ubi_index is not None and kwargs.get("index") == ubi_index:
+            event = kwargs.get("document", kwargs.get("body"))
+            try:
+                self.lrr.feedback_writer.feedback_ubi([event])
+            except Exception as exc:  # noqa: BLE001 - the app's own write already succeeded
+                log.warning("UBI event in %s not taken as feedback: %s", ubi_index, exc)
+        return response
+
     # --- search ------------------------------------------------------------------------------
 
     def search(self, *args: Any, **kwargs: Any) -> Any:
