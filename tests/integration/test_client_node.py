@@ -1,0 +1,219 @@
+"""The drop-in wrapper on a real node: an app's whole flow through the plain client and through
+LrrClient, compared field by field; engine-served searches keep the app's filters, _source rules,
+totals and aggregations; hostile bodies end the same way as with the plain client."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from elasticsearch import helpers
+
+from lrr_es import es as esio
+from lrr_es.client import LrrClient
+from lrr_es.config import config_from_dict
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def catalog(es, drop_catalog):
+    """The sample catalog migrated behind the fixed alias ``test-wrapper``."""
+    from lrr_es.catalog import sample_rows
+    from lrr_es.load import load_rows
+    from lrr_es.migrate import migrate
+    name = "test-wrapper"
+    drop_catalog(name)
+    config = config_from_dict({"indices": {name: {"strategies": ["lexical", "popular", "memory", "fuzzy"]}},
+                               "feedback": {"ubi_index": None}})
+    migrate(es, config, name, progress=False, echo=lambda _: None)
+    load_rows(es, config.index(name), sample_rows(400, seed=5), progress=False, threads=1)
+    esio.refresh(es, name)
+    yield name, config
+    drop_catalog(name)
+
+
+@pytest.fixture(scope="module")
+def wrapper(es, catalog):
+    client = LrrClient(es, catalog[1])
+    yield client
+    client.lrr.close()
+
+
+def _same(plain, wrapped, path="response"):
+    """Equal field by field, except ``took``."""
+    if isinstance(plain, dict):
+        assert isinstance(wrapped, dict), path
+        keys = set(plain) - {"took"}
+        assert keys == set(wrapped) - {"took"}, f"{path}: {sorted(keys ^ (set(wrapped) - {'took'}))}"
+        for key in keys:
+            _same(plain[key], wrapped[key], f"{path}.{key}")
+    elif isinstance(plain, list):
+        assert isinstance(wrapped, list) and len(plain) == len(wrapped), path
+        for i, (a, b) in enumerate(zip(plain, wrapped)):
+            _same(a, b, f"{path}[{i}]")
+    else:
+        assert plain == wrapped, path
+
+
+def test_an_apps_whole_flow_passes_through_unchanged(es, wrapper, drop_catalog):
+    """create, bulk, scan, search (filters, aggs, highlight, paging, sort), count, get, mget, msearch, delete."""
+    results = {}
+    for label, client in (("plain", es), ("wrapped", wrapper)):
+        index = f"test-app-{label}"
+        drop_catalog(index)
+        client.indices.create(index=index, body={"mappings": {"properties": {
+            "name": {"type": "text"}, "kind": {"type": "keyword"}, "n": {"type": "integer"}}}})
+        docs = [{"_index": index, "_id": str(i), "_source": {"name": f"item {i} {'red' if i % 2 else 'blue'}",
+                                                              "kind": "ab"[i % 2], "n": i}} for i in range(60)]
+        ok, errors = helpers.bulk(client, docs, refresh=True)
+        scanned = sorted(h["_id"] for h in helpers.scan(client, index=index, query={"query": {"match_all": {}}}))
+        body = {"query": {"bool": {"must": [{"match": {"name": "red"}}], "filter": [{"term": {"kind": "b"}}]}},
+                "aggs": {"kinds": {"terms": {"field": "kind"}}}, "highlight": {"fields": {"name": {}}},
+                "sort": [{"n": "desc"}], "from": 5, "size": 5}
+        out = {
+            "bulk": (ok, errors), "scan": scanned,
+            "search": client.search(index=index, body=body),
+            "match": client.search(index=index, body={"query": {"match": {"name": "item"}}, "size": 3}),
+            "count": client.count(index=index, body={"query": {"term": {"kind": "a"}}}),
+            "get": client.get(index=index, id="7"),
+            "mget": client.mget(index=index, body={"ids": ["1", "2", "99"]}),
+            "msearch": client.msearch(body=[{"index": index}, {"query": {"term": {"kind": "a"}}, "size": 2},
+                                            {"index": index}, {"query": {"match": {"name": "blue"}}, "size": 2}]),
+            "delete": client.delete(index=index, id="3", refresh=True),
+            "after": client.count(index=index),
+        }
+        out["msearch"]["responses"] = [{k: v for k, v in r.items() if k != "took"} for r in out["msearch"]["responses"]]
+        results[label] = out
+        drop_catalog(index)
+    plain, wrapped = results["plain"], results["wrapped"]
+    for key in plain:
+        if key in ("search", "match", "msearch", "get", "mget", "delete"):
+            # the index name differs by label; compare the rest
+            _same(_renamed(plain[key], "plain"), _renamed(wrapped[key], "wrapped"), key)
+        else:
+            assert plain[key] == wrapped[key], key
+    assert wrapper.passthrough.snapshot().get("index not configured", 0) >= 3
+
+
+def _renamed(value, label):
+    if isinstance(value, dict):
+        return {k: _renamed(v, label) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, label) for v in value]
+    return "INDEX" if value == f"test-app-{label}" else value
+
+
+APP_BODY = {"query": {"bool": {"must": [{"multi_match": {"query": "love", "fields": ["title^2", "artist"]}}],
+                               "filter": [{"term": {"entity_type": "song"}}],
+                               "must_not": [{"term": {"explicit": True}}]}},
+            "aggs": {"genre": {"terms": {"field": "genre"}}, "years": {"stats": {"field": "year"}}},
+            "post_filter": {"range": {"year": {"gte": 1970}}},
+            "highlight": {"fields": {"title": {}}}, "_source": {"includes": ["title", "year", "genre", "explicit",
+                                                                              "entity_type"]},
+            "size": 10, "track_total_hits": True}
+
+
+def test_an_engine_served_search_keeps_the_apps_filters_source_totals_and_aggregations(es, wrapper, catalog):
+    alias = catalog[0]
+    plain = es.search(index=alias, body=copy.deepcopy(APP_BODY))
+    served = wrapper.search(index=alias, body=copy.deepcopy(APP_BODY))
+    assert served["lrr"]["search_id"] and served["lrr"]["plan"]
+    assert set(served) == set(plain) | {"lrr"}
+    assert served["aggregations"] == plain["aggregations"]
+    assert served["hits"]["total"] == plain["hits"]["total"]
+    assert served["_shards"] == plain["_shards"] and served["timed_out"] is False
+    hits = served["hits"]["hits"]
+    assert hits and len(hits) <= 10
+    concrete = esio.alias_targets(es, alias)
+    for hit in hits:
+        assert hit["_index"] in concrete
+        assert set(hit["_source"]) <= {"title", "year", "genre", "explicit", "entity_type"}
+        assert hit["_source"]["entity_type"] == "song" and hit["_source"].get("explicit") is not True
+        assert hit["_source"]["year"] >= 1970
+    highlighted = [h for h in hits if "highlight" in h]
+    assert highlighted and all("<em>" in h["highlight"]["title"][0] for h in highlighted)
+    # every served hit matches the app's query with its filters and post_filter
+    ids = [h["_id"] for h in hits]
+    check = {"query": {"bool": {"must": [APP_BODY["query"], APP_BODY["post_filter"]],
+                                "filter": [{"ids": {"values": ids}}]}}, "size": len(ids)}
+    assert esio.search(es, alias, check)["hits"]["total"]["value"] == len(ids)
+    assert served["hits"]["max_score"] == max(h["_score"] for h in hits)
+
+
+def test_page_two_follows_page_one(wrapper, catalog):
+    body = {"query": {"match": {"title": "love"}}, "size": 5}
+    first = wrapper.search(index=catalog[0], body=body)
+    second = wrapper.search(index=catalog[0], body={**body, "from": 5})
+    assert "lrr" in first and "lrr" in second
+    ids = [h["_id"] for h in first["hits"]["hits"] + second["hits"]["hits"]]
+    assert len(ids) == len(set(ids)) == 10
+
+
+@pytest.mark.parametrize("body", [
+    {"query": {"match": {"title": {"query": "love", "bogus_option": 1}}}},  # Elasticsearch refuses the option
+    {"query": {"bool": {"must": [{"match": {"title": "love"}}], "filter": [{"no_such_query": {}}]}}},
+    {"query": {"match": {"title": "love"}}, "from": 10000, "size": 10},  # past the result window
+    {"query": {"match": {"title": "love"}}, "aggs": {"x": {"terms": {"field": "title"}}}},  # text field aggregation
+])
+def test_hostile_bodies_end_as_with_the_plain_client(es, wrapper, catalog, body):
+    outcomes = []
+    for client in (es, wrapper):
+        try:
+            client.search(index=catalog[0], body=copy.deepcopy(body))
+            outcomes.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the class is what is compared
+            outcomes.append(type(exc).__name__)
+    assert outcomes[0] == outcomes[1] and outcomes[0] != "ok"
+
+
+def test_learning_off_and_opting_out_pass_everything_through(es, catalog):
+    alias, config = catalog
+    off = config_from_dict({"indices": {alias: {"learning": False}}})
+    client = LrrClient(es, off)
+    body = {"query": {"match": {"title": "love"}}, "size": 3}
+    assert "lrr" not in client.search(index=alias, body=body)
+    on = LrrClient(es, config)
+    assert "lrr" not in on.search(index=alias, body=body, lrr=False)
+    assert client.passthrough.snapshot() == {"learning off": 1} and on.passthrough.snapshot() == {"opted out": 1}
+    client.lrr.close()
+    on.lrr.close()
+
+
+def test_a_failing_engine_serves_the_apps_own_search(es, catalog):
+    alias, config = catalog
+
+    class Broken:
+        def search(self, *args, **kwargs):
+            raise RuntimeError("a bug in the engine")
+
+        def close(self):
+            pass
+    client = LrrClient(es, config, engine=Broken())
+    body = {"query": {"match": {"title": "love"}}, "size": 3}
+    assert client.search(index=alias, body=body)["hits"] == es.search(index=alias, body=body)["hits"]
+    assert client.passthrough.snapshot() == {"engine failed": 1}
+
+
+def test_elasticsearch_dsl_searches_through_the_wrapper(wrapper, catalog):
+    from elasticsearch_dsl import A, Search
+    search = Search(using=wrapper, index=catalog[0]).query("multi_match", query="love", fields=["title", "artist"])
+    search = search.filter("term", entity_type="song")
+    search.aggs.bucket("genres", A("terms", field="genre"))
+    response = search[0:5].execute()
+    assert response.lrr.search_id and len(response) == 5
+    assert all(hit.entity_type == "song" for hit in response)
+    assert response.aggregations.genres.buckets and response.hits.total.value >= 5
+
+
+def test_ubi_events_feed_the_engine(es, catalog):
+    alias, config = catalog
+    client = LrrClient(es, config)
+    served = client.search(index=alias, body={"query": {"match": {"title": "love"}}, "size": 3})
+    first = served["hits"]["hits"][0]["_id"]
+    event_ids = client.lrr.feedback_writer.feedback_ubi([{
+        "action_name": "click", "query_id": served["lrr"]["search_id"], "session_id": "s1",
+        "event_attributes": {"object": {"object_id": first}, "position": {"ordinal": 1}}}])
+    assert client.lrr.feedback_writer.flush(timeout=30)
+    client.lrr.close()
+    stored = esio.get_source(es, "lrr-events", event_ids[0])
+    assert stored["search_id"] == served["lrr"]["search_id"] and stored["doc_id"] == first
