@@ -19,7 +19,8 @@ from tqdm import tqdm
 from . import es as esio
 from .config import Config, IndexConfig
 from .errors import MigrationError
-from .templates import (ADOPTED_POPULARITY_FEATURE, SYSTEM_INDICES, catalog_analysis, catalog_template,
+from .names import SYSTEM_INDICES
+from .templates import (ADOPTED_POPULARITY_FEATURE, catalog_analysis, catalog_template,
                         index_document, lrr_field_mappings, script_id, script_names, script_source,
                         system_template, template_version)
 

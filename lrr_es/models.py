@@ -7,8 +7,7 @@ from __future__ import annotations
 from elasticsearch import Elasticsearch
 
 from . import es as esio
-
-MODELS_INDEX = "lrr-models"
+from .names import MODELS_INDEX
 
 
 def stored_version(es: Elasticsearch, doc_id: str) -> int:

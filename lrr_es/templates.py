@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .config import IndexConfig
+from .names import SYSTEM_INDICES
 from .phonetic import phonetic_field
 from .q2e import seed_fields
 
 PACKAGE = Path(__file__).parent
-SYSTEM_INDICES = ("lrr-events", "lrr-decisions", "lrr-models")
 LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events",
               "lrr_phonetic", "lrr_sem_cluster", "lrr_emb")
 PHONETIC_FIELD = "lrr_phonetic"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from elasticsearch import Elasticsearch
@@ -19,6 +18,7 @@ from elasticsearch import Elasticsearch
 from ..bandit import Decision, RewardParams, arm_rewards
 from ..errors import ConfigError, PolicyError
 from ..feedback import SearchFeedback, join_feedback
+from ..timestamps import epoch_ms
 
 
 @dataclass(frozen=True, order=True)
@@ -66,22 +66,6 @@ class Logged:
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
-
-def epoch_ms(value: Any) -> int | None:
-    """Epoch milliseconds from an int/float or an ISO 8601 string (naive = UTC); None when unreadable."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return int(parsed.timestamp() * 1000)
-    return None
 
 
 def check_time(name: str, value: Any) -> int | None:

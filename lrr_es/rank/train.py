@@ -47,6 +47,7 @@ from .features import feature_schema, schema_id
 from .metrics import ndcg_from_gains
 from .model import LtrRanker
 from .registry import load_live, promote as promote_version, promote_if_better, save_ranker
+from ..timestamps import epoch_ms
 
 log = logging.getLogger(__name__)
 MAX_POSITION = 50
@@ -303,13 +304,8 @@ def _stochastic_round(value: float, rng: random.Random) -> int:
 
 
 def _millis(value: Any) -> float:
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        from datetime import datetime
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000
-    except ValueError:
-        return 0.0
+    ms = epoch_ms(value)
+    return float(ms) if ms is not None else 0.0
 
 
 def split_holdout(examples: Examples, holdout: float) -> tuple[np.ndarray, np.ndarray]:
