@@ -29,7 +29,7 @@ from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.q2e import q2e_key, update_script
-from lrr_es.templates import index_document
+from lrr_es.catalog.document import index_document
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
 QUIET = lambda _: None  # noqa: E731

@@ -41,7 +41,7 @@ from ..config import KNOWN_STRATEGIES, FieldMap
 from ..context import CONTEXT_SCHEMA, context_vector
 from ..errors import QueryError
 from ..merge import Candidate
-from ..q2e import query_tokens
+from ..folding import query_tokens
 from ..strategies.base import Query
 from ..timestamps import parse_iso
 

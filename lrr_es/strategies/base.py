@@ -11,7 +11,8 @@ from typing import Any, ClassVar, Mapping
 
 from ..config import FieldMap
 from ..errors import QueryError
-from ..q2e import q2e_key, query_tokens
+from ..folding import query_tokens
+from ..q2e import q2e_key
 
 MAX_QUERY_CHARS = 256  # longer text is cut: no user needs more, and it bounds clause counts
 MAX_QUOTA = 1000
