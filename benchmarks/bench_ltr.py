@@ -35,7 +35,7 @@ import numpy as np
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import PlanItem
+from lrr_es.decide import PlanItem
 from lrr_es.rank.registry import delete_models
 from lrr_es.rank.train import train
 from lrr_es.simulate import generate_queries

@@ -20,7 +20,8 @@ from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.qu import interpret, understand
 from lrr_es.qu.store import build_gazetteer, load_gazetteer, save_gazetteer
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
 QUERIES = ["80s rock", "eighties rock", "90s hip hop", "70s soul", "2000s pop", "tayler swift", "love story taylor swift",

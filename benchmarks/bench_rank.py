@@ -28,7 +28,7 @@ from lrr_es.catalog import sample_catalog, sample_rows
 from lrr_es.config import config_from_dict
 from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import PlanItem
+from lrr_es.decide import PlanItem
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.rank import LtrRanker, candidate_features

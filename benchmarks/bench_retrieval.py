@@ -27,7 +27,8 @@ from lrr_es.catalog import read_musicoset
 from lrr_es.config import config_from_dict
 from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import PlanItem, execute
+from lrr_es.decide import PlanItem
+from lrr_es.execute import execute
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.qu.store import rebuild_gazetteer

@@ -31,7 +31,8 @@ from lrr_es.migrate import migrate
 from lrr_es.q2e import query_tokens
 from lrr_es.semantic import build_semantic, document_tokens, load_semantic
 from lrr_es.semantic.linalg import top_k
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 from lrr_es.strategies.semantic import DEFAULT_NPROBE, semantic_clause
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"

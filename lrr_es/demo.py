@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .engine import LrrEngine, SearchResult
+from .engine import LrrEngine
+from .respond import SearchResult
 from .qu.store import rebuild_gazetteer
 from .semantic import build_semantic
 

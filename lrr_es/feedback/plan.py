@@ -10,9 +10,9 @@ from typing import Iterable, Mapping
 
 from ..config import FeedbackConfig
 from ..errors import QueryError
-from ..names import DECISIONS_INDEX, EVENTS_INDEX
+from ..names import EVENTS_INDEX
 from ..q2e import DAY_MS, update_script
-from ..strategies import parse_query
+from ..parse import parse_query
 from ..timestamps import epoch_ms
 from .cap import SessionCap, event_weight, session_of
 from .events import FeedbackEvent, event_source

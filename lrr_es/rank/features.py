@@ -40,9 +40,9 @@ import numpy as np
 from ..config import KNOWN_STRATEGIES, FieldMap
 from ..context import CONTEXT_SCHEMA, context_vector
 from ..errors import QueryError
-from ..merge import Candidate
 from ..folding import query_tokens
-from ..strategies.base import Query
+from ..merge import Candidate
+from ..parse import Query
 from ..timestamps import parse_iso
 
 FEATURE_VERSION = 1
