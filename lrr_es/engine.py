@@ -14,13 +14,13 @@ import time
 import uuid
 from dataclasses import replace
 from functools import partial
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .bandit import Policy
-from .bandit.store import load_policy
+from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
 from .context import context_vector
 from .decide import Decider, PlanItem, default_plan
@@ -29,14 +29,15 @@ from .errors import LrrError
 from .execute import execute
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
+from .models import ModelCache
 from .parse import Query, check_filters, check_page, parse_query
 from .qu import understand
 from .qu.store import GazetteerCache
 from .rank.logged import logged_features
-from .rank.registry import load_live
+from .rank.registry import live_version, read_live
 from .rank.serve import rank_pool
 from .respond import SearchResult, fallback_hits, page_hits, randomized_swap
-from .semantic import load_semantic
+from .semantic import read_semantic, semantic_version
 from .strategies import STRATEGIES, Strategy, build_plan, get_strategy
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ class LrrEngine:
         self.es = es
         self.config = config
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
-        self._policy_store = StoredResource(load_policy, refresh_s)
-        self._ranker_store = StoredResource(_load_ranker, refresh_s)
+        self._policy_store = ModelCache(load_policy, policy_version, refresh_s)
+        self._ranker_store = ModelCache(_load_ranker, _ranker_version, refresh_s)
         self._decider = Decider(partial(self._policy_store.get, es), config.bandit.budget, config.retrieval.timeout_ms)
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
@@ -230,33 +231,25 @@ class LrrEngine:
         return meta.get("popularity_feature", cfg.fields.popularity)
 
 
-class StoredResource:
-    """A resource read from lrr-models by ``load(es, alias)``, re-read at most every ``ttl`` seconds."""
-
-    def __init__(self, load: Callable[[Elasticsearch, str], Any], ttl: float) -> None:
-        self.load, self.ttl = load, ttl
-        self._entries: dict[str, tuple[Any, float]] = {}
-
-    def get(self, es: Elasticsearch, alias: str) -> Any:
-        now = time.monotonic()
-        cached = self._entries.get(alias)
-        if cached is not None and now - cached[1] < self.ttl:
-            return cached[0]
-        value = self.load(es, alias)
-        self._entries[alias] = (value, now)
-        return value
-
-
-def stored_resources(refresh_s: float) -> dict[str, Any]:
+def stored_resources(refresh_s: float) -> dict[str, ModelCache]:
     """Caches of the resources ``lrr-es`` builds and stores in lrr-models, by resource name."""
-    return {"gazetteer": GazetteerCache(ttl=refresh_s), "semantic": StoredResource(load_semantic, refresh_s)}
+    return {"gazetteer": GazetteerCache(ttl=refresh_s), "semantic": ModelCache(read_semantic, semantic_version, refresh_s)}
+
+
+def _ranker_version(es: Elasticsearch, alias: str) -> Any:
+    """The live ranker's version, or the exception reading it raised (equal to no cached version, so
+    the load runs and reports it)."""
+    try:
+        return live_version(es, alias)
+    except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
+        return exc
 
 
 def _load_ranker(es: Elasticsearch, alias: str) -> Any:
     """The live ranker of ``alias``, None, or the exception loading raised (cached like a value, so a
     damaged model costs one read per refresh interval, not one per search)."""
     try:
-        return load_live(es, alias)
+        return read_live(es, alias)
     except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
         log.warning("ranker of %s not loaded, serving RRF: %s", alias, exc)
         return exc
