@@ -1,4 +1,4 @@
-"""``lrr-es learn`` and ``lrr-es evaluate-policy``: thin click commands over lrr_es.learner.
+"""``lrr-es learn`` and ``lrr-es evaluate-policy``: thin click commands over lrr_es.learn.
 
 Registered on the ``lrr-es`` group by lrr_es/cli.py (``obj`` is its Context: config and client).
 """
@@ -31,7 +31,7 @@ def _reward_options(f):
 def learn_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, settle, batch, dry_run, no_progress) -> None:
     """Update the bandit policy from logged decisions and feedback; publish the new version."""
     from .bandit import RewardParams
-    from .learner import learn
+    from .learn import learn
     learn(obj.es(), obj.config, alias, since=since, until=until, batch=batch,
           rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
           settle_s=settle, dry_run=dry_run, progress=not no_progress, echo=click.echo)
@@ -46,7 +46,7 @@ def learn_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, se
 def evaluate_policy_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, candidate) -> None:
     """Off-policy value (IPS, SNIPS, DR) of a candidate policy on the logged bandit decisions."""
     from .bandit import RewardParams
-    from .learner import evaluate_policy
+    from .learn import evaluate_policy
     evaluate_policy(obj.es(), obj.config, alias, candidate, since=since, until=until,
                     rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
                     echo=click.echo)

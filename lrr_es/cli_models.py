@@ -99,7 +99,7 @@ def train_cmd(obj, alias, since, until, holdout, trees, depth, no_ipw, no_promot
     Prints the position-bias estimate, NDCG@10 of the new model, the live one and RRF on the
     holdout (gains debiased by position), the top features, and what became of the new version.
     """
-    from .rank.train import train, report_lines
+    from .learn.ranker import report_lines, train
     obj.config.index(alias)
     report = train(obj.es(), obj.config, alias, since=since, until=until, holdout=holdout,
                    params={"n_estimators": trees, "max_depth": depth}, promote=not no_promote,

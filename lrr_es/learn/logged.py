@@ -5,7 +5,7 @@ and says which are new; :func:`search_rewards` turns one logged search (its Deci
 provenance and the engaged documents) into per-arm semi-bandit rewards with
 :func:`lrr_es.bandit.rewards.arm_rewards`; :func:`logged_searches` pairs joined feedback with its
 Decision and counts what cannot be used. :func:`load_logged` reads one alias's bandit decisions and
-their events from Elasticsearch through :func:`lrr_es.feedback.join_feedback`.
+their events from Elasticsearch through :func:`lrr_es.learn.join.join_feedback`.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from elasticsearch import Elasticsearch
 
 from ..bandit import Decision, RewardParams, arm_rewards
 from ..errors import ConfigError, PolicyError
-from ..feedback import SearchFeedback, join_feedback
 from ..timestamps import epoch_ms
+from .join import SearchFeedback, join_feedback
 
 
 @dataclass(frozen=True, order=True)
