@@ -29,6 +29,7 @@ class LocalNode:
 
     @property
     def url(self) -> str:
+        """The node's HTTP URL."""
         return self.spec.url
 
     def start(self) -> float:

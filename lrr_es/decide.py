@@ -56,6 +56,7 @@ class Decision:
 
     @property
     def quota_by_arm(self) -> dict[str, int]:
+        """The quota of each chosen arm."""
         return dict(zip(self.arms, self.quotas))
 
     @property

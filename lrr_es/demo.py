@@ -18,8 +18,8 @@ from typing import Any, Callable
 from . import es as esio
 from .config import Config, IndexConfig
 from .engine import LrrEngine
-from .respond import SearchResult
 from .qu.store import rebuild_gazetteer
+from .respond import SearchResult
 from .semantic import build_semantic
 
 Echo = Callable[[str], None]

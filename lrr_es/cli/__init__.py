@@ -28,6 +28,7 @@ class Context:
 
     @property
     def config(self) -> Config:
+        """The configuration of --config (or $LRR_CONFIG), loaded and validated on first use."""
         if self._config is None:
             self._config = load_config(self.config_path)
         return self._config

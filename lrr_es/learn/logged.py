@@ -29,6 +29,7 @@ class Mark:
     search_id: str
 
     def to_dict(self) -> dict:
+        """The mark as kept in ``params["learned_through"]``."""
         return {"timestamp": self.timestamp, "search_id": self.search_id}
 
     @classmethod
@@ -53,6 +54,7 @@ class LoggedSearch:
 
     @property
     def mark(self) -> Mark:
+        """This search's place in the (timestamp, search_id) order."""
         return Mark(self.timestamp, self.search_id)
 
 
@@ -64,6 +66,7 @@ class Logged:
     skipped: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str) -> None:
+        """Count one search left out for ``reason``."""
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 

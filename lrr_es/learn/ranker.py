@@ -191,6 +191,8 @@ def split_holdout(examples: Examples, holdout: float) -> tuple[np.ndarray, np.nd
 
 @dataclass
 class TrainReport:
+    """What one training run read, estimated, measured on the holdout and stored (``report_lines`` prints it)."""
+
     index: str
     counts: dict
     examination: Examination
