@@ -7,7 +7,7 @@
 - restart: a stream of --restart-events with the node stopped and restarted in the middle; events lost.
 
 Run: .venv/bin/python -m benchmarks.bench_feedback [--events 50000] [--restart-events 100000]
-Starts its own node on --port (default 9284).
+Starts its own node on --port (default 9284) through benchmarks/node.py.
 """
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from pathlib import Path
 
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
-from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.feedback import FeedbackWriter
 from lrr_es.feedback.events import event_source, make_event
 from lrr_es.migrate import migrate
 from lrr_es.q2e import q2e_key
 from lrr_es.templates import system_template
+
+from .node import LocalNode, local_node
 
 QUIET = lambda _: None  # noqa: E731
 INDEX, DOCS, QUERIES = "bench-fb", 2000, 300
@@ -115,7 +116,7 @@ def bench_latency(es, tmp: Path, samples: int) -> dict:
             "samples": samples}
 
 
-def bench_restart(spec: ClusterSpec, es, tmp: Path, n: int) -> dict:
+def bench_restart(node: LocalNode, es, tmp: Path, n: int) -> dict:
     run = uuid.uuid4().hex[:8]
     events = stream(n, 11, run)
     writer = writer_for(es, tmp, batch_size=1000)
@@ -132,9 +133,7 @@ def bench_restart(spec: ClusterSpec, es, tmp: Path, n: int) -> dict:
     while sent[0] < n // 2:
         time.sleep(0.01)
     down_at, written_at_stop = sent[0], writer.stats.written
-    stop(spec)
-    time.sleep(2.0)
-    start(spec, echo=QUIET)
+    node.restart(pause_s=2.0)
     producer.join()
     drained = writer.flush(900)
     stats = writer.close()
@@ -153,31 +152,26 @@ def main() -> None:  # noqa: C901 - a linear script
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--restart-events", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data:
+    with tempfile.TemporaryDirectory() as data, local_node(args.port) as node:
         tmp = Path(data)
-        spec = ClusterSpec(data_dir=tmp / "node", port=args.port)
-        start(spec, echo=QUIET)
-        try:
-            es = esio.connect(spec.url, timeout=10)
-            setup(es)
-            writer_for(es, tmp).close()  # warm-up: templates, scripts, the first bulk
-            tp = bench_throughput(es, tmp, args.events)
-            base = tp["plain bulk"]["events_s"]
-            for label, r in tp.items():
-                extra = (f", {r['q2e_events']} Q2E increments in {r['q2e_updates']} scripted updates, {r['capped']} capped"
-                         if "q2e_updates" in r else "")
-                print(f"throughput {label}: {r['events_s']:,.0f} events/s ({args.events} in {r['seconds']:.1f}s{extra}); "
-                      f"{r['events_s'] / base:.2f}x the plain bulk baseline")
-            lat = bench_latency(es, tmp, args.latency_samples)
-            print(f"feedback -> visible to search: p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms "
-                  f"({lat['samples']} samples; catalog refresh_interval bounds it)")
-            rs = bench_restart(spec, es, tmp, args.restart_events)
-            print(f"restart mid-stream: {rs['events']} events, node stopped when {rs['stopped_after']} were "
-                  f"accepted and {rs['written_at_stop']} written, "
-                  f"{rs['stored']} stored, lost {rs['lost']}; {rs['retries']} retried requests, {rs['spooled']} spooled, "
-                  f"drained {rs['drained']}, {rs['seconds']:.1f}s in all")
-        finally:
-            stop(spec)
+        es = node.client(timeout=10)
+        setup(es)
+        writer_for(es, tmp).close()  # warm-up: templates, scripts, the first bulk
+        tp = bench_throughput(es, tmp, args.events)
+        base = tp["plain bulk"]["events_s"]
+        for label, r in tp.items():
+            extra = (f", {r['q2e_events']} Q2E increments in {r['q2e_updates']} scripted updates, {r['capped']} capped"
+                     if "q2e_updates" in r else "")
+            print(f"throughput {label}: {r['events_s']:,.0f} events/s ({args.events} in {r['seconds']:.1f}s{extra}); "
+                  f"{r['events_s'] / base:.2f}x the plain bulk baseline")
+        lat = bench_latency(es, tmp, args.latency_samples)
+        print(f"feedback -> visible to search: p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms "
+              f"({lat['samples']} samples; catalog refresh_interval bounds it)")
+        rs = bench_restart(node, es, tmp, args.restart_events)
+        print(f"restart mid-stream: {rs['events']} events, node stopped when {rs['stopped_after']} were "
+              f"accepted and {rs['written_at_stop']} written, "
+              f"{rs['stored']} stored, lost {rs['lost']}; {rs['retries']} retried requests, {rs['spooled']} spooled, "
+              f"drained {rs['drained']}, {rs['seconds']:.1f}s in all")
 
 
 if __name__ == "__main__":

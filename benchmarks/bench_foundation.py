@@ -16,7 +16,6 @@ import argparse
 import json
 import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,11 +24,12 @@ from elasticsearch import helpers
 from lrr_es import es as esio
 from lrr_es.catalog import read_musicoset
 from lrr_es.config import config_from_dict
-from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.q2e import q2e_key, update_script
-from lrr_es.templates import index_document
+from lrr_es.catalog.document import index_document
+
+from .node import local_node
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
 QUIET = lambda _: None  # noqa: E731
@@ -39,15 +39,12 @@ def bench_start(port: int, starts: int) -> dict:
     """Median seconds from launch to a healthy cluster: cold (new data dir) and warm (restart)."""
     cold, warm = [], []
     for _ in range(starts):
-        with tempfile.TemporaryDirectory() as data:
-            spec = ClusterSpec(data_dir=Path(data), port=port)
-            t = time.monotonic(); start(spec, echo=QUIET); cold.append(time.monotonic() - t)
-            es = esio.connect(spec.url)
+        with local_node(port, started=False) as node:
+            cold.append(node.start())
+            es = node.client()
             es.indices.create(index="warm-check", body={"settings": {"number_of_shards": 1}})
-            stop(spec)
-            t = time.monotonic(); start(spec, echo=QUIET); warm.append(time.monotonic() - t)
-            esio.wait_for_health(esio.connect(spec.url), "yellow", 60, "warm-check")
-            stop(spec)
+            warm.append(node.restart())
+            esio.wait_for_health(node.client(), "yellow", 60, "warm-check")
     return {"cold_s": statistics.median(cold), "warm_s": statistics.median(warm), "cold_all": cold, "warm_all": warm}
 
 
@@ -109,22 +106,17 @@ def main() -> None:
 
     figures = {"start": bench_start(args.port, args.starts)}
     print(f"node start, median of {args.starts}: cold {figures['start']['cold_s']:.1f}s, warm {figures['start']['warm_s']:.1f}s")
-    with tempfile.TemporaryDirectory() as data:
-        spec = ClusterSpec(data_dir=Path(data), port=args.port)
-        start(spec, echo=QUIET)
-        try:
-            es = esio.connect(spec.url, timeout=120)
-            figures["load"] = load = bench_load(es, args.musicoset)
-            print(f"bulk load of MusicOSet ({load['docs']} docs, {load['bad_rows']} bad rows): lrr-es load "
-                  f"{load['lrr_docs_per_s']:,.0f} docs/s in {load['lrr_s']:.1f}s; helpers.bulk of the same documents "
-                  f"{load['plain_docs_per_s']:,.0f} docs/s in {load['plain_s']:.1f}s; time ratio {load['ratio_time']:.2f}x "
-                  f"(parsing alone {load['parse_only_s']:.1f}s)")
-            figures["updates"] = upd = bench_updates(es, args.updates)
-            print(f"Q2E scripted updates: {upd['scripted_per_s']:,.0f}/s; plain partial updates {upd['plain_per_s']:,.0f}/s; "
-                  f"throughput ratio {upd['ratio_throughput']:.2f}x ({upd['updates']} updates, _bulk batches of {upd['batch']}, "
-                  f"{upd['scripted_errors']} errors)")
-        finally:
-            stop(spec)
+    with local_node(args.port) as node:
+        es = node.client(timeout=120)
+        figures["load"] = load = bench_load(es, args.musicoset)
+        print(f"bulk load of MusicOSet ({load['docs']} docs, {load['bad_rows']} bad rows): lrr-es load "
+              f"{load['lrr_docs_per_s']:,.0f} docs/s in {load['lrr_s']:.1f}s; helpers.bulk of the same documents "
+              f"{load['plain_docs_per_s']:,.0f} docs/s in {load['plain_s']:.1f}s; time ratio {load['ratio_time']:.2f}x "
+              f"(parsing alone {load['parse_only_s']:.1f}s)")
+        figures["updates"] = upd = bench_updates(es, args.updates)
+        print(f"Q2E scripted updates: {upd['scripted_per_s']:,.0f}/s; plain partial updates {upd['plain_per_s']:,.0f}/s; "
+              f"throughput ratio {upd['ratio_throughput']:.2f}x ({upd['updates']} updates, _bulk batches of {upd['batch']}, "
+              f"{upd['scripted_errors']} errors)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

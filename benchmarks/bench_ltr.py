@@ -6,7 +6,7 @@
    seen queries through the engine (cold-start plan: every strategy; RRF order; ``--swap-rate`` of
    the pages get a randomized swap), and every action goes back as feedback (lrr-events, Q2E).
    The engine logs each decision with its candidates' features.
-3. ``lrr_es.rank.train.train``, the code behind ``lrr-es train``, builds the examples from
+3. ``lrr_es.learn.ranker.train``, the code behind ``lrr-es train``, builds the examples from
    lrr-decisions and lrr-events, estimates examination by position, trains with inverse propensity
    weighting, judges on its own holdout and promotes. The same data trains a model without the
    correction (dry run) for comparison.
@@ -35,9 +35,9 @@ import numpy as np
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import PlanItem
+from lrr_es.decide import PlanItem
 from lrr_es.rank.registry import delete_models
-from lrr_es.rank.train import train
+from lrr_es.learn.ranker import train
 from lrr_es.simulate import generate_queries
 from lrr_es.simulate.clicks import ClickModel
 from lrr_es.simulate.traffic import run_traffic

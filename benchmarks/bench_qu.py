@@ -8,19 +8,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 from lrr_es import es as esio
 from lrr_es.catalog import read_musicoset
 from lrr_es.config import config_from_dict
-from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.qu import interpret, understand
 from lrr_es.qu.store import build_gazetteer, load_gazetteer, save_gazetteer
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
+
+from .node import bench_node
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
 QUERIES = ["80s rock", "eighties rock", "90s hip hop", "70s soul", "2000s pop", "tayler swift", "love story taylor swift",
@@ -68,16 +69,8 @@ def main() -> None:
     parser.add_argument("--es-url", default=None)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    if args.es_url:
-        print(json.dumps(run(esio.connect(args.es_url), args.musicoset, args.repeats), indent=2))
-        return
-    with tempfile.TemporaryDirectory() as data:
-        spec = ClusterSpec(data_dir=Path(data), port=args.port)
-        start(spec, echo=lambda _: None)
-        try:
-            print(json.dumps(run(esio.connect(spec.url), args.musicoset, args.repeats), indent=2))
-        finally:
-            stop(spec)
+    with bench_node(args.es_url, args.port, heap_mb=0, timeout=30) as es:
+        print(json.dumps(run(es, args.musicoset, args.repeats), indent=2))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import xgboost as xgb
@@ -26,9 +24,8 @@ import xgboost as xgb
 from lrr_es import es as esio
 from lrr_es.catalog import sample_catalog, sample_rows
 from lrr_es.config import config_from_dict
-from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import PlanItem
+from lrr_es.decide import PlanItem
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.rank import LtrRanker, candidate_features
@@ -36,6 +33,8 @@ from lrr_es.rank import features as featmod
 from lrr_es.rank.metrics import ndcg_at_k
 from lrr_es.rank.simulate import collect
 from lrr_es.simulate import generate_queries
+
+from .node import bench_node
 
 ALIAS = "bench-rank"
 SIZES = (50, 200, 1000)
@@ -137,19 +136,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9255)
     parser.add_argument("--es-url")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as data:
-        spec = None if args.es_url else ClusterSpec(data_dir=Path(data), port=args.port)
-        if spec:
-            start(spec, echo=QUIET)
-        try:
-            es = esio.connect(args.es_url or spec.url, 60)
-            engine, docs = prepare(es, args.songs)
-            ranker, report = train(engine, docs, args.queries, args.seed)
-            cases = pools(engine, ["love", "the", "blue heart", "rock 80s", "rosa stone", "nigth"])
-            strategies = list(engine.strategies(ALIAS))
-        finally:
-            if spec:
-                stop(spec)
+    with bench_node(args.es_url, args.port, heap_mb=0, timeout=60) as es:
+        engine, docs = prepare(es, args.songs)
+        ranker, report = train(engine, docs, args.queries, args.seed)
+        cases = pools(engine, ["love", "the", "blue heart", "rock 80s", "rosa stone", "nigth"])
+        strategies = list(engine.strategies(ALIAS))
     print(f"simulated training: {report['rows']} rows, {report['train_queries']} train / {report['holdout_queries']} "
           f"holdout queries, collect {report['collect_s']:.1f}s, fit {report['fit_s']:.2f}s")
     print(f"holdout NDCG@10: RRF {report['ndcg_rrf']:.3f}, ranker {report['ndcg_ranker']:.3f}")

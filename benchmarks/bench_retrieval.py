@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -25,14 +24,16 @@ from pathlib import Path
 from lrr_es import es as esio
 from lrr_es.catalog import read_musicoset
 from lrr_es.config import config_from_dict
-from lrr_es.devcluster import ClusterSpec, start, stop
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import PlanItem, execute
+from lrr_es.decide import PlanItem
+from lrr_es.execute import execute
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.qu.store import rebuild_gazetteer
 from lrr_es.semantic import build_semantic
 from lrr_es.simulate.queries import generate_queries
+
+from .node import bench_node
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
 ALIAS = "bench-retrieval"
@@ -142,31 +143,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-recall", action="store_true", help="latency only")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as data:
-        spec = None
-        if not args.es_url:
-            spec = ClusterSpec(data_dir=Path(data), port=args.port, heap_mb=2048)
-            start(spec, echo=QUIET)
-        try:
-            es = esio.connect(args.es_url or spec.url, 60)
-            t = time.monotonic()
-            engine, docs = prepare(es, args.musicoset)
-            print(f"prepared {len(docs)} docs, gazetteer and semantic model in {time.monotonic() - t:.0f}s")
-            queries = generate_queries(docs, args.queries, seed=args.seed)
-            mix = defaultdict(int)
-            for q in queries:
-                mix[q.intent] += 1
-            print("query mix:", dict(sorted(mix.items())))
-            recall = None if args.skip_recall else bench_recall(engine, queries, args.k)
-            if recall:
-                report_recall(recall)
-            latency = bench_latency(engine, queries[:args.latency_queries], args.quota)
-            report_latency(latency)
-            if args.json:
-                args.json.write_text(json.dumps({"recall": recall, "latency": latency, "mix": mix}, indent=2))
-        finally:
-            if spec is not None:
-                stop(spec)
+    with bench_node(args.es_url, args.port) as es:
+        t = time.monotonic()
+        engine, docs = prepare(es, args.musicoset)
+        print(f"prepared {len(docs)} docs, gazetteer and semantic model in {time.monotonic() - t:.0f}s")
+        queries = generate_queries(docs, args.queries, seed=args.seed)
+        mix = defaultdict(int)
+        for q in queries:
+            mix[q.intent] += 1
+        print("query mix:", dict(sorted(mix.items())))
+        recall = None if args.skip_recall else bench_recall(engine, queries, args.k)
+        if recall:
+            report_recall(recall)
+        latency = bench_latency(engine, queries[:args.latency_queries], args.quota)
+        report_latency(latency)
+        if args.json:
+            args.json.write_text(json.dumps({"recall": recall, "latency": latency, "mix": mix}, indent=2))
 
 
 def report_recall(r: dict) -> None:

@@ -16,7 +16,6 @@ import argparse
 import json
 import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,14 +24,16 @@ import numpy as np
 from lrr_es import es as esio
 from lrr_es.catalog import read_musicoset
 from lrr_es.config import config_from_dict
-from lrr_es.devcluster import ClusterSpec, start, stop
+from lrr_es.folding import query_tokens
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
-from lrr_es.q2e import query_tokens
 from lrr_es.semantic import build_semantic, document_tokens, load_semantic
 from lrr_es.semantic.linalg import top_k
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 from lrr_es.strategies.semantic import DEFAULT_NPROBE, semantic_clause
+
+from .node import bench_node
 
 DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
 QUIET = lambda _: None  # noqa: E731
@@ -113,16 +114,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--nprobe", type=int, nargs="+", default=[1, 4, 8, 16, 32, 64])
     args = parser.parse_args()
-    if args.es_url:
-        print(json.dumps(run(esio.connect(args.es_url), args.musicoset, args.queries, args.nprobe), indent=2))
-        return
-    with tempfile.TemporaryDirectory() as data:
-        spec = ClusterSpec(data_dir=Path(data), port=args.port)
-        start(spec, echo=QUIET)
-        try:
-            print(json.dumps(run(esio.connect(spec.url), args.musicoset, args.queries, args.nprobe), indent=2))
-        finally:
-            stop(spec)
+    with bench_node(args.es_url, args.port, heap_mb=0, timeout=30) as es:
+        print(json.dumps(run(es, args.musicoset, args.queries, args.nprobe), indent=2))
 
 
 if __name__ == "__main__":

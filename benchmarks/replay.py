@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import Hit, PlanItem, StrategyResult
+from lrr_es.decide import PlanItem
+from lrr_es.execute import Hit, StrategyResult
 from lrr_es.merge import merge
 from lrr_es.simulate.queries import GeneratedQuery
-from lrr_es.strategies import Query
+from lrr_es.parse import Query
 
 MAX_QUOTA = 100
 

@@ -21,7 +21,7 @@ from typing import Any, Collection, Mapping
 import numpy as np
 
 from .errors import QueryError
-from .strategies.base import Query
+from .parse import Query
 
 CONTEXT_VERSION = 1
 DEVICES = ("mobile", "desktop", "tv", "speaker")

@@ -23,9 +23,9 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .errors import LrrError
+from .names import DECISIONS_INDEX
 
 log = logging.getLogger(__name__)
-DECISIONS_INDEX = "lrr-decisions"
 
 
 def decision_document(result: Any, timestamp_ms: int | None = None,

@@ -17,8 +17,9 @@ from typing import Any, Callable
 
 from . import es as esio
 from .config import Config, IndexConfig
-from .engine import LrrEngine, SearchResult
+from .engine import LrrEngine
 from .qu.store import rebuild_gazetteer
+from .respond import SearchResult
 from .semantic import build_semantic
 
 Echo = Callable[[str], None]
@@ -63,7 +64,7 @@ def run_demo(config: Config, port: int = 9200, data: Path | None = None, songs: 
 def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo: Echo,
                    searches: int = LOOP_SEARCHES) -> None:
     """Simulated users search and give feedback, the learner updates the bandit, users search again."""
-    from .learner import learn
+    from .learn import learn
     from .simulate import generate_queries, read_source
     from .simulate.traffic import run_traffic, summarize
     queries = generate_queries(read_source("sample", sample_size=songs).docs, 300, seed=7)
@@ -88,7 +89,7 @@ def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo
 def _train(es: Any, config: Config, index: IndexConfig, since: int, echo: Echo) -> None:
     """``lrr-es train`` on the first round's logs; too little data is reported, not fatal."""
     from .errors import ModelError
-    from .rank.train import report_lines, train
+    from .learn.ranker import report_lines, train
     try:
         report = train(es, config, index.name, since=since, holdout=0.3, params={"n_estimators": 100})
     except ModelError as exc:

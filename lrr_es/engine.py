@@ -1,81 +1,46 @@
 """The engine: one search through the request path, stage by stage (DESIGN.md §2).
 
-parse → context → decide (the bandit) → build → execute → merge → rank (the live learned ranker of
-lrr-models, or weighted RRF; see lrr_es.rank.serve) → respond. Only ``execute`` and the per-alias metadata talk to Elasticsearch.
+``LrrEngine.search`` only orchestrates, one module per stage in request order:
+parse (lrr_es.parse) → context (lrr_es.context, with query understanding from lrr_es.qu) → decide
+(lrr_es.decide) → build (lrr_es.strategies) → execute (lrr_es.execute) → merge (lrr_es.merge) → rank
+(lrr_es.rank.serve: the live learned ranker of lrr-models, or weighted RRF) → respond
+(lrr_es.respond) → log (lrr_es.decisions). Only ``execute`` and the per-alias metadata talk to
+Elasticsearch.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from elasticsearch import Elasticsearch
 
 from . import es as esio
+from .bandit import Policy
+from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
-from .bandit import Decision, Policy
-from .bandit.store import load_policy
 from .context import context_vector
+from .decide import Decider, PlanItem, default_plan
 from .decisions import DecisionLog, decision_document
-from .errors import LrrError, QueryError
-from .execute import PlanItem, StrategyResult, execute
+from .errors import LrrError
+from .execute import execute
 from .feedback import FeedbackWriter, RecentSearches
-from .merge import Candidate, merge
+from .merge import merge
+from .models import ModelCache
+from .parse import Query, check_filters, check_page, parse_query
 from .qu import understand
-from .rank.registry import load_live
-from .rank.logged import logged_features
-from .rank.serve import rank_pool
 from .qu.store import GazetteerCache
-from .semantic import load_semantic
-from .strategies import STRATEGIES, Query, Strategy, get_strategy, parse_query
+from .rank.logged import logged_features
+from .rank.registry import live_version, read_live
+from .rank.serve import rank_pool
+from .respond import SearchResult, fallback_hits, page_hits, randomized_swap
+from .semantic import read_semantic, semantic_version
+from .strategies import STRATEGIES, Strategy, build_plan, get_strategy
 
 log = logging.getLogger(__name__)
-MAX_PAGE = 1000
-COLD_START = "cold-start"  # the policy version of plans made before any policy was published
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """One served search: the page of hits with provenance, the plan that ran, what failed."""
-
-    search_id: str
-    index: str
-    query: Query
-    plan: tuple[PlanItem, ...]
-    hits: list[dict]
-    pool_size: int
-    results: tuple[StrategyResult, ...]
-    skipped: Mapping[str, str] = field(default_factory=dict)  # strategy -> why it did not run
-    timings: Mapping[str, float] = field(default_factory=dict)  # ms per stage and "total"
-    pool: tuple[Candidate, ...] = ()  # every merged candidate, in ranked order
-    versions: Mapping[str, Any] = field(default_factory=dict)  # policy / ranker versions that served
-    context: tuple[float, ...] = ()  # the bandit's context vector (lrr_es.context.CONTEXT_SCHEMA)
-    decision: Decision | None = None  # the bandit's decision; None when the plan was given or defaulted
-    features: Any = None  # ranking features (k, f) of pool[:k] as served, named by feature_schema; None if not computed
-    feature_schema: tuple[str, ...] = ()  # lrr_es.rank.features.feature_schema of the index's strategies
-    swap: tuple[int, int] | None = None  # shown positions (1-based) swapped for position-bias estimation
-
-    @property
-    def failed(self) -> dict[str, str]:
-        """Strategies whose sub-search failed or timed out, with the reason."""
-        return {r.strategy: r.error or r.status for r in self.results if r.status != "ok"}
-
-    def to_response(self) -> dict:
-        """An ordinary Elasticsearch search response plus an ``lrr`` section."""
-        return {
-            "took": round(self.timings.get("total", 0.0)),
-            "timed_out": any(r.status == "timed_out" for r in self.results),
-            "hits": {"total": {"value": self.pool_size, "relation": "gte"},
-                     "max_score": self.hits[0]["_score"] if self.hits else None, "hits": self.hits},
-            "lrr": {"search_id": self.search_id, "plan": [vars(i) for i in self.plan],
-                    "failed": self.failed, "skipped": dict(self.skipped),
-                    "policy": self.versions.get("policy"), "ranker": self.versions.get("ranker", "rrf"),
-                    "query_truncated": self.query.truncated},
-        }
 
 
 class LrrEngine:
@@ -93,10 +58,9 @@ class LrrEngine:
         self.es = es
         self.config = config
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
-        self._policy_store = StoredResource(load_policy, refresh_s)
-        self._ranker_store = StoredResource(_load_ranker, refresh_s)
-        self._policies: dict[str, tuple[Policy | None, Policy]] = {}  # alias -> (published, serving copy)
-        self._policy_lock = threading.Lock()
+        self._policy_store = ModelCache(load_policy, policy_version, refresh_s)
+        self._ranker_store = ModelCache(_load_ranker, _ranker_version, refresh_s)
+        self._decider = Decider(partial(self._policy_store.get, es), config.bandit.budget, config.retrieval.timeout_ms)
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
         self._stores = stored_resources(refresh_s)
@@ -117,8 +81,8 @@ class LrrEngine:
         """
         started = time.perf_counter()
         cfg = self.config.index(index)
-        _check_page(size, from_)
-        app_filters = _check_filters(filters)
+        check_page(size, from_)
+        app_filters = check_filters(filters)
         search_id = uuid.uuid4().hex
         query = parse_query(text, seed=_seed(search_id) if seed is None else seed)
         strategies = self.strategies(index)
@@ -128,18 +92,10 @@ class LrrEngine:
         if plan is not None:
             items = tuple(plan)
         else:
-            items, decision = self._decide(index, x, strategies)
+            r = self.config.retrieval
+            items, decision = self._decider.decide(index, x, strategies, default_plan(strategies, r.quota, r.timeout_ms))
         policy_version = decision.policy_version if decision is not None else None
-        built, skipped = [], {}
-        for item in items:
-            strategy = strategies.get(item.strategy)
-            if strategy is None:
-                raise QueryError(f"unknown strategy {item.strategy!r} in plan (configured for {index}: "
-                                 f"{', '.join(strategies)})")
-            if not strategy.available:
-                skipped[item.strategy] = f"needs {', '.join(strategy.requires)}, which {index} does not have yet"
-                continue
-            built.append((item, strategy.build(query, item.quota, app_filters)))
+        built, skipped = build_plan(items, strategies, query, app_filters, index)
         t_build = time.perf_counter()
         results, es_ms = execute(self.es, index, built, source) if built else ([], 0.0)
         t_exec = time.perf_counter()
@@ -150,8 +106,8 @@ class LrrEngine:
         ranked = rank_pool(query, pool, names, cfg.fields, x, self._ranker_store.get(self.es, index),
                            self.config.ranker.candidates, always_features=self.config.ranker.always_features)
         pool = list(ranked.pool)
-        page = [_hit(c, s) for c, s in zip(pool[from_:from_ + size], ranked.scores[from_:from_ + size].tolist())]
-        swap = _swap(page, search_id, self.config.ranker.swap_rate) if from_ == 0 else None
+        page = page_hits(pool, ranked.scores, from_, size)
+        swap = randomized_swap(page, search_id, self.config.ranker.swap_rate) if from_ == 0 else None
         t_rank = time.perf_counter()
         if not page and from_ >= len(pool) and from_ > 0:
             page = self._lexical_page(cfg, query, app_filters, size, from_, source)
@@ -186,39 +142,7 @@ class LrrEngine:
         A newly published version (``lrr-es learn``) replaces the current one at the next search
         after the refresh interval; a damaged one is logged and the current one kept.
         """
-        stored = None
-        try:
-            stored = self._policy_store.get(self.es, index)
-        except LrrError as exc:
-            log.warning("policy of %s not loaded, keeping the current one: %s", index, exc)
-        with self._policy_lock:
-            current = self._policies.get(index)
-            if stored is not None and (current is None or current[0] is not stored):
-                current = self._policies[index] = (stored, stored.copy())
-            return current[1] if current is not None else None
-
-    def _decide(self, index: str, x: Any, strategies: Mapping[str, Strategy]) -> tuple[tuple[PlanItem, ...], Decision]:
-        """The plan for context ``x`` and the decision to log with it.
-
-        Before the learner has published a policy (cold start), and whenever the policy cannot
-        decide, every available strategy runs with propensity 1: the page is as good as the
-        strategies allow and the log holds full information for the first learning round.
-        """
-        arms = [s.descriptors() for s in strategies.values() if s.available]
-        try:
-            policy = self.policy(index)
-            if policy is not None:
-                with self._policy_lock:
-                    decision = policy.select(x, arms, budget=self.config.bandit.budget)
-                return decision.plan(timeout_ms=self.config.retrieval.timeout_ms), decision
-        except LrrError as exc:  # never fail a search for the bandit's sake
-            log.warning("bandit could not decide for %s, running the default plan: %s", index, exc)
-        plan = self.default_plan(index)
-        costs = {a["name"]: float(a["cost"]) for a in arms}
-        return plan, Decision(arms=tuple(i.strategy for i in plan), quotas=tuple(i.quota for i in plan),
-                              propensities={i.strategy: 1.0 for i in plan}, context=tuple(float(v) for v in x),
-                              budget=float(sum(costs.values())), policy=COLD_START, policy_version=COLD_START,
-                              propensity_method="deterministic", costs=costs)
+        return self._decider.policy(index)
 
     def _vocabulary(self, index: str) -> frozenset[str] | None:
         model = self._strategies[index][0].get("semantic") if index in self._strategies else None
@@ -249,8 +173,7 @@ class LrrEngine:
     def default_plan(self, index: str) -> tuple[PlanItem, ...]:
         """Every configured strategy that can run, at the configured quota and timeout."""
         r = self.config.retrieval
-        return tuple(PlanItem(name, r.quota, 1.0, r.timeout_ms)
-                     for name, s in self.strategies(index).items() if s.available)
+        return default_plan(self.strategies(index), r.quota, r.timeout_ms)
 
     def strategies(self, index: str) -> dict[str, Strategy]:
         """The configured strategies of ``index``, rebuilt when one of their resources changed."""
@@ -296,10 +219,7 @@ class LrrEngine:
         body["from"] = from_
         if source is not None:
             body["_source"] = source
-        hits = esio.search(self.es, cfg.name, body)["hits"]["hits"]
-        return [{"_id": h["_id"], "_score": h["_score"], "_source": h.get("_source", {}),
-                 "lrr": {"strategies": {"lexical": {"rank": from_ + i + 1, "score": h["_score"]}}, "fallback": True}}
-                for i, h in enumerate(hits)]
+        return fallback_hits(esio.search(self.es, cfg.name, body)["hits"]["hits"], from_)
 
     def _popularity_feature(self, cfg: IndexConfig) -> str | None:
         """The rank_feature that holds popularity (an adopted index keeps its own numeric field)."""
@@ -311,71 +231,28 @@ class LrrEngine:
         return meta.get("popularity_feature", cfg.fields.popularity)
 
 
-class StoredResource:
-    """A resource read from lrr-models by ``load(es, alias)``, re-read at most every ``ttl`` seconds."""
-
-    def __init__(self, load: Callable[[Elasticsearch, str], Any], ttl: float) -> None:
-        self.load, self.ttl = load, ttl
-        self._entries: dict[str, tuple[Any, float]] = {}
-
-    def get(self, es: Elasticsearch, alias: str) -> Any:
-        now = time.monotonic()
-        cached = self._entries.get(alias)
-        if cached is not None and now - cached[1] < self.ttl:
-            return cached[0]
-        value = self.load(es, alias)
-        self._entries[alias] = (value, now)
-        return value
-
-
-def stored_resources(refresh_s: float) -> dict[str, Any]:
+def stored_resources(refresh_s: float) -> dict[str, ModelCache]:
     """Caches of the resources ``lrr-es`` builds and stores in lrr-models, by resource name."""
-    return {"gazetteer": GazetteerCache(ttl=refresh_s), "semantic": StoredResource(load_semantic, refresh_s)}
+    return {"gazetteer": GazetteerCache(ttl=refresh_s), "semantic": ModelCache(read_semantic, semantic_version, refresh_s)}
+
+
+def _ranker_version(es: Elasticsearch, alias: str) -> Any:
+    """The live ranker's version, or the exception reading it raised (equal to no cached version, so
+    the load runs and reports it)."""
+    try:
+        return live_version(es, alias)
+    except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
+        return exc
 
 
 def _load_ranker(es: Elasticsearch, alias: str) -> Any:
     """The live ranker of ``alias``, None, or the exception loading raised (cached like a value, so a
     damaged model costs one read per refresh interval, not one per search)."""
     try:
-        return load_live(es, alias)
+        return read_live(es, alias)
     except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
         log.warning("ranker of %s not loaded, serving RRF: %s", alias, exc)
         return exc
-
-
-def _hit(candidate: Candidate, score: float) -> dict:
-    return {"_id": candidate.id, "_score": score, "_source": candidate.source,
-            "lrr": {"strategies": {p.strategy: {"rank": p.rank, "score": p.score} for p in candidate.provenance}}}
-
-
-def _check_page(size: Any, from_: Any) -> None:
-    for name, value in (("size", size), ("from", from_)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAGE * 10:
-            raise QueryError(f"{name} must be a non-negative integer, got {value!r}")
-    if size > MAX_PAGE:
-        raise QueryError(f"size must be at most {MAX_PAGE}, got {size}")
-
-
-def _check_filters(filters: Sequence[dict] | dict | None) -> list[dict]:
-    if filters is None:
-        return []
-    items = [filters] if isinstance(filters, dict) else filters
-    if isinstance(items, (str, bytes)) or not all(isinstance(f, dict) and len(f) == 1 for f in items):
-        raise QueryError("filters must be query clauses: a dict like {\"term\": {...}} or a list of them")
-    return list(items)
-
-
-def _swap(page: list[dict], search_id: str, rate: float) -> tuple[int, int] | None:
-    """With probability ``rate`` (drawn from the search id), swap the top hit with a random other one
-    of ``page`` in place; the swapped positions (1-based), else None."""
-    if rate <= 0 or len(page) < 2:
-        return None
-    draw = int(search_id[:12], 16)
-    if (draw % 1_000_000) / 1_000_000 >= rate:
-        return None
-    k = 2 + (draw // 1_000_000) % (len(page) - 1)
-    page[0], page[k - 1] = page[k - 1], page[0]
-    return 1, k
 
 
 def _seed(search_id: str) -> int:

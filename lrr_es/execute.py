@@ -15,9 +15,9 @@ from typing import Any, Sequence
 from elasticsearch import Elasticsearch
 
 from . import es as esio
+from .decide import PlanItem
 from .errors import EsUnavailableError, QueryError
 
-DEFAULT_TIMEOUT_MS = 500
 STATUSES = ("ok", "timed_out", "failed")
 # lrr-es's bookkeeping fields are large (a 64-float vector, Q2E maps, event ids) and no concern of the
 # app's page: left out of every candidate's _source unless the caller asks for specific fields
@@ -27,16 +27,6 @@ INTERNAL_SOURCE = ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", 
 FILTER_PATH = ",".join(f"responses.{p}" for p in (
     "took", "timed_out", "error", "status", "_shards.failed", "_shards.failures",
     "hits.hits._id", "hits.hits._score", "hits.hits._source"))
-
-
-@dataclass(frozen=True)
-class PlanItem:
-    """One arm of a plan: run ``strategy`` for ``quota`` candidates, chosen with ``propensity``."""
-
-    strategy: str
-    quota: int
-    propensity: float | None = None
-    timeout_ms: int = DEFAULT_TIMEOUT_MS
 
 
 @dataclass(frozen=True)

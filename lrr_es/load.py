@@ -13,10 +13,10 @@ from elasticsearch import Elasticsearch
 from tqdm import tqdm
 
 from . import es as esio
+from .catalog.document import index_document
 from .catalog.rows import ParsedRow
 from .config import IndexConfig
 from .errors import LoadError
-from .templates import index_document
 
 Echo = Callable[[str], None]
 

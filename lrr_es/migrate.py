@@ -1,7 +1,7 @@
 """Migrations: templates and stored scripts, versioned catalog indices behind an alias.
 
 ``<alias>`` always points at one ``<alias>-v<N>``. A migration creates ``v<N+1>``, copies every
-document through :func:`lrr_es.templates.index_document`, refuses to swap when the counts differ,
+document through :func:`lrr_es.catalog.document.index_document`, refuses to swap when the counts differ,
 swaps the alias atomically and keeps the old index for :func:`rollback`. An app's plain index
 named like the alias is adopted: cloned to ``<alias>-v0`` (the rollback target), copied into
 ``v1`` with the app's own mapping plus lrr-es's fields, then replaced by the alias in one step.
@@ -17,10 +17,12 @@ from elasticsearch import Elasticsearch
 from tqdm import tqdm
 
 from . import es as esio
+from .catalog.document import index_document
 from .config import Config, IndexConfig
 from .errors import MigrationError
-from .templates import (ADOPTED_POPULARITY_FEATURE, SYSTEM_INDICES, catalog_analysis, catalog_template,
-                        index_document, lrr_field_mappings, script_id, script_names, script_source,
+from .names import SYSTEM_INDICES
+from .templates import (ADOPTED_POPULARITY_FEATURE, catalog_analysis, catalog_template,
+                        lrr_field_mappings, script_id, script_names, script_source,
                         system_template, template_version)
 
 Echo = Callable[[str], None]

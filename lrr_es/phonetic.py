@@ -11,7 +11,7 @@ from typing import Iterable
 
 import jellyfish
 
-from .q2e import query_tokens
+from .folding import query_tokens
 
 MAX_PHONETIC_TOKENS = 64  # bounds the field for very long titles and the clause count of queries
 

@@ -9,33 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from typing import Iterable, Mapping
+
+from .folding import query_tokens
+from .templates import script_id
 
 MAX_KEY_LENGTH = 96
 _HASH_CHARS = 16
-_TOKEN = re.compile(r"[^\W_]+")
 _KEY_SHAPE = re.compile(r"^[^\W_]+(_[^\W_]+)*$")
 
 # Prior scores of predicted keys (cold start). Observed engagement (click 1, play 3, ...)
 # replaces a prediction the first time it touches that key (see painless/q2e-update.painless).
 SEED_WEIGHTS = {"title": 1.0, "title_artist": 2.0, "artist": 0.5, "artist_genre": 0.3}
 MAX_SEEDS_PER_DOC = 12
-
-
-def query_tokens(text: str) -> list[str]:
-    """The normalized tokens of ``text``, in text order: case folded, accents stripped."""
-    return _TOKEN.findall(_fold(_fold(text)))
-
-
-def _fold(text: str) -> str:
-    # Case is folded before marks are stripped, through upper() first, so that letters whose case
-    # forms differ in length agree (Turkish dotless i, Greek iota subscript, German sharp s).
-    # Compatibility decomposition can yield capitals again (GREEK UPSILON WITH HOOK -> Upsilon),
-    # hence two passes, after which the text is stable.
-    decomposed = unicodedata.normalize("NFKD", text.upper().casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return unicodedata.normalize("NFKC", stripped)
 
 
 def q2e_key(text: str) -> str:
@@ -132,7 +118,6 @@ def update_script(key: str | None, increment: float, now_ms: int, *, decay_days:
 
     ``key`` must come from :func:`q2e_key`; ``None`` only decays. Everything travels in params.
     """
-    from .templates import script_id  # templates imports this module
     if key is not None and not is_key(key):
         raise ValueError(f"{key!r} is not a normalized Q2E key; pass q2e_key(query)")
     increment = float(increment)

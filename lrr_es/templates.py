@@ -1,4 +1,4 @@
-"""Index templates, stored scripts and the catalog document transform (all pure).
+"""Index templates and stored scripts (all pure).
 
 The JSON files in ``index_templates/`` and the Painless files in ``painless/`` are the source
 of truth; this module renders them for one configured index and names scripts by content hash,
@@ -11,11 +11,9 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
 
 from .config import IndexConfig
-from .phonetic import phonetic_field
-from .q2e import seed_fields
+from .names import SYSTEM_INDICES
 
 PACKAGE = Path(__file__).parent
 
@@ -27,7 +25,6 @@ def shipped_dir(name: str) -> Path:
     return inside if inside.is_dir() else PACKAGE.parent / name
 
 
-SYSTEM_INDICES = ("lrr-events", "lrr-decisions", "lrr-models")
 LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events",
               "lrr_phonetic", "lrr_sem_cluster", "lrr_emb")
 PHONETIC_FIELD = "lrr_phonetic"
@@ -110,43 +107,3 @@ def script_id(name: str) -> str:
 
 def script_names() -> list[str]:
     return sorted(p.stem for p in shipped_dir("painless").glob("*.painless"))
-
-
-# --- documents --------------------------------------------------------------------------------
-
-def index_document(doc: Mapping[str, Any], index: IndexConfig, popularity_feature: str | None = None,
-                   seed: bool = True) -> dict:
-    """The _source to index for a catalog document: rank_feature-safe popularity, cold-start Q2E seeds.
-
-    ``popularity_feature`` is the rank_feature field; when it differs from the index's popularity
-    field (an adopted app index keeps its numeric field), the value is copied into it. A rank_feature
-    takes only positive numbers, so zero, negative or non-numeric popularity is left out of it.
-    ``lrr_phonetic`` gets the Metaphone keys of the title and artist values (fuzzy strategy).
-    ``id`` is not part of the source (it becomes _id).
-    """
-    fields = index.fields
-    source = {k: v for k, v in doc.items() if k != "id"}
-    feature = popularity_feature or fields.popularity
-    if fields.popularity and feature:
-        value = _positive(source.get(fields.popularity))
-        if feature == fields.popularity and value is None:
-            source.pop(fields.popularity, None)
-        elif value is not None:
-            source[feature] = value
-    phonetic = phonetic_field([source.get(f) for f in (*fields.title, *fields.artist) if "." not in f])
-    if phonetic:
-        source[PHONETIC_FIELD] = phonetic
-    if seed and fields.title and "q2e" not in source:
-        source.update(seed_fields(source, fields.title[0], fields.artist[0] if fields.artist else "artist",
-                                  fields.genre or "genre", fields.popularity or "popularity"))
-    return source
-
-
-def _positive(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < float("inf") else None

@@ -1,4 +1,5 @@
-"""The data a policy decides over and returns, and the plan rules every policy shares (pure).
+"""The arms a policy decides over and the plan rules every policy shares (pure). The Decision a policy
+returns is the decide stage's record (:class:`lrr_es.decide.Decision`, re-exported here).
 
 A decision is a subset of arms (strategies) plus a quota per chosen arm, built from one score per arm:
 
@@ -19,12 +20,13 @@ the context, so it adds no randomness: the propensity of an (arm, quota) pair is
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..decide import Decision  # noqa: F401 - re-exported: the record every policy returns
 from ..errors import PolicyError
 
 SAFE_ARM = "lexical"
@@ -38,64 +40,6 @@ class Arm:
     name: str
     kind: str = "unknown"
     cost: float = 1.0  # relative Elasticsearch work, lexical = 1.0
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What a policy chose for one context.
-
-    ``arms`` are the chosen arms, safe arm first then in the order they were added, and ``quotas``
-    the candidate count for each (aligned with ``arms``). ``propensities`` maps EVERY offered arm to
-    the probability that the policy includes it for this context and state (1.0 for the safe arm; see
-    each policy for how it is computed: ``propensity_method`` is "deterministic", "exact" or
-    "monte_carlo:<N>"). ``context`` is the (sanitized) context the decision was made for, shape (d,),
-    kept so that ``update`` and off-policy evaluation need nothing else.
-    """
-
-    arms: tuple[str, ...]
-    quotas: tuple[int, ...]
-    propensities: Mapping[str, float]
-    context: tuple[float, ...]
-    budget: float
-    policy: str
-    policy_version: str
-    propensity_method: str = "deterministic"
-    costs: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def quota_by_arm(self) -> dict[str, int]:
-        return dict(zip(self.arms, self.quotas))
-
-    @property
-    def cost(self) -> float:
-        """Total relative cost of the chosen arms."""
-        return float(sum(self.costs.get(a, 0.0) for a in self.arms))
-
-    def plan(self, timeout_ms: int | None = None) -> tuple:
-        """The decision as ``lrr_es.execute.PlanItem``s (strategy, quota, propensity[, timeout])."""
-        from ..execute import PlanItem  # execute imports the ES client; only plans need it
-        extra = {} if timeout_ms is None else {"timeout_ms": timeout_ms}
-        return tuple(PlanItem(a, q, self.propensities[a], **extra) for a, q in zip(self.arms, self.quotas))
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready data (for the decision log)."""
-        d = asdict(self)
-        d.update(arms=list(self.arms), quotas=list(self.quotas), context=list(self.context),
-                 propensities=dict(self.propensities), costs=dict(self.costs))
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
-        """The inverse of ``to_dict``; a record missing fields raises PolicyError."""
-        try:
-            return cls(arms=tuple(data["arms"]), quotas=tuple(int(q) for q in data["quotas"]),
-                       propensities={str(k): float(v) for k, v in data["propensities"].items()},
-                       context=tuple(float(v) for v in data["context"]), budget=float(data["budget"]),
-                       policy=str(data["policy"]), policy_version=str(data["policy_version"]),
-                       propensity_method=str(data.get("propensity_method", "deterministic")),
-                       costs={str(k): float(v) for k, v in (data.get("costs") or {}).items()})
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise PolicyError(f"not a decision record ({type(exc).__name__}: {exc})") from None
 
 
 def parse_arms(arms: Sequence[Arm | Mapping[str, Any]], safe_arm: str) -> tuple[Arm, ...]:

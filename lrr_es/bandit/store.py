@@ -15,7 +15,8 @@ from elasticsearch import Elasticsearch
 
 from .. import es as esio
 from ..errors import ModelError
-from ..models import MODELS_INDEX, stored_version
+from ..models import stored_version
+from ..names import MODELS_INDEX
 from . import Policy, policy_from_state
 
 KIND = "policy"
@@ -41,6 +42,11 @@ def save_policy(es: Elasticsearch, alias: str, policy: Policy, metrics: dict[str
         "metrics": metrics or {}, "training_window": training_window or {}, "artifact": artifact,
     }, refresh="wait_for")
     return version
+
+
+def policy_version(es: Elasticsearch, alias: str) -> int:
+    """The published version of the policy of ``alias``; 0 when none was published."""
+    return stored_version(es, model_id(alias))
 
 
 def policy_record(es: Elasticsearch, alias: str) -> dict[str, Any] | None:

@@ -12,8 +12,8 @@ from elasticsearch import Elasticsearch
 
 from .. import es as esio
 from ..errors import QueryError
+from ..parse import parse_query
 from ..q2e import MAX_SCORE
-from ..strategies import parse_query
 from ..templates import script_id
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from ..errors import FeedbackError
+from ..timestamps import datetime_ms, parse_iso
 
 BUILTIN_ACTIONS = ("click", "like", "add_to_favorites", "play", "skip", "impression", "dislike")
 MAX_ID_CHARS = 200  # event ids are kept in each document's q2e_events ring: keep them short
@@ -108,14 +109,14 @@ def parse_timestamp(raw: Any, now_ms: int) -> int:
     if isinstance(raw, bool):
         raise FeedbackError(f"timestamp must be a datetime, an ISO 8601 string or epoch milliseconds, got {raw!r}")
     if isinstance(raw, datetime):
-        ms = _datetime_ms(raw)
+        ms = datetime_ms(raw)
     elif isinstance(raw, (int, float)):
         if not math.isfinite(raw):
             raise FeedbackError(f"timestamp must be finite epoch milliseconds, got {raw!r}")
         ms = int(raw)
     elif isinstance(raw, str) and len(raw) <= 64:
         try:
-            ms = _datetime_ms(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+            ms = datetime_ms(parse_iso(raw))
         except ValueError:
             raise FeedbackError(f"timestamp {raw!r} is not an ISO 8601 date-time") from None
     else:
@@ -136,11 +137,6 @@ def event_source(event: FeedbackEvent, q2e_key: str | None, flags: Iterable[str]
               "q2e_applied": q2e_applied}
     return {k: v for k, v in source.items() if v is not None}
 
-
-def _datetime_ms(value: datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp() * 1000)
 
 
 def _text(name: str, value: Any, limit: int, optional: bool = False, strip: bool = True) -> str | None:

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import datetime, timezone
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from ..config import FeedbackConfig
 from ..errors import QueryError
-from ..decisions import DECISIONS_INDEX
+from ..names import EVENTS_INDEX
 from ..q2e import DAY_MS, update_script
-from ..strategies import parse_query
+from ..parse import parse_query
+from ..timestamps import epoch_ms
 from .cap import SessionCap, event_weight, session_of
 from .events import FeedbackEvent, event_source
-
-EVENTS_INDEX = "lrr-events"
 
 
 @dataclass(frozen=True)
@@ -53,23 +51,8 @@ def context_from_decision(decision: Mapping | None) -> SearchContext | None:
     """The SearchContext of a logged lrr-decisions document (None when it lacks index or query)."""
     if not decision or not isinstance(decision.get("index"), str) or not isinstance(decision.get("query"), str):
         return None
-    return SearchContext(decision["index"], decision["query"], _epoch_ms(decision.get("timestamp")))
+    return SearchContext(decision["index"], decision["query"], epoch_ms(decision.get("timestamp")))
 
-
-def _epoch_ms(value: object) -> int | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    if not isinstance(value, str):
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return int(parsed.timestamp() * 1000)
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from elasticsearch import Elasticsearch
 from .. import es as esio
 from ..config import Config
 from ..errors import EsUnavailableError, FeedbackBacklogError, FeedbackError
+from ..names import DECISIONS_INDEX
 from .cap import SessionCap
 from .events import BUILTIN_ACTIONS, FeedbackEvent, make_event
-from .plan import (DECISIONS_INDEX, RecentSearches, Resolved, context_from_decision, event_lines, plan_updates,
-                   resolve)
+from .plan import RecentSearches, Resolved, context_from_decision, event_lines, plan_updates, resolve
 from .spool import default_spool_path, read_spool, write_spool
 from .ubi import ubi_feedback
 

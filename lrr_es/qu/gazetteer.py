@@ -2,7 +2,7 @@
 
 A gazetteer holds, per role (genre, decade, year, entity_type, artist, mood), the values stored in
 the index with their document counts, plus derived surface forms ("80s" -> "1980s"). Lookups go
-through normalized token tuples (:func:`lrr_es.q2e.query_tokens`), exactly or within a small edit
+through normalized token tuples (:func:`lrr_es.folding.query_tokens`), exactly or within a small edit
 distance per token. Building it from Elasticsearch lives in :mod:`lrr_es.qu.store`.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import Levenshtein
 
 from ..config import FieldMap
 from ..errors import QueryError
-from ..q2e import query_tokens
+from ..folding import query_tokens
 
 ROLES = ("genre", "decade", "year", "entity_type", "artist", "mood")
 FORMAT = 1

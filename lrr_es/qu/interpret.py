@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import QueryError
-from ..q2e import query_tokens
+from ..folding import query_tokens
 from .gazetteer import MAX_SPAN_TOKENS, MAX_TOKEN_CHARS, Entry, Gazetteer, weight
 
 FREE_TOKEN = 0.25  # the chance that a token which matches a value was meant as plain text

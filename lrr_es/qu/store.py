@@ -2,13 +2,12 @@
 
 The gazetteer of alias ``music`` is the lrr-models document ``gazetteer-music`` (kind
 "gazetteer"); every rebuild bumps its version. Serving processes read it through a
-:class:`GazetteerCache`, which re-reads the version after a TTL and the artifact only when the
-version changed.
+:class:`GazetteerCache` (a :class:`lrr_es.models.ModelCache`), which re-reads the version after a
+TTL and the artifact only when the version changed.
 """
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -19,7 +18,8 @@ from .. import es as esio
 from ..config import IndexConfig
 from .. import models
 from ..errors import QueryError
-from ..models import MODELS_INDEX
+from ..models import ModelCache
+from ..names import MODELS_INDEX
 from .gazetteer import Gazetteer, derived_aliases, role_fields
 
 KIND = "gazetteer"
@@ -112,36 +112,10 @@ def load_gazetteer(es: Elasticsearch, alias: str) -> Gazetteer | None:
     return Gazetteer.from_artifact(doc["artifact"], version=int(doc.get("version", 0)))
 
 
-class GazetteerCache:
-    """In-process gazetteers by alias. Within ``ttl`` seconds of the last check the cached one is
-    returned without I/O; after that the stored version is read (one small search) and the
-    artifact reloaded only when the version changed. Thread-safe."""
+class GazetteerCache(ModelCache):
+    """The :class:`lrr_es.models.ModelCache` of stored gazetteers: within ``ttl`` seconds of the last
+    check the cached one is returned without I/O; after that the stored version is read and the
+    artifact reloaded only when the version changed."""
 
     def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl < 0:
-            raise QueryError(f"ttl must be a non-negative number of seconds, got {ttl!r}")
-        self.ttl, self.clock = float(ttl), clock
-        self._entries: dict[str, tuple[Gazetteer | None, float]] = {}
-        self._lock = threading.Lock()
-        self.loads = 0  # artifact reads, for tests and diagnostics
-
-    def get(self, es: Elasticsearch, alias: str) -> Gazetteer | None:
-        """The current gazetteer of ``alias`` (None when none is stored)."""
-        now = self.clock()
-        with self._lock:
-            cached = self._entries.get(alias)
-        if cached is not None and now - cached[1] < self.ttl:
-            return cached[0]
-        if cached is not None and cached[0] is not None and stored_version(es, alias) == cached[0].version:
-            fresh = cached[0]
-        else:
-            fresh = load_gazetteer(es, alias)
-            self.loads += 1
-        with self._lock:
-            self._entries[alias] = (fresh, now)
-        return fresh
-
-    def clear(self) -> None:
-        """Forget every cached gazetteer."""
-        with self._lock:
-            self._entries.clear()
+        super().__init__(load_gazetteer, stored_version, ttl, clock)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -40,9 +40,10 @@ import numpy as np
 from ..config import KNOWN_STRATEGIES, FieldMap
 from ..context import CONTEXT_SCHEMA, context_vector
 from ..errors import QueryError
+from ..folding import query_tokens
 from ..merge import Candidate
-from ..q2e import query_tokens
-from ..strategies.base import Query
+from ..parse import Query
+from ..timestamps import parse_iso
 
 FEATURE_VERSION = 1
 STRATEGY_FEATURES = ("found", "rr", "score", "score_rel")
@@ -259,10 +260,7 @@ def _q2e(source: dict, key: str) -> float | None:
 @lru_cache(maxsize=65_536)
 def _date_seconds(text: str) -> float | None:
     try:
-        text = text.replace("Z", "+00:00")
-        parsed = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(
-            date.fromisoformat(text), datetime.min.time())
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+        return parse_iso(text).timestamp()
     except (ValueError, OverflowError, OSError):
         return None
 

@@ -17,7 +17,6 @@ live for a moment, and ``load_live`` then serves the most recently promoted one.
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -26,14 +25,13 @@ from elasticsearch import Elasticsearch
 
 from .. import es as esio
 from ..errors import ModelError
-from ..models import MODELS_INDEX
+from ..models import ModelCache
+from ..names import MODELS_INDEX
 from .features import FEATURE_VERSION
 from .model import LtrRanker
 
 KIND = "ranker"
 STATUSES = ("candidate", "live", "retired")
-_CACHE: dict[str, "LiveRanker"] = {}
-_CACHE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -176,23 +174,31 @@ def promote_if_better(es: Elasticsearch, alias: str, version: int, metric: str =
     return True
 
 
+def live_version(es: Elasticsearch, alias: str) -> tuple[int, int] | None:
+    """(version, created_at) of the live ranker of ``alias`` (a re-saved version differs by its
+    creation time), or None when none is live."""
+    info = live_model(es, alias)
+    return None if info is None else (info.version, info.created_at)
+
+
+def read_live(es: Elasticsearch, alias: str) -> LiveRanker | None:
+    """The live ranker of ``alias`` read and decoded (None when none is live); ModelError when damaged."""
+    info = live_model(es, alias)
+    if info is None:
+        return None
+    ranker = _decoded(es, info.model_id)
+    return LiveRanker(alias, info.version, ranker.schema_id, ranker.feature_names_in_, ranker)
+
+
+_LIVE = ModelCache(read_live, live_version, ttl=0)
+
+
 def load_live(es: Elasticsearch, alias: str) -> LiveRanker | None:
     """The live ranker of ``alias`` (None when none is live), decoded once per version per process.
 
     A damaged artifact raises ModelError; serving then ranks with RRF and says so.
     """
-    info = live_model(es, alias)
-    if info is None:
-        return None
-    with _CACHE_LOCK:
-        cached = _CACHE.get(alias)
-        if cached is not None and cached.version == info.version:
-            return cached
-    ranker = _decoded(es, info.model_id)
-    live = LiveRanker(alias, info.version, ranker.schema_id, ranker.feature_names_in_, ranker)
-    with _CACHE_LOCK:
-        _CACHE[alias] = live
-    return live
+    return _LIVE.get(es, alias)
 
 
 def load_ranker(es: Elasticsearch, alias: str, version: int) -> LtrRanker:
@@ -211,8 +217,7 @@ def _decoded(es: Elasticsearch, doc_id: str) -> LtrRanker:
 
 def delete_models(es: Elasticsearch, alias: str) -> int:
     """Delete every stored ranker of ``alias`` (tests, a removed index); how many."""
-    with _CACHE_LOCK:
-        _CACHE.pop(alias, None)
+    _LIVE.forget(alias)
     return esio.delete_by_query(es, MODELS_INDEX, {"bool": {"filter": [{"term": {"kind": KIND}},
                                                                        {"term": {"index": alias}}]}})
 

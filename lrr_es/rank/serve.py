@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config import FieldMap
 from ..merge import Candidate
-from ..strategies.base import Query
+from ..parse import Query
 from .features import candidate_features, feature_schema
 from .registry import LiveRanker
 

@@ -1,7 +1,7 @@
 """Latent semantic analysis over catalog text: TF-IDF, truncated SVD, coarse clusters (all pure).
 
 A document's text is its title, artist and genre values, folded into tokens by
-:func:`lrr_es.q2e.query_tokens` (the same folding as queries). Term weights are sublinear TF
+:func:`lrr_es.folding.query_tokens` (the same folding as queries). Term weights are sublinear TF
 (1 + log tf) times smoothed IDF, rows L2-normalized; the SVD's top ``dims`` components project
 documents and queries alike into a ``dims``-dimensional space, where vectors are L2-normalized so a
 dot product is a cosine. Spherical k-means over the document vectors gives the coarse clusters
@@ -21,7 +21,7 @@ from scipy import sparse
 
 from ..config import FieldMap
 from ..errors import ConfigError
-from ..q2e import query_tokens
+from ..folding import query_tokens
 from ..templates import EMBEDDING_FIELD
 from .linalg import normalize_rows, randomized_svd, spherical_kmeans, top_k
 

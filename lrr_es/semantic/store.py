@@ -2,8 +2,8 @@
 
 ``build_semantic`` scans the alias, fits the LSA model (:mod:`lrr_es.semantic.lsa`), writes each
 document's cluster id and vector with bulk partial updates, and stores the model in ``lrr-models``
-as document ``semantic-<alias>``. ``load_semantic`` reads it back, cached per process and refreshed
-when a newer version is stored. All Elasticsearch calls go through :mod:`lrr_es.es`.
+as document ``semantic-<alias>``. ``load_semantic`` reads it back, cached per process (a
+:class:`lrr_es.models.ModelCache`) and refreshed when a newer version is stored. All Elasticsearch calls go through :mod:`lrr_es.es`.
 
 Known limits: documents indexed after a build (or re-indexed whole by the loader) have no cluster
 and are invisible to the semantic strategy until the next build; if writing vectors fails part way,
@@ -12,7 +12,6 @@ the model is not stored and the build must be re-run.
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -24,13 +23,12 @@ from tqdm import tqdm
 from .. import es as esio
 from ..config import IndexConfig
 from ..errors import ModelError
-from ..models import MODELS_INDEX, stored_version
+from ..models import ModelCache, stored_version
+from ..names import MODELS_INDEX
 from ..templates import EMBEDDING_FIELD, SEM_CLUSTER_FIELD
 from .lsa import FORMAT, as_decimals, Fit, SemanticModel, document_tokens, embedding_fields, fit_semantic
 
 Echo = Callable[[str], None]
-_CACHE: dict[str, SemanticModel] = {}
-_CACHE_LOCK = threading.Lock()
 
 
 def model_id(alias: str) -> str:
@@ -167,25 +165,33 @@ def store_model(es: Elasticsearch, alias: str, model: SemanticModel) -> int:
     return version
 
 
+def semantic_version(es: Elasticsearch, alias: str) -> int:
+    """The version of the stored semantic model of ``alias``; 0 when none was built."""
+    return stored_version(es, model_id(alias))
+
+
+def read_semantic(es: Elasticsearch, alias: str) -> SemanticModel | None:
+    """The stored semantic model of ``alias``, read and decoded (None when none was built).
+
+    A damaged artifact raises ModelError.
+    """
+    found = esio.get_document(es, MODELS_INDEX, model_id(alias))
+    if found is None:
+        return None
+    source = found.get("_source") or {}
+    try:
+        return SemanticModel.from_bytes(base64.b64decode(source["artifact"], validate=True), int(source["version"]))
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"semantic model {model_id(alias)} in {MODELS_INDEX} is damaged: {exc}") from None
+
+
+_LOADED = ModelCache(read_semantic, semantic_version, ttl=0)
+
+
 def load_semantic(es: Elasticsearch, alias: str) -> SemanticModel | None:
     """The stored semantic model of ``alias`` (None when none was built), cached per process.
 
     Each call reads only the stored version number; the artifact is fetched and decoded again only
     when a newer version was stored. A damaged artifact raises ModelError.
     """
-    version = stored_version(es, model_id(alias))
-    if not version:
-        return None
-    with _CACHE_LOCK:
-        cached = _CACHE.get(alias)
-        if cached is not None and cached.version == version:
-            return cached
-    found = esio.get_document(es, MODELS_INDEX, model_id(alias))
-    source = (found or {}).get("_source") or {}
-    try:
-        model = SemanticModel.from_bytes(base64.b64decode(source["artifact"], validate=True), int(source["version"]))
-    except (KeyError, ValueError) as exc:
-        raise ModelError(f"semantic model {model_id(alias)} in {MODELS_INDEX} is damaged: {exc}") from None
-    with _CACHE_LOCK:
-        _CACHE[alias] = model
-    return model
+    return _LOADED.get(es, alias)

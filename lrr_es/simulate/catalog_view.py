@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 from ..errors import SimulationError
-from ..q2e import query_tokens
+from ..folding import query_tokens
 from .vocab import BROAD_GENRES, STOPWORDS
 
 # Text users do not type: "(feat. X)", "[Live]", " - Remastered 2011", "- From the film ...".

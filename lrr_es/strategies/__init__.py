@@ -1,11 +1,12 @@
 """Candidate-generation strategies (the bandit's arms) and their registry."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..config import FieldMap
-from ..errors import ConfigError
-from .base import MAX_QUERY_CHARS, Query, Strategy, parse_query
+from ..errors import ConfigError, QueryError
+from ..parse import Query
+from .base import Strategy
 from .explore import ExploreStrategy
 from .memory import MemoryStrategy
 from .semantic import SemanticStrategy
@@ -32,4 +33,25 @@ def get_strategy(name: str, fields: FieldMap = FieldMap(), popularity_feature: s
     return cls(fields, popularity_feature, resources)
 
 
-__all__ = ["MAX_QUERY_CHARS", "STRATEGIES", "Query", "Strategy", "get_strategy", "parse_query"]
+def build_plan(plan: Sequence[Any], strategies: Mapping[str, Strategy], query: Query, filters: list[dict],
+               index: str) -> tuple[list[tuple[Any, dict]], dict[str, str]]:
+    """Stage 4, build: (plan item, search body) for each item of ``plan`` (lrr_es.decide.PlanItem) whose
+    strategy can run, and the skipped strategies with the reason; pure.
+
+    A plan item naming a strategy that is not among ``strategies`` (those configured for ``index``)
+    raises QueryError.
+    """
+    built, skipped = [], {}
+    for item in plan:
+        strategy = strategies.get(item.strategy)
+        if strategy is None:
+            raise QueryError(f"unknown strategy {item.strategy!r} in plan (configured for {index}: "
+                             f"{', '.join(strategies)})")
+        if not strategy.available:
+            skipped[item.strategy] = f"needs {', '.join(strategy.requires)}, which {index} does not have yet"
+            continue
+        built.append((item, strategy.build(query, item.quota, filters)))
+    return built, skipped
+
+
+__all__ = ["STRATEGIES", "Strategy", "build_plan", "get_strategy"]

@@ -6,39 +6,13 @@ filters (a list of query clauses) are applied to every strategy as ``bool.filter
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from ..config import FieldMap
 from ..errors import QueryError
-from ..q2e import q2e_key, query_tokens
+from ..parse import Query
 
-MAX_QUERY_CHARS = 256  # longer text is cut: no user needs more, and it bounds clause counts
 MAX_QUOTA = 1000
-
-
-@dataclass(frozen=True)
-class Query:
-    """What every strategy sees of one search request."""
-
-    text: str
-    tokens: tuple[str, ...]
-    key: str
-    seed: int = 0
-    truncated: bool = False
-    interpretations: tuple[Any, ...] = ()  # query understanding's readings, most likely first (lrr_es.qu)
-
-
-def parse_query(text: object, seed: int = 0) -> Query:
-    """Validate and normalize user text; a blank or non-string query raises QueryError."""
-    if not isinstance(text, str):
-        raise QueryError(f"query text must be a string, not {type(text).__name__}")
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        raise QueryError("query text is empty")
-    truncated = len(cleaned) > MAX_QUERY_CHARS
-    cleaned = cleaned[:MAX_QUERY_CHARS]
-    return Query(text=cleaned, tokens=tuple(query_tokens(cleaned)), key=q2e_key(cleaned), seed=seed, truncated=truncated)
 
 
 class Strategy:

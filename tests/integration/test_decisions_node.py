@@ -7,7 +7,7 @@ from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.decisions import DECISIONS_INDEX, DecisionLog
 from lrr_es.engine import LrrEngine
-from lrr_es.execute import PlanItem
+from lrr_es.decide import PlanItem
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,10 @@ from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
 from lrr_es.errors import QueryError
-from lrr_es.execute import PlanItem, execute
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.decide import PlanItem
+from lrr_es.execute import execute
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 from lrr_es.strategies.text import LexicalStrategy
 
 pytestmark = pytest.mark.integration

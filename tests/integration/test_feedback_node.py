@@ -11,11 +11,12 @@ from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
 from lrr_es.errors import FeedbackBacklogError, FeedbackError, QueryError
-from lrr_es.execute import PlanItem
+from lrr_es.decide import PlanItem
 from lrr_es.feedback import FeedbackWriter
 from lrr_es.migrate import migrate
 from lrr_es.q2e import DAY_MS, q2e_key
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 
 pytestmark = pytest.mark.integration
 T0 = int(time.time() * 1000) - 10 * DAY_MS

@@ -13,7 +13,7 @@ from lrr_es.cli import cli
 from lrr_es.config import config_from_dict
 from lrr_es.decisions import DECISIONS_INDEX
 from lrr_es.engine import LrrEngine
-from lrr_es.learner import evaluate_policy, learn
+from lrr_es.learn import evaluate_policy, learn
 from lrr_es.migrate import migrate, setup_steps
 from lrr_es.simulate import generate_queries
 from lrr_es.simulate.traffic import run_traffic

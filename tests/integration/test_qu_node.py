@@ -9,7 +9,8 @@ from lrr_es.errors import QueryError
 from lrr_es.qu import interpret, understand
 from lrr_es.qu.store import (MODELS_INDEX, GazetteerCache, build_gazetteer, load_gazetteer, model_id,
                              rebuild_gazetteer, save_gazetteer)
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 
 pytestmark = pytest.mark.integration
 

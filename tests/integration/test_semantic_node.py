@@ -8,7 +8,8 @@ from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.migrate import migrate, setup_steps
 from lrr_es.semantic import build_semantic, embedding_fields, load_semantic, model_id, store_model
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 from lrr_es.strategies.semantic import semantic_clause
 from lrr_es.templates import script_id
 

@@ -3,7 +3,8 @@ import pytest
 
 from lrr_es import es as esio
 from lrr_es.q2e import q2e_key, update_script
-from lrr_es.strategies import STRATEGIES, get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import STRATEGIES, get_strategy
 
 pytestmark = pytest.mark.integration
 

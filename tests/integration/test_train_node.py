@@ -19,7 +19,7 @@ from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.rank.features import feature_schema, schema_id
 from lrr_es.rank.registry import delete_models, list_models
-from lrr_es.rank.train import train
+from lrr_es.learn.ranker import train
 from lrr_es.simulate import generate_queries
 from lrr_es.simulate.traffic import run_traffic
 

@@ -11,7 +11,7 @@ from lrr_es.bandit import (POLICIES, Arm, Decision, EpsilonGreedyPolicy, LinUCBP
                            policy_from_state)
 from lrr_es.bandit.decision import greedy_masks, greedy_subset, quotas_for
 from lrr_es.errors import ConfigError, ModelError, PolicyError
-from lrr_es.execute import PlanItem
+from lrr_es.decide import PlanItem
 from lrr_es.strategies import STRATEGIES
 
 ARMS = [cls.descriptors() for cls in STRATEGIES.values()]  # 7 real arms, lexical cost 1.0

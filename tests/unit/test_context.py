@@ -6,7 +6,7 @@ import pytest
 from lrr_es.context import CONTEXT_DIM, CONTEXT_SCHEMA, context_vector
 from lrr_es.errors import QueryError
 from lrr_es.qu import Interpretation, Slot
-from lrr_es.strategies import parse_query
+from lrr_es.parse import parse_query
 
 
 def named(x):

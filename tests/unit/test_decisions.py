@@ -1,8 +1,9 @@
 from lrr_es.decisions import decision_document
-from lrr_es.engine import SearchResult
-from lrr_es.execute import PlanItem, StrategyResult
+from lrr_es.respond import SearchResult
+from lrr_es.decide import PlanItem
+from lrr_es.execute import StrategyResult
 from lrr_es.merge import Candidate, Provenance
-from lrr_es.strategies import parse_query
+from lrr_es.parse import parse_query
 
 
 def test_decision_document_is_the_logged_record_of_a_search():
@@ -71,7 +72,7 @@ def test_logged_features_are_the_served_rows_of_the_head_and_of_every_shown_hit(
 def test_a_randomized_swap_exchanges_the_top_hit_with_another_and_is_rare_at_a_small_rate():
     import uuid
 
-    from lrr_es.engine import _swap
+    from lrr_es.respond import randomized_swap as _swap
     page = [{"_id": f"d{i}"} for i in range(10)]
     swapped = [s for s in (_swap(list(page), uuid.uuid4().hex, 0.05) for _ in range(4000)) if s]
     assert 120 < len(swapped) < 280  # 5% of 4,000 is 200

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from lrr_es.errors import EsUnavailableError, QueryError
-from lrr_es.execute import Hit, PlanItem, StrategyResult, build_msearch, parse_msearch
+from lrr_es.decide import PlanItem
+from lrr_es.execute import Hit, StrategyResult, build_msearch, parse_msearch
 from lrr_es.merge import Provenance, merge
 
 LEX, MEM = PlanItem("lexical", 2, 1.0, 300), PlanItem("memory", 3, 0.5, 100)

@@ -1,7 +1,8 @@
 """The join of logged decisions with events (pure), and the spool file."""
 import json
 
-from lrr_es.feedback import CandidateLabel, Engagement, join_events, make_event
+from lrr_es.feedback import make_event
+from lrr_es.learn.join import CandidateLabel, Engagement, join_events
 from lrr_es.feedback.spool import read_spool, write_spool
 
 GRADES = {"click": 1.0, "like": 2.0, "play": 3.0, "skip": -0.5}

@@ -5,9 +5,8 @@ import pytest
 
 from lrr_es.bandit import Decision, RewardParams, make_policy
 from lrr_es.errors import ConfigError
-from lrr_es.feedback import join_events
-from lrr_es.learner import Mark, evaluate_searches, logged_searches, search_rewards
-from lrr_es.learner.logged import epoch_ms
+from lrr_es.learn import Mark, evaluate_searches, join_events, logged_searches, search_rewards
+from lrr_es.timestamps import epoch_ms
 from lrr_es.migrate import missing_fields
 
 GRADES = {"click": 1.0, "like": 2.0, "play": 3.0}
@@ -92,7 +91,7 @@ def test_missing_fields_is_additive_and_recurses_into_objects():
 
 
 def test_bad_learning_arguments_name_the_value():
-    from lrr_es.learner.logged import check_min_grade, check_time
+    from lrr_es.learn.logged import check_min_grade, check_time
     with pytest.raises(ConfigError, match="'last tuesday'"):
         check_time("since", "last tuesday")
     with pytest.raises(ConfigError, match="min_grade .* -1"):

@@ -7,7 +7,7 @@ import pytest
 from lrr_es.config import FieldMap
 from lrr_es.errors import QueryError
 from lrr_es.qu import Entry, Gazetteer, Interpretation, Slot, derived_aliases, interpret, role_fields, understand
-from lrr_es.strategies import parse_query
+from lrr_es.parse import parse_query
 
 COUNTS = {
     "genre": {"rock": 500, "pop": 400, "love": 40, "soft rock": 100},

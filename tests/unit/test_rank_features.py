@@ -10,7 +10,7 @@ from lrr_es.errors import QueryError
 from lrr_es.merge import Candidate, Provenance
 from lrr_es.rank.features import (DOC_FEATURES, FEATURE_SCHEMA, FEATURE_VERSION, QUERY_FEATURES, candidate_features,
                                   feature_schema, schema_id)
-from lrr_es.strategies import parse_query
+from lrr_es.parse import parse_query
 
 NOW = 1_700_000_000.0  # 2023-11-14
 COL = {name: i for i, name in enumerate(FEATURE_SCHEMA)}

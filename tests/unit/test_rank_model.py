@@ -9,7 +9,7 @@ from lrr_es.rank import FEATURE_SCHEMA, LtrRanker, feature_schema
 from lrr_es.rank.registry import LiveRanker
 from lrr_es.rank.serve import rank_pool
 from lrr_es.rank.metrics import ndcg_at_k
-from lrr_es.strategies import parse_query
+from lrr_es.parse import parse_query
 
 
 def data(seed=0, rows=400, width=8):

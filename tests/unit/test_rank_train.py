@@ -6,7 +6,8 @@ import pytest
 
 from lrr_es.errors import ModelError
 from lrr_es.rank.features import feature_schema, schema_id
-from lrr_es.rank.train import build_examples, estimate_examination, estimate_from_swaps, split_holdout
+from lrr_es.learn.examination import estimate_examination, estimate_from_swaps
+from lrr_es.learn.ranker import build_examples, split_holdout
 from lrr_es.simulate.clicks import ClickModel, positive
 
 

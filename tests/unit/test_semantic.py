@@ -6,7 +6,8 @@ from lrr_es.config import FieldMap
 from lrr_es.errors import ConfigError, QueryError
 from lrr_es.semantic import SemanticModel, document_tokens, embedding_fields, fit_semantic
 from lrr_es.semantic.linalg import randomized_svd, spherical_kmeans, top_k
-from lrr_es.strategies import get_strategy, parse_query
+from lrr_es.parse import parse_query
+from lrr_es.strategies import get_strategy
 from lrr_es.strategies.semantic import semantic_clause
 
 TOPICS = {"rap": ["rap", "hip", "hop", "trap", "flow", "beat"],

@@ -8,7 +8,8 @@ import pytest
 from lrr_es.config import FieldMap
 from lrr_es.errors import ConfigError, QueryError
 from lrr_es.qu import Gazetteer, Interpretation, Slot, derived_aliases, understand
-from lrr_es.strategies import MAX_QUERY_CHARS, STRATEGIES, get_strategy, parse_query
+from lrr_es.parse import MAX_QUERY_CHARS, parse_query
+from lrr_es.strategies import STRATEGIES, get_strategy
 
 from .test_semantic import tiny_model
 

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from lrr_es.catalog.document import index_document
 from lrr_es.config import config_from_dict
-from lrr_es.templates import (SYSTEM_INDICES, catalog_template, index_document, script_id, script_names,
-                              script_source, system_template)
+from lrr_es.names import SYSTEM_INDICES
+from lrr_es.templates import catalog_template, script_id, script_names, script_source, system_template
 
 ROOT = Path(__file__).resolve().parents[2]
 

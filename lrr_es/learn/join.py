@@ -19,7 +19,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from .. import es as esio
-from .plan import DECISIONS_INDEX, EVENTS_INDEX
+from ..names import DECISIONS_INDEX, EVENTS_INDEX
 
 
 @dataclass(frozen=True)

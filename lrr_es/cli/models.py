@@ -1,4 +1,4 @@
-"""``lrr-es models``: the ranker registry in lrr-models (list, promote, rollback), over lrr_es.rank.registry."""
+"""``lrr-es models``: the ranker registry in lrr-models (list, show, promote, rollback), over lrr_es.rank.registry."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,7 @@ def _alias_option(f):
 @click.pass_obj
 def models_list(obj, alias) -> None:
     """Print every stored ranker version of the index, newest first."""
-    from .rank.registry import list_models
+    from ..rank.registry import list_models
     obj.config.index(alias)
     models = list_models(obj.es(), alias)
     if not models:
@@ -39,7 +39,7 @@ def models_list(obj, alias) -> None:
 @click.pass_obj
 def models_show(obj, alias, version, top) -> None:
     """One ranker (default: the live one): status, metrics, training window and feature importance."""
-    from .rank.registry import get_model, live_model, load_ranker
+    from ..rank.registry import get_model, live_model, load_ranker
     obj.config.index(alias)
     es = obj.es()
     info = get_model(es, alias, version) if version is not None else live_model(es, alias)
@@ -64,7 +64,7 @@ def models_show(obj, alias, version, top) -> None:
 @click.pass_obj
 def models_promote(obj, alias, version) -> None:
     """Make VERSION the live ranker (the live one is retired); serving picks it up at its next refresh."""
-    from .rank.registry import promote
+    from ..rank.registry import promote
     obj.config.index(alias)
     info = promote(obj.es(), alias, version)
     click.echo(f"{alias}: ranker v{info.version} is live")
@@ -75,34 +75,10 @@ def models_promote(obj, alias, version) -> None:
 @click.pass_obj
 def models_rollback(obj, alias) -> None:
     """Retire the live ranker and make the one live before it live again."""
-    from .rank.registry import rollback
+    from ..rank.registry import rollback
     obj.config.index(alias)
     info = rollback(obj.es(), alias)
     click.echo(f"{alias}: rolled back to ranker v{info.version}")
 
 
-@click.command("train")
-@_alias_option
-@click.option("--since", default=None, metavar="ISO", help="Only searches logged at or after this date.")
-@click.option("--until", default=None, metavar="ISO", help="Only searches logged before this date.")
-@click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
-              help="Share of query keys, and of the window's end in time, held out for evaluation.")
-@click.option("--trees", type=click.IntRange(1, 5000), default=200, show_default=True, help="Boosting rounds.")
-@click.option("--depth", type=click.IntRange(1, 16), default=6, show_default=True, help="Tree depth.")
-@click.option("--no-ipw", is_flag=True, help="Do not correct for position bias (for comparison).")
-@click.option("--no-promote", is_flag=True, help="Save the model as a candidate, never make it live.")
-@click.option("--dry-run", is_flag=True, help="Train and evaluate, store nothing.")
-@click.pass_obj
-def train_cmd(obj, alias, since, until, holdout, trees, depth, no_ipw, no_promote, dry_run) -> None:
-    """Train a ranker from logged searches and feedback, judge it on a holdout, save it, promote it if better.
-
-    Prints the position-bias estimate, NDCG@10 of the new model, the live one and RRF on the
-    holdout (gains debiased by position), the top features, and what became of the new version.
-    """
-    from .rank.train import train, report_lines
-    obj.config.index(alias)
-    report = train(obj.es(), obj.config, alias, since=since, until=until, holdout=holdout,
-                   params={"n_estimators": trees, "max_depth": depth}, promote=not no_promote,
-                   dry_run=dry_run, ipw=not no_ipw, echo=click.echo)
-    for line in report_lines(report):
-        click.echo(line)
+COMMANDS = [models_cmd]

@@ -1,7 +1,4 @@
-"""``lrr-es learn`` and ``lrr-es evaluate-policy``: thin click commands over lrr_es.learner.
-
-Registered on the ``lrr-es`` group by lrr_es/cli.py (``obj`` is its Context: config and client).
-"""
+"""``lrr-es learn``, ``lrr-es evaluate-policy`` and ``lrr-es train``: thin click commands over lrr_es.learn."""
 from __future__ import annotations
 
 import click
@@ -30,8 +27,8 @@ def _reward_options(f):
 @click.pass_obj
 def learn_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, settle, batch, dry_run, no_progress) -> None:
     """Update the bandit policy from logged decisions and feedback; publish the new version."""
-    from .bandit import RewardParams
-    from .learner import learn
+    from ..bandit import RewardParams
+    from ..learn import learn
     learn(obj.es(), obj.config, alias, since=since, until=until, batch=batch,
           rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
           settle_s=settle, dry_run=dry_run, progress=not no_progress, echo=click.echo)
@@ -45,8 +42,38 @@ def learn_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, se
 @click.pass_obj
 def evaluate_policy_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, candidate) -> None:
     """Off-policy value (IPS, SNIPS, DR) of a candidate policy on the logged bandit decisions."""
-    from .bandit import RewardParams
-    from .learner import evaluate_policy
+    from ..bandit import RewardParams
+    from ..learn import evaluate_policy
     evaluate_policy(obj.es(), obj.config, alias, candidate, since=since, until=until,
                     rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
                     echo=click.echo)
+
+
+@click.command("train")
+@click.option("--index", "alias", default="music", show_default=True, help="Configured index (alias).")
+@click.option("--since", default=None, metavar="ISO", help="Only searches logged at or after this date.")
+@click.option("--until", default=None, metavar="ISO", help="Only searches logged before this date.")
+@click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
+              help="Share of query keys, and of the window's end in time, held out for evaluation.")
+@click.option("--trees", type=click.IntRange(1, 5000), default=200, show_default=True, help="Boosting rounds.")
+@click.option("--depth", type=click.IntRange(1, 16), default=6, show_default=True, help="Tree depth.")
+@click.option("--no-ipw", is_flag=True, help="Do not correct for position bias (for comparison).")
+@click.option("--no-promote", is_flag=True, help="Save the model as a candidate, never make it live.")
+@click.option("--dry-run", is_flag=True, help="Train and evaluate, store nothing.")
+@click.pass_obj
+def train_cmd(obj, alias, since, until, holdout, trees, depth, no_ipw, no_promote, dry_run) -> None:
+    """Train a ranker from logged searches and feedback, judge it on a holdout, save it, promote it if better.
+
+    Prints the position-bias estimate, NDCG@10 of the new model, the live one and RRF on the
+    holdout (gains debiased by position), the top features, and what became of the new version.
+    """
+    from ..learn.ranker import report_lines, train
+    obj.config.index(alias)
+    report = train(obj.es(), obj.config, alias, since=since, until=until, holdout=holdout,
+                   params={"n_estimators": trees, "max_depth": depth}, promote=not no_promote,
+                   dry_run=dry_run, ipw=not no_ipw, echo=click.echo)
+    for line in report_lines(report):
+        click.echo(line)
+
+
+COMMANDS = [learn_cmd, evaluate_policy_cmd, train_cmd]

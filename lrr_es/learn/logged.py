@@ -5,20 +5,20 @@ and says which are new; :func:`search_rewards` turns one logged search (its Deci
 provenance and the engaged documents) into per-arm semi-bandit rewards with
 :func:`lrr_es.bandit.rewards.arm_rewards`; :func:`logged_searches` pairs joined feedback with its
 Decision and counts what cannot be used. :func:`load_logged` reads one alias's bandit decisions and
-their events from Elasticsearch through :func:`lrr_es.feedback.join_feedback`.
+their events from Elasticsearch through :func:`lrr_es.learn.join.join_feedback`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from elasticsearch import Elasticsearch
 
 from ..bandit import Decision, RewardParams, arm_rewards
 from ..errors import ConfigError, PolicyError
-from ..feedback import SearchFeedback, join_feedback
+from ..timestamps import epoch_ms
+from .join import SearchFeedback, join_feedback
 
 
 @dataclass(frozen=True, order=True)
@@ -29,6 +29,7 @@ class Mark:
     search_id: str
 
     def to_dict(self) -> dict:
+        """The mark as kept in ``params["learned_through"]``."""
         return {"timestamp": self.timestamp, "search_id": self.search_id}
 
     @classmethod
@@ -53,6 +54,7 @@ class LoggedSearch:
 
     @property
     def mark(self) -> Mark:
+        """This search's place in the (timestamp, search_id) order."""
         return Mark(self.timestamp, self.search_id)
 
 
@@ -64,24 +66,9 @@ class Logged:
     skipped: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str) -> None:
+        """Count one search left out for ``reason``."""
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
-
-def epoch_ms(value: Any) -> int | None:
-    """Epoch milliseconds from an int/float or an ISO 8601 string (naive = UTC); None when unreadable."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return int(parsed.timestamp() * 1000)
-    return None
 
 
 def check_time(name: str, value: Any) -> int | None:

@@ -49,6 +49,7 @@ class LearnReport:
 
     @property
     def engaged_share(self) -> float:
+        """The share of learned decisions with a positively engaged document."""
         return self.engaged / self.decisions if self.decisions else 0.0
 
     def summary(self) -> str:
