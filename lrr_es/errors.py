@@ -47,3 +47,7 @@ class FeedbackError(LrrError, ValueError):
 
 class FeedbackBacklogError(LrrError, RuntimeError):
     """Feedback cannot be accepted: the writer's queue stayed full (Elasticsearch slow or down) or it is closed."""
+
+
+class MissingCapabilityError(LrrError, RuntimeError):
+    """The Elasticsearch node lacks a module lrr-es needs (Painless, rank_feature, analysis-common, reindex)."""

@@ -1,11 +1,16 @@
 """All Elasticsearch I/O of lrr-es lives here.
 
 Client creation, index and alias administration, bulk, scan and search. The rest of the
-package receives plain dicts. Works with elasticsearch-py 7.17 (``body=``) and 8.x (keyword
-arguments); the difference is kept to :func:`_body_kwargs`.
+package receives plain dicts. Works with elasticsearch-py 7.17 and 8.x; every difference stays
+here: ``body=`` vs keyword arguments (:func:`_body_kwargs`), ObjectApiResponse vs dict (:func:`_raw`),
+``request_timeout=`` vs ``.options()`` (:func:`_timed`), error classes (:data:`ApiError`, :func:`_status`),
+HeadApiResponse vs bool (``bool()``). A node without the rest-root module answers ``GET /`` with
+405: its version comes from ``GET /_nodes/_local`` (:func:`server_info`).
 """
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
 import warnings
@@ -15,7 +20,8 @@ import elasticsearch
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch.exceptions import RequestError
 
-from .errors import EsUnavailableError, QueryError
+from .capabilities import REQUIRED_MODULES, check, missing_modules, module_missing_in, module_name
+from .errors import EsUnavailableError, MissingCapabilityError, QueryError
 
 log = logging.getLogger(__name__)
 # 7.17 warns that 8.x drops ``body=``; on 8.x we pass keyword arguments instead (_body_kwargs).
@@ -23,6 +29,10 @@ warnings.filterwarnings("ignore", message="The 'body' parameter is deprecated", 
 CLIENT_MAJOR = int(elasticsearch.__versionstr__.split(".")[0])
 NotFoundError = elasticsearch.NotFoundError
 TransportErrors = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout)
+# An error answer from the server. 8.x: ApiError (.meta.status, .body); 8.x's TransportError is only the
+# connection-level family. 7.x: TransportError (.status_code, .info), whose connection errors are
+# subclasses too: every ``except ApiError`` here follows an ``except TransportErrors``.
+ApiError = elasticsearch.ApiError if CLIENT_MAJOR >= 8 else elasticsearch.TransportError
 
 
 def connect(url: str, timeout: float = 30.0) -> Elasticsearch:
@@ -31,15 +41,33 @@ def connect(url: str, timeout: float = 30.0) -> Elasticsearch:
         [url], timeout=timeout
     )
     try:
-        info = client.info()
+        info = server_info(client)
     except getattr(elasticsearch, "UnsupportedProductError", ()) as exc:
         raise EsUnavailableError(f"the server at {url} is not supported by elasticsearch-py "
                                  f"{elasticsearch.__versionstr__} ({exc}); with a 7.10-7.13 server use the 7.17 client") from None
     except TransportErrors as exc:
         raise EsUnavailableError(f"no Elasticsearch answers at {url} ({_reason(exc)}); start one with "
                                  f"`lrr-es dev-cluster start` or point ES_URL at yours") from None
-    log.debug("connected to Elasticsearch %s at %s", info["version"]["number"], url)
+    log.debug("connected to Elasticsearch %s at %s", info["number"], url)
     return client
+
+
+def server_info(es: Elasticsearch) -> dict:
+    """The server's version block ({"number", "build_flavor", ...}).
+
+    From ``GET /``; a node without the rest-root module (the 8.x integ-test distribution) answers
+    that with 405, and then the version comes from ``GET /_nodes/_local``.
+    """
+    try:
+        return _raw(es.info())["version"]
+    except TransportErrors:
+        raise
+    except ApiError as exc:
+        if _status(exc) != 405:
+            raise
+    nodes = _raw(es.nodes.info(node_id="_local", metric="_none"))["nodes"]
+    node = next(iter(nodes.values()))
+    return {"number": node["version"], "build_flavor": node.get("build_flavor", "default")}
 
 
 def wait_for_health(es: Elasticsearch, status: str = "yellow", timeout: float = 60.0, index: str | None = None) -> dict:
@@ -52,7 +80,7 @@ def wait_for_health(es: Elasticsearch, status: str = "yellow", timeout: float = 
         except TransportErrors:
             time.sleep(0.5)
             continue
-        except elasticsearch.TransportError as exc:  # a health wait that times out answers 408
+        except ApiError as exc:  # a health wait that times out answers 408
             if _status(exc) != 408:
                 raise
             health = {"timed_out": True, "status": "timeout"}
@@ -64,6 +92,25 @@ def wait_for_health(es: Elasticsearch, status: str = "yellow", timeout: float = 
 
 # --- indices, templates, aliases, scripts -------------------------------------------------------
 
+def _names_missing_module(func):
+    """Turn an error answer that shows a missing module (no Painless, no rank_feature ...) into
+    MissingCapabilityError naming the module; other errors pass unchanged."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TransportErrors:
+            raise
+        except ApiError as exc:
+            module = _missing_module(exc)
+            if module is None:
+                raise
+            raise MissingCapabilityError(f"{func.__name__}: this Elasticsearch node lacks the {module} module "
+                                         f"({REQUIRED_MODULES[module]}); it answered {_error_info(exc)}") from None
+    return wrapper
+
+
+@_names_missing_module
 def put_index_template(es: Elasticsearch, name: str, body: dict) -> None:
     es.indices.put_index_template(name=name, **_body_kwargs(body))
 
@@ -77,6 +124,7 @@ def get_index_template(es: Elasticsearch, name: str) -> dict | None:
     return templates[0]["index_template"] if templates else None
 
 
+@_names_missing_module
 def put_stored_script(es: Elasticsearch, script_id: str, source: str, lang: str = "painless") -> None:
     script = {"lang": lang, "source": source}
     if CLIENT_MAJOR >= 8:
@@ -97,12 +145,13 @@ def index_exists(es: Elasticsearch, name: str) -> bool:
     return bool(es.indices.exists(index=name))
 
 
+@_names_missing_module
 def create_index(es: Elasticsearch, name: str, body: dict | None = None, exist_ok: bool = False) -> None:
     """Create ``name``; with ``exist_ok`` an index that another process created first is fine."""
     try:
         es.indices.create(index=name, **_body_kwargs(body or {}))
-    except RequestError as exc:
-        if not (exist_ok and exc.error == "resource_already_exists_exception"):
+    except RequestError as exc:  # 400 in both clients (8.x: an alias of BadRequestError)
+        if not (exist_ok and _error_type(exc) == "resource_already_exists_exception"):
             raise
 
 
@@ -171,28 +220,40 @@ def update_aliases(es: Elasticsearch, actions: list[dict]) -> None:
         es.indices.update_aliases(body={"actions": actions})
 
 
+@_names_missing_module
 def put_mapping(es: Elasticsearch, index: str, properties: dict) -> None:
     """Add field mappings to ``index`` (a concrete index or an alias); works under ``dynamic: strict``."""
     es.indices.put_mapping(index=index, **_body_kwargs({"properties": properties}))
 
 
 def capabilities(es: Elasticsearch) -> dict:
-    """What the cluster offers for vector search.
+    """What the cluster offers: its version, its modules and what lrr-es needs of them.
 
     ``native_knn``: approximate kNN inside Elasticsearch (``dense_vector`` with ``index: true`` and the
     ``knn`` search section, 8.4+; 8.0-8.3 had only the ``_knn_search`` endpoint, not used here).
     ``dense_vector``: the mapping type exists (x-pack 7.3+, brute force only through script_score).
+    ``modules``: the modules and plugins every node has, sorted (None when the nodes cannot be listed);
+    ``missing``: the modules lrr-es needs that some node lacks, name -> what lrr-es uses it for.
     """
-    info = _raw(es.info())["version"]
+    info = server_info(es)
     major, minor = (int(x) for x in info["number"].split(".")[:2])
-    flavor = info.get("build_flavor", "unknown")
-    try:
-        plugins = {m.get("name") for node in _raw(es.nodes.info(metric="modules"))["nodes"].values()
-                   for m in node.get("modules", [])}
-    except elasticsearch.TransportError:
-        plugins = set()
-    return {"version": info["number"], "flavor": flavor, "native_knn": (major, minor) >= (8, 4),
-            "dense_vector": major >= 8 or "x-pack-core" in plugins or "vectors" in plugins}
+    try:  # modules are listed under the "plugins" metric; the node id keeps "plugins" from reading as one
+        nodes = list(_raw(es.nodes.info(node_id="_all", metric="plugins"))["nodes"].values())
+    except ApiError:
+        nodes = []
+    modules = sorted(set.intersection(*({module_name(m) for m in n.get("modules", []) + n.get("plugins", [])}
+                                        for n in nodes))) if nodes else None
+    caps = {"version": info["number"], "flavor": info.get("build_flavor", "unknown"), "native_knn": (major, minor) >= (8, 4),
+            "dense_vector": major >= 8 or bool({"x-pack-core", "vectors"} & set(modules or ())), "modules": modules}
+    caps["missing"] = missing_modules(caps)
+    return caps
+
+
+def require(es: Elasticsearch, needed: dict[str, str] | None = None) -> dict:
+    """capabilities(es), after raising MissingCapabilityError that names every needed module the node lacks."""
+    caps = capabilities(es)
+    check(caps, needed)
+    return caps
 
 
 def refresh(es: Elasticsearch, index: str) -> None:
@@ -255,6 +316,7 @@ def put_document(es: Elasticsearch, index: str, doc_id: str, source: dict, refre
     return _raw(es.index(index=index, id=doc_id, body=source, refresh=refresh))
 
 
+@_names_missing_module
 def update(es: Elasticsearch, index: str, doc_id: str, body: dict, refresh: bool | str = False) -> dict:
     return _raw(es.update(index=index, id=doc_id, refresh=refresh, **_body_kwargs(body)))
 
@@ -265,12 +327,8 @@ def search(es: Elasticsearch, index: str, body: dict) -> dict:
 
 def search_native(es: Elasticsearch, index: str, body: dict, request_timeout: float | None = None) -> tuple[dict, Any]:
     """One search: its plain body and the client's own response object (for :func:`client_response`)."""
-    if CLIENT_MAJOR >= 8:
-        client = es.options(request_timeout=request_timeout) if request_timeout else es
-        native = client.search(index=index, **body)
-    else:
-        extra = {"request_timeout": request_timeout} if request_timeout else {}
-        native = es.search(index=index, body=body, **extra)
+    client, extra = _timed(es, request_timeout)
+    native = client.search(index=index, **_body_kwargs(body), **extra)
     return _raw(native), native
 
 
@@ -330,17 +388,16 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
     EsUnavailableError. Errors of single sub-searches at run time come back inside the response;
     a body Elasticsearch cannot even parse rejects the whole request (400), raised as QueryError.
     """
+    client, extra = _timed(es, request_timeout)
+    if filter_path:
+        extra["filter_path"] = filter_path
     try:
-        extra = {"filter_path": filter_path} if filter_path else {}
         if CLIENT_MAJOR >= 8:
-            client = es.options(request_timeout=request_timeout) if request_timeout else es
             return _raw(client.msearch(searches=searches, **extra))
-        if request_timeout:
-            extra["request_timeout"] = request_timeout
-        return _raw(es.msearch(body=searches, **extra))
+        return _raw(client.msearch(body=searches, **extra))
     except TransportErrors as exc:
         raise EsUnavailableError(f"_msearch failed: {_reason(exc)}") from None
-    except elasticsearch.TransportError as exc:
+    except ApiError as exc:
         if _status(exc) == 400:
             raise QueryError(f"_msearch rejected: {_error_info(exc)}") from None
         raise
@@ -359,16 +416,15 @@ def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | No
     order. A node that is down, too slow, overloaded (429) or failing (5xx) for the whole request
     raises EsUnavailableError, so the caller can retry the whole batch; per-item errors never raise.
     """
+    client, extra = _timed(es, request_timeout)
     try:
         if CLIENT_MAJOR >= 8:
-            client = es.options(request_timeout=request_timeout) if request_timeout else es
-            response = _raw(client.bulk(operations=lines, refresh=refresh))
+            response = _raw(client.bulk(operations=lines, refresh=refresh, **extra))
         else:
-            extra = {"request_timeout": request_timeout} if request_timeout else {}
-            response = _raw(es.bulk(body=lines, refresh=refresh, **extra))
+            response = _raw(client.bulk(body=lines, refresh=refresh, **extra))
     except TransportErrors as exc:
         raise EsUnavailableError(f"_bulk failed: {_reason(exc)}") from None
-    except elasticsearch.TransportError as exc:
+    except ApiError as exc:
         status = _status(exc)
         if status in RETRYABLE_STATUSES or (isinstance(status, int) and status >= 500):
             raise EsUnavailableError(f"_bulk answered {status}: {_error_info(exc)}") from None
@@ -381,26 +437,26 @@ def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str
     """The _source (or its ``fields``) of every id found in ``index``; a missing index finds nothing."""
     if not ids:
         return {}
-    kwargs: dict[str, Any] = {"_source_includes": fields} if fields else {}
+    client, kwargs = _timed(es, request_timeout)
+    if fields:
+        kwargs["_source_includes"] = fields
     try:
         if CLIENT_MAJOR >= 8:
-            client = es.options(request_timeout=request_timeout) if request_timeout else es
             response = _raw(client.mget(index=index, ids=ids, **kwargs))
         else:
-            if request_timeout:
-                kwargs["request_timeout"] = request_timeout
-            response = _raw(es.mget(index=index, body={"ids": ids}, **kwargs))
+            response = _raw(client.mget(index=index, body={"ids": ids}, **kwargs))
     except NotFoundError:
         return {}
     except TransportErrors as exc:
         raise EsUnavailableError(f"_mget failed: {_reason(exc)}") from None
-    except elasticsearch.TransportError as exc:
+    except ApiError as exc:
         if _status(exc) in RETRYABLE_STATUSES or (_status(exc) or 0) >= 500:
             raise EsUnavailableError(f"_mget answered {_status(exc)}: {_error_info(exc)}") from None
         raise
     return {d["_id"]: d.get("_source", {}) for d in response.get("docs", []) if d.get("found")}
 
 
+@_names_missing_module
 def update_by_query(es: Elasticsearch, index: str, body: dict, refresh: bool = True) -> dict:
     """Run a scripted _update_by_query to completion (version conflicts are counted, not fatal)."""
     return _raw(es.update_by_query(index=index, refresh=refresh, conflicts="proceed", **_body_kwargs(body)))
@@ -415,6 +471,16 @@ def _body_kwargs(body: dict) -> dict:
     return {"body": body}
 
 
+def _timed(es: Elasticsearch, request_timeout: float | None) -> tuple[Elasticsearch, dict]:
+    """(client, extra keyword arguments) for one request with its own timeout: 8.x sets it with
+    ``.options()``, 7.x takes ``request_timeout=`` per call."""
+    if not request_timeout:
+        return es, {}
+    if CLIENT_MAJOR >= 8:
+        return es.options(request_timeout=request_timeout), {}
+    return es, {"request_timeout": request_timeout}
+
+
 def _raw(response: Any) -> Any:
     """8.x returns ObjectApiResponse; 7.x a dict. Always hand back plain data."""
     return getattr(response, "body", response)
@@ -425,7 +491,21 @@ def _error_info(exc: Exception) -> str:
     error = info.get("error") if isinstance(info, dict) else None
     if isinstance(error, dict):
         return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:300]
+    if isinstance(error, str):  # errors outside any index or action, e.g. "no handler found for uri ..."
+        return error[:300]
     return _reason(exc)
+
+
+def _error_type(exc: Exception) -> str | None:
+    """The ``error.type`` of an error answer (``resource_already_exists_exception`` ...)."""
+    info = getattr(exc, "info", None)
+    error = info.get("error") if isinstance(info, dict) else None
+    return error.get("type") if isinstance(error, dict) else None
+
+
+def _missing_module(exc: Exception) -> str | None:
+    info = getattr(exc, "info", None)  # the answer's body in both clients
+    return module_missing_in(f"{json.dumps(info) if isinstance(info, dict) else info} {exc}")
 
 
 def _status(exc: Exception) -> int | None:
@@ -441,6 +521,7 @@ def _reason(exc: Exception) -> str:
     return text if len(text) < 160 else text[:160] + "..."
 
 
+@_names_missing_module
 def delete_by_query(es: Elasticsearch, index: str, query: dict, refresh: bool = True) -> int:
     """Delete the documents of ``index`` matching ``query``; how many were deleted (0 when no index)."""
     try:

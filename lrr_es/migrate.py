@@ -147,7 +147,11 @@ def _next_version(es: Elasticsearch, alias: str, current: int) -> int:
 
 def migrate(es: Elasticsearch, config: Config, alias: str | None = None, dry_run: bool = False,
             force_reindex: bool = False, progress: bool = True, echo: Echo = print) -> list[MigrationPlan]:
-    """Bring templates, scripts, system indices and the catalog alias(es) up to date."""
+    """Bring templates, scripts, system indices and the catalog alias(es) up to date.
+
+    Refuses at once (MissingCapabilityError) a node that lacks a module lrr-es needs.
+    """
+    esio.require(es)
     indices = [config.index(alias)] if alias else list(config.indices.values())
     steps = setup_steps(es, config)
     plans = [plan(es, ix, force_reindex) for ix in indices]

@@ -8,6 +8,8 @@
 #   LRR_CONSTRAINTS  the constraints file (default constraints/es7.txt: client 7.17, the main suite)
 #   LRR_EXTRAS       the extras to install (default test,es7)
 #   LRR_VENV         where the virtualenv goes (default .venv)
+#   LRR_NODE         which embedded node to prepare: 7.10 (default, the main suite) or 8.19 (the 8.x job,
+#                    scripts/test-es8.sh, whose launcher resolves its own server zip at its first start)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,7 @@ PY="${PYTHON:-python3}"
 VENV="${LRR_VENV:-.venv}"
 CONSTRAINTS="${LRR_CONSTRAINTS:-constraints/es7.txt}"
 EXTRAS="${LRR_EXTRAS:-test,es7}"
+NODE="${LRR_NODE:-7.10}"
 
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || {
   say "lrr-es needs Python 3.10 or newer; $PY is $("$PY" --version 2>&1) (set PYTHON=/path/to/python3.x)"; exit 2; }
@@ -49,6 +52,8 @@ if [ -z "${ES_URL:-}${LRR_ES_URL:-}" ]; then
       exit 2
     fi
   fi
-  # Elasticsearch 7.10.2 from Maven Central, resolved once and cached
-  "$VENV/bin/python" -c "from lrr_es.devcluster import resolve_classpath; resolve_classpath()"
+  if [ "$NODE" = 7.10 ]; then
+    # Elasticsearch 7.10.2 from Maven Central, resolved once and cached
+    "$VENV/bin/python" -c "from lrr_es.devcluster import resolve_classpath; resolve_classpath()"
+  fi
 fi

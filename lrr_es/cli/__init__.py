@@ -53,7 +53,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if verbose < 2:  # the client logs every expected 404 (a template or alias not there yet) as a warning
-        logging.getLogger("elasticsearch").setLevel(logging.ERROR)
+        for client_logger in ("elasticsearch", "elastic_transport"):  # 7.17, 8.x
+            logging.getLogger(client_logger).setLevel(logging.ERROR)
     ctx.obj = Context(config_path)
 
 
