@@ -119,7 +119,7 @@ class LrrEngine:
         versions = {"policy": policy_version, "ranker": ranked.version, "ranker_fallback": ranked.fallback}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
-                              ranked.schema, swap)
+                              ranked.schema, swap, tuple(float(v) for v in ranked.scores))
         self._remember(result, names, cfg)
         return result
 

@@ -433,13 +433,16 @@ def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | No
 
 
 def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str] | None = None,
-                 request_timeout: float | None = None) -> dict[str, dict]:
-    """The _source (or its ``fields``) of every id found in ``index``; a missing index finds nothing."""
+                 request_timeout: float | None = None, excludes: list[str] | None = None) -> dict[str, dict]:
+    """The _source (or its ``fields``, less ``excludes``) of every id found in ``index``; a missing
+    index finds nothing."""
     if not ids:
         return {}
     client, kwargs = _timed(es, request_timeout)
     if fields:
         kwargs["_source_includes"] = fields
+    if excludes:
+        kwargs["_source_excludes"] = excludes
     try:
         if CLIENT_MAJOR >= 8:
             response = _raw(client.mget(index=index, ids=ids, **kwargs))

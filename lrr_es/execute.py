@@ -26,7 +26,7 @@ INTERNAL_SOURCE = ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", 
 # only what parse_msearch reads comes back over the wire
 FILTER_PATH = ",".join(f"responses.{p}" for p in (
     "took", "timed_out", "error", "status", "_shards.failed", "_shards.failures",
-    "hits.hits._id", "hits.hits._score", "hits.hits._source"))
+    "hits.hits._index", "hits.hits._type", "hits.hits._id", "hits.hits._score", "hits.hits._source"))
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Hit:
     id: str
     score: float
     source: dict = field(default_factory=dict, compare=False)
+    index: str | None = field(default=None, compare=False)  # the concrete index, as Elasticsearch gives it
+    type: str | None = field(default=None, compare=False)  # "_doc" on 7.x servers, absent on 8.x
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def parse_msearch(items: Sequence[PlanItem], response: dict) -> list[StrategyRes
 def _result(strategy: str, sub: dict) -> StrategyResult:
     if "error" in sub:
         return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]))
-    hits = tuple(Hit(h["_id"], float(h.get("_score") or 0.0), h.get("_source") or {})
+    hits = tuple(Hit(h["_id"], float(h.get("_score") or 0.0), h.get("_source") or {}, h.get("_index"), h.get("_type"))
                  for h in (sub.get("hits") or {}).get("hits", []))
     shards = sub.get("_shards") or {}
     if sub.get("timed_out"):

@@ -30,6 +30,8 @@ class Candidate:
     source: dict
     provenance: tuple[Provenance, ...]
     fused: float
+    index: str | None = None  # the concrete index the document came from (with its _type on 7.x servers)
+    type: str | None = None
 
     def found_by(self, strategy: str) -> Provenance | None:
         return next((p for p in self.provenance if p.strategy == strategy), None)
@@ -50,6 +52,7 @@ def merge(results: Sequence[StrategyResult], weights: Mapping[str, float] | None
     weights = weights or {}
     order = {r.strategy: i for i, r in reversed(list(enumerate(results)))}
     sources: dict[str, dict] = {}
+    origins: dict[str, tuple[str | None, str | None]] = {}
     provenance: dict[str, list[Provenance]] = {}
     for result in results:
         seen: set[str] = set()
@@ -58,8 +61,9 @@ def merge(results: Sequence[StrategyResult], weights: Mapping[str, float] | None
                 continue
             seen.add(hit.id)
             sources.setdefault(hit.id, hit.source)
+            origins.setdefault(hit.id, (hit.index, hit.type))
             provenance.setdefault(hit.id, []).append(Provenance(result.strategy, rank, hit.score))
-    pool = [Candidate(doc_id, sources[doc_id], tuple(provs), _fused(provs, weights, k))
+    pool = [Candidate(doc_id, sources[doc_id], tuple(provs), _fused(provs, weights, k), *origins[doc_id])
             for doc_id, provs in provenance.items()]
     pool.sort(key=lambda c: (-c.fused, min(p.rank for p in c.provenance),
                              min(order[p.strategy] for p in c.provenance), c.id))

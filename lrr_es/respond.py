@@ -37,6 +37,7 @@ class SearchResult:
     features: Any = None  # ranking features (k, f) of pool[:k] as served, named by feature_schema; None if not computed
     feature_schema: tuple[str, ...] = ()  # lrr_es.rank.features.feature_schema of the index's strategies
     swap: tuple[int, int] | None = None  # shown positions (1-based) swapped for position-bias estimation
+    pool_scores: tuple[float, ...] = ()  # the served score of every pool candidate, aligned with pool
 
     @property
     def failed(self) -> dict[str, str]:
@@ -58,9 +59,13 @@ class SearchResult:
 
 
 def hit(candidate: Candidate, score: float) -> dict:
-    """One hit of the page: _id, _score, _source and the candidate's provenance under ``lrr``."""
-    return {"_id": candidate.id, "_score": score, "_source": candidate.source,
-            "lrr": {"strategies": {p.strategy: {"rank": p.rank, "score": p.score} for p in candidate.provenance}}}
+    """One hit of the page: _index (and _type where the server gives one), _id, _score, _source and the
+    candidate's provenance under ``lrr``."""
+    out = {"_index": candidate.index, "_id": candidate.id, "_score": score, "_source": candidate.source,
+           "lrr": {"strategies": {p.strategy: {"rank": p.rank, "score": p.score} for p in candidate.provenance}}}
+    if candidate.type is not None:
+        out["_type"] = candidate.type
+    return out
 
 
 def page_hits(pool: Sequence[Candidate], scores: Sequence[float], from_: int, size: int) -> list[dict]:
@@ -70,7 +75,8 @@ def page_hits(pool: Sequence[Candidate], scores: Sequence[float], from_: int, si
 
 def fallback_hits(hits: Sequence[Mapping], from_: int) -> list[dict]:
     """The hits of a lexical search with ``from`` (a page beyond the candidate pool), marked as fallback."""
-    return [{"_id": h["_id"], "_score": h["_score"], "_source": h.get("_source", {}),
+    return [{"_index": h.get("_index"), **({"_type": h["_type"]} if "_type" in h else {}), "_id": h["_id"],
+             "_score": h["_score"], "_source": h.get("_source", {}),
              "lrr": {"strategies": {"lexical": {"rank": from_ + i + 1, "score": h["_score"]}}, "fallback": True}}
             for i, h in enumerate(hits)]
 

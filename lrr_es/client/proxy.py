@@ -16,6 +16,8 @@ from typing import Any, Mapping
 
 from .. import es as esio
 from ..config import Config, load_config
+from ..execute import INTERNAL_SOURCE
+from .pages import PageCache, RankedPool, pool_key
 from .response import search_response
 from .translate import EngineRequest, PassThrough, request_body, translate
 
@@ -56,13 +58,14 @@ class LrrClient:
     """
 
     def __init__(self, es_client: Any, config: Config, engine: Any = None,
-                 passthrough: PassThroughCounts | None = None) -> None:
+                 passthrough: PassThroughCounts | None = None, pages: PageCache | None = None) -> None:
         from ..engine import LrrEngine
         self._client = es_client
         self._config = config
         self.lrr = engine if engine is not None else LrrEngine(es_client, config)
         self.passthrough = passthrough or PassThroughCounts()
         self._fields = {name: _text_fields(cfg) for name, cfg in config.indices.items()}
+        self.pages = pages if pages is not None else PageCache()
 
     @classmethod
     def from_config(cls, config: str | Path | Config | None = None, es_client: Any = None) -> "LrrClient":
@@ -95,7 +98,7 @@ class LrrClient:
 
     def options(self, **kwargs: Any) -> "LrrClient":
         """8.x: the wrapped client's ``options(...)``, wrapped again (same engine, same counters)."""
-        return LrrClient(self._client.options(**kwargs), self._config, self.lrr, self.passthrough)
+        return LrrClient(self._client.options(**kwargs), self._config, self.lrr, self.passthrough, self.pages)
 
     def index(self, *args: Any, **kwargs: Any) -> Any:
         """The wrapped client's ``index``; a UBI event written to ``feedback.ubi_index`` is also
@@ -187,19 +190,37 @@ class LrrClient:
 
     def _serve(self, request: EngineRequest, transport: Mapping[str, Any], context: Any) -> Any:
         started = time.perf_counter()
-        result = self.lrr.search(request.index, request.text, filters=list(request.filters), size=request.size,
-                                 from_=request.from_, context=context)
-        if result.failed:
-            raise _EngineFailed("; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
+        key = pool_key(request, context)
+        pool = self.pages.get(key) if request.from_ > 0 else None
+        if pool is not None and request.from_ < len(pool.entries):
+            hits, lrr, timed_out = self._later_page(request, pool, transport), dict(pool.lrr), False
+        else:
+            result = self.lrr.search(request.index, request.text, filters=list(request.filters), size=request.size,
+                                     from_=request.from_, context=context)
+            if result.failed:
+                raise _EngineFailed("; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
+            hits, timed_out = result.hits, any(r.status == "timed_out" for r in result.results)
+            lrr = {"search_id": result.search_id, "plan": [vars(item) for item in result.plan],
+                   "policy": result.versions.get("policy"), "ranker": result.versions.get("ranker") or "rrf",
+                   "skipped": dict(result.skipped)}
+            if request.from_ == 0 and result.pool:
+                self.pages.put(key, RankedPool(tuple((c.id, c.index, c.type, s) for c, s in
+                                                     zip(result.pool, result.pool_scores)), lrr))
         counted, native = esio.search_native(self._client, request.index, _count_body(request),
                                              transport.get("request_timeout"))
-        highlights = self._highlights(request, result.hits, transport)
-        lrr = {"search_id": result.search_id, "plan": [vars(item) for item in result.plan],
-               "policy": result.versions.get("policy"), "ranker": result.versions.get("ranker") or "rrf",
-               "skipped": dict(result.skipped)}
-        body = search_response(result.hits, request.source, (time.perf_counter() - started) * 1000,
-                               any(r.status == "timed_out" for r in result.results), counted, highlights, lrr)
+        highlights = self._highlights(request, hits, transport)
+        body = search_response(hits, request.source, (time.perf_counter() - started) * 1000, timed_out, counted,
+                               highlights, lrr)
         return esio.client_response(body, native)
+
+    def _later_page(self, request: EngineRequest, pool: RankedPool, transport: Mapping[str, Any]) -> list[dict]:
+        """A page inside a recent first page's pool: its ranked ids, their sources in one mget."""
+        entries = pool.entries[request.from_:request.from_ + request.size]
+        sources = esio.mget_sources(self._client, request.index, [e[0] for e in entries],
+                                    request_timeout=transport.get("request_timeout"), excludes=INTERNAL_SOURCE)
+        return [{"_index": index, "_id": doc_id, "_score": score, "_source": sources[doc_id],
+                 **({"_type": kind} if kind else {})}
+                for doc_id, index, kind, score in entries if doc_id in sources]
 
     def _highlights(self, request: EngineRequest, hits: list[dict], transport: Mapping[str, Any]) -> dict[str, dict]:
         """Highlight fragments of the page's hits, from the app's highlight request over its own query."""
