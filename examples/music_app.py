@@ -62,10 +62,10 @@ def search(es, q: str, genre: str | None = None, decade: str | None = None, page
     return {"query_id": query_id, "total": response["hits"]["total"]["value"], "hits": hits, "facets": facets}
 
 
-def log_click(es, query_id: str, doc_id: str, position: int, session_id: str) -> None:
+def log_click(es, query_id: str, doc_id: str, position: int, session_id: str, action: str = "click") -> None:
     """The app's click log: one UBI event in its own ubi_events index."""
     es.index(index="ubi_events", document={
-        "application": "music-app", "action_name": "click", "query_id": query_id, "session_id": session_id,
+        "application": "music-app", "action_name": action, "query_id": query_id, "session_id": session_id,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "event_attributes": {"object": {"object_id": doc_id, "object_id_field": "_id"},
                              "position": {"ordinal": position}}})

@@ -1,19 +1,21 @@
 """lrr-es: learning to rank and retrieve on top of Elasticsearch.
 
-The public API: ``LrrEngine`` (lrr_es.engine) and ``load_config`` (lrr_es.config), imported on
-first use so that ``import lrr_es`` stays cheap (no Elasticsearch client, numpy or XGBoost).
+The public API: ``LrrClient`` (lrr_es.client, the drop-in wrapper of an app's Elasticsearch client),
+``LrrEngine`` (lrr_es.engine) and ``load_config`` (lrr_es.config), imported on first use so that ``import lrr_es`` stays cheap (no Elasticsearch client, numpy or XGBoost).
 """
 from __future__ import annotations
 
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["LrrEngine", "__version__", "load_config"]
+__all__ = ["LrrClient", "LrrEngine", "__version__", "load_config"]
 
 
 def __getattr__(name: str) -> Any:
     """The public names, imported from their modules on first access."""
-    if name == "LrrEngine":
+    if name == "LrrClient":
+        from .client import LrrClient as value
+    elif name == "LrrEngine":
         from .engine import LrrEngine as value
     elif name == "load_config":
         from .config import load_config as value

@@ -194,15 +194,17 @@ class LrrClient:
         pool = self.pages.get(key) if request.from_ > 0 else None
         if pool is not None and request.from_ < len(pool.entries):
             hits, lrr, timed_out = self._later_page(request, pool, transport), dict(pool.lrr), False
+            pool_size = len(pool.entries)
         else:
             result = self.lrr.search(request.index, request.text, filters=list(request.filters), size=request.size,
                                      from_=request.from_, context=context)
             if result.failed:
                 raise _EngineFailed("; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
             hits, timed_out = result.hits, any(r.status == "timed_out" for r in result.results)
+            pool_size = result.pool_size
             lrr = {"search_id": result.search_id, "plan": [vars(item) for item in result.plan],
                    "policy": result.versions.get("policy"), "ranker": result.versions.get("ranker") or "rrf",
-                   "skipped": dict(result.skipped)}
+                   "skipped": dict(result.skipped), "candidates": result.pool_size}
             if request.from_ == 0 and result.pool:
                 self.pages.put(key, RankedPool(tuple((c.id, c.index, c.type, s) for c, s in
                                                      zip(result.pool, result.pool_scores)), lrr))
@@ -210,7 +212,7 @@ class LrrClient:
                                              transport.get("request_timeout"))
         highlights = self._highlights(request, hits, transport)
         body = search_response(hits, request.source, (time.perf_counter() - started) * 1000, timed_out, counted,
-                               highlights, lrr)
+                               highlights, lrr, pool_size)
         return esio.client_response(body, native)
 
     def _later_page(self, request: EngineRequest, pool: RankedPool, transport: Mapping[str, Any]) -> list[dict]:

@@ -68,6 +68,20 @@ def _may_hold(path: str, patterns: Sequence[str]) -> bool:
                for p in patterns)
 
 
+def _total(counted: Any, pool_size: int, page: int) -> Any:
+    """``hits.total``: the app's own query's total, as Elasticsearch counted it. When the engine found
+    more candidates than that query matches (fuzzy or remembered documents it would have missed), the
+    pool size, marked ``gte``: at least that many documents answer the search. An integer total (the
+    app asked ``rest_total_hits_as_int``) stays an integer."""
+    found = max(pool_size, page)
+    if isinstance(counted, Mapping):
+        value = int(counted.get("value", 0))
+        return dict(counted) if value >= found else {"value": found, "relation": "gte"}
+    if isinstance(counted, int) and not isinstance(counted, bool):
+        return max(counted, found)
+    return {"value": found, "relation": "gte"}
+
+
 def _names(value: Any) -> list[str]:
     if value is None:
         return []
@@ -93,16 +107,17 @@ def page_hit(hit: Mapping[str, Any], source: tuple[list[str], list[str]] | None,
 
 def search_response(hits: Sequence[Mapping[str, Any]], source_spec: Any, took_ms: float, timed_out: bool,
                     app_query_response: Mapping[str, Any] | None, highlights: Mapping[str, Mapping] | None,
-                    lrr: Mapping[str, Any]) -> dict:
+                    lrr: Mapping[str, Any], pool_size: int = 0) -> dict:
     """The whole response of one engine-served page.
 
     ``app_query_response`` is Elasticsearch's answer to the app's own query at ``size`` 0 (total,
-    ``_shards``, aggregations); ``highlights`` maps a document id to its highlight fragments.
+    ``_shards``, aggregations); ``highlights`` maps a document id to its highlight fragments;
+    ``pool_size`` is how many candidates the engine ranked.
     """
     spec = source_filter(source_spec)
     page = [page_hit(h, spec, (highlights or {}).get(h["_id"])) for h in hits]
     counted = app_query_response or {}
-    total = (counted.get("hits") or {}).get("total", {"value": len(page), "relation": "gte"})
+    total = _total((counted.get("hits") or {}).get("total"), pool_size, len(page))
     response: dict[str, Any] = {
         "took": int(round(took_ms)),
         "timed_out": bool(timed_out or counted.get("timed_out")),

@@ -49,3 +49,15 @@ def test_an_empty_page_has_no_max_score_and_a_timed_out_count_says_so():
                                None, {})
     assert response["hits"] == {"total": {"value": 0, "relation": "eq"}, "max_score": None, "hits": []}
     assert response["timed_out"] is True and "aggregations" not in response
+
+
+def test_the_total_is_the_apps_own_unless_the_engine_found_more():
+    counted = {"hits": {"total": {"value": 42, "relation": "eq"}}}
+    hit = {"_index": "m", "_id": "a", "_score": 1.0, "_source": {}}
+    assert search_response([hit], None, 1, False, counted, None, {}, pool_size=30)["hits"]["total"] == \
+        {"value": 42, "relation": "eq"}
+    # "80s pop" matches no title, yet structured and fuzzy found 57 songs: at least that many answer it
+    none = {"hits": {"total": {"value": 0, "relation": "eq"}}}
+    assert search_response([hit], None, 1, False, none, None, {}, pool_size=57)["hits"]["total"] == \
+        {"value": 57, "relation": "gte"}
+    assert search_response([hit], None, 1, False, {"hits": {"total": 3}}, None, {}, pool_size=5)["hits"]["total"] == 5
