@@ -218,3 +218,34 @@ def test_ubi_events_feed_the_engine(es, catalog):
     client.lrr.close()
     stored = esio.get_source(es, "lrr-events", event_ids[0])
     assert stored["search_id"] == served["lrr"]["search_id"] and stored["doc_id"] == first
+
+
+def test_the_example_app_runs_unchanged_through_the_wrapper_and_its_click_log_feeds_lrr(es, catalog, drop_catalog):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "examples" / "music_app.py"
+    spec = importlib.util.spec_from_file_location("music_app", path)
+    music_app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(music_app)
+    music_app.INDEX = catalog[0]
+    alias, _ = catalog
+    drop_catalog("ubi_events")
+    config = config_from_dict({"indices": {alias: {"strategies": ["lexical", "popular", "memory", "fuzzy"]}},
+                               "feedback": {"ubi_index": "ubi_events"}})
+    learning = LrrClient(es, config)
+    before, after = music_app.search(es, "love", page=2), music_app.search(learning, "love", page=2)
+    assert after["facets"] == before["facets"] and len(after["hits"]) == len(before["hits"]) == 10
+    assert after["total"] >= before["total"] and all(h["title"] for h in after["hits"])
+    clicked = after["hits"][0]["id"]
+    music_app.log_click(learning, after["query_id"], clicked, 11, "s1")
+    assert learning.lrr.feedback_writer.flush(timeout=30)
+    learning.lrr.close()
+    esio.refresh(es, "lrr-events")
+    events = esio.search(es, "lrr-events", {"query": {"term": {"search_id": after["query_id"]}}})["hits"]["hits"]
+    assert [(e["_source"]["doc_id"], e["_source"]["position"]) for e in events] == [(clicked, 11)]
+    esio.refresh(es, "ubi_events")
+    assert esio.count(es, "ubi_events") == 1  # the app's own log keeps its event
+    drop_catalog("ubi_events")
+    # the one line: the app's code names lrr-es only in make_client's learning branch
+    lines = [line for line in path.read_text().splitlines() if "lrr_es" in line and not line.lstrip().startswith("#")]
+    assert lines == ["    from lrr_es import LrrClient, load_config  # with the change, these two names are imported at the top"]

@@ -1,0 +1,118 @@
+"""The client wrapper's cost: LrrClient against the app's own plain client, in one run on one index.
+
+On MusicOSet (or the sample catalog with --sample), with a seeded mix of generated queries, every
+contender runs each query in turn (interleaved, so the machine's load hits them alike):
+- ``plain``: the app's own search, one ``multi_match`` over title and artist, ``size`` 10, ``_source`` on;
+- ``pass-through``: the same search through LrrClient with ``lrr=False`` (routing only), and a
+  sorted variant that the translator reads and sends on (its whole pass-through path), each
+  against the plain client's same request;
+- ``served``: the same body through LrrClient served by the engine (the cold-start plan: every
+  strategy that can run, RRF, the app's query at size 0 for total and facets, the response).
+
+Run: .venv/bin/python -m benchmarks.bench_client [--queries 200] [--rounds 3] [--sample]
+Starts its own node on --port (default 9293) unless --es-url is given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from lrr_es import LrrClient
+from lrr_es import es as esio
+from lrr_es.catalog import read_musicoset, sample_rows
+from lrr_es.config import config_from_dict
+from lrr_es.load import load_rows
+from lrr_es.migrate import migrate
+from lrr_es.qu.store import rebuild_gazetteer
+from lrr_es.semantic import build_semantic
+from lrr_es.simulate.queries import generate_queries
+
+from .node import bench_node
+
+DEFAULT_MUSICOSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "musicoset"
+ALIAS = "bench-client"
+QUIET = lambda _: None  # noqa: E731
+
+
+def app_body(text: str) -> dict:
+    """The app's own search for a 10-hit page."""
+    return {"query": {"multi_match": {"query": text, "fields": ["title", "artist"]}}, "size": 10}
+
+
+def prepare(es, sample: bool, musicoset: Path):
+    config = config_from_dict({"indices": {ALIAS: {}}, "feedback": {"ubi_index": None}})
+    for index in esio.list_indices(es, f"{ALIAS}*"):
+        esio.delete_index(es, index)
+    migrate(es, config, ALIAS, progress=False, echo=QUIET)
+    rows = list(sample_rows(2000, seed=7)) if sample else [r for r in read_musicoset(musicoset) if r.ok]
+    load_rows(es, config.index(ALIAS), iter(rows), progress=False)
+    esio.refresh(es, ALIAS)
+    rebuild_gazetteer(es, config.index(ALIAS))
+    build_semantic(es, config.index(ALIAS), progress=False, echo=QUIET)
+    return config, [r.doc for r in rows]
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--es-url")
+    parser.add_argument("--port", type=int, default=9293)
+    parser.add_argument("--musicoset", type=Path, default=DEFAULT_MUSICOSET)
+    parser.add_argument("--sample", action="store_true", help="the built-in sample catalog instead of MusicOSet")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
+    parser.add_argument("--seed", type=int, default=31)
+    args = parser.parse_args(argv)
+    with bench_node(args.es_url, args.port) as es:
+        config, docs = prepare(es, args.sample, args.musicoset)
+        texts = [q.text for q in generate_queries(docs, args.queries, seed=args.seed)]
+        wrapper = LrrClient(es, config)
+        sort = [{"year": "desc"}]
+        contenders = {
+            "plain": lambda t: es.search(index=ALIAS, body=app_body(t)),
+            "pass-through (lrr=False)": lambda t: wrapper.search(index=ALIAS, body=app_body(t), lrr=False),
+            "plain, sorted": lambda t: es.search(index=ALIAS, body={**app_body(t), "sort": sort}),
+            "pass-through (sorted)": lambda t: wrapper.search(index=ALIAS, body={**app_body(t), "sort": sort}),
+            "served (cold-start plan)": lambda t: wrapper.search(index=ALIAS, body=app_body(t)),
+        }
+        for text in texts[:20]:  # warm caches and JIT alike for every contender
+            for call in contenders.values():
+                call(text)
+        times: dict[str, list[float]] = {name: [] for name in contenders}
+        for _ in range(args.rounds):
+            for text in texts:
+                for name, call in contenders.items():
+                    times[name].append(timed(lambda: call(text)))
+        wrapper.lrr.close()
+        served = wrapper.passthrough.snapshot()
+    rows = {name: {"p50_ms": round(statistics.median(v), 3), "p99_ms": round(percentile(v, 0.99), 3)}
+            for name, v in times.items()}
+
+    def ratio(name, base):
+        return {"p50": round(rows[name]["p50_ms"] / rows[base]["p50_ms"], 3),
+                "p99": round(rows[name]["p99_ms"] / rows[base]["p99_ms"], 3),
+                "p50_extra_ms": round(rows[name]["p50_ms"] - rows[base]["p50_ms"], 3)}
+    report = {"catalog": "sample" if args.sample else "musicoset", "documents": len(docs), "queries": len(texts),
+              "rounds": args.rounds, "latency": rows, "pass_through_counts": served,
+              "ratios": {"pass-through (lrr=False) / plain": ratio("pass-through (lrr=False)", "plain"),
+                         "pass-through (sorted) / plain, sorted": ratio("pass-through (sorted)", "plain, sorted"),
+                         "served (cold-start plan) / plain": ratio("served (cold-start plan)", "plain")}}
+    print(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
