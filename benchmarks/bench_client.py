@@ -7,7 +7,10 @@ contender runs each query in turn (interleaved, so the machine's load hits them 
   sorted variant that the translator reads and sends on (its whole pass-through path), each
   against the plain client's same request;
 - ``served``: the same body through LrrClient served by the engine (the cold-start plan: every
-  strategy that can run, RRF, the app's query at size 0 for total and facets, the response).
+  strategy that can run, RRF, the app's query at size 0 for total and facets, the response);
+- ``routing``: the wrapper's own work on a request, in process (reading the body, translating it,
+  choosing engine or pass-through), in microseconds: the part of the pass-through overhead that
+  does not drown in the node's variance.
 
 Run: .venv/bin/python -m benchmarks.bench_client [--queries 200] [--rounds 3] [--sample]
 Starts its own node on --port (default 9293) unless --es-url is given.
@@ -96,6 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
             for text in texts:
                 for name, call in contenders.items():
                     times[name].append(timed(lambda: call(text)))
+        routing = [timed(lambda: wrapper._route((), {"index": ALIAS, "body": app_body(t)}, True)) * 1000
+                   for t in texts for _ in range(5)]
         wrapper.lrr.close()
         served = wrapper.passthrough.snapshot()
     rows = {name: {"p50_ms": round(statistics.median(v), 3), "p99_ms": round(percentile(v, 0.99), 3)}
@@ -107,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "p50_extra_ms": round(rows[name]["p50_ms"] - rows[base]["p50_ms"], 3)}
     report = {"catalog": "sample" if args.sample else "musicoset", "documents": len(docs), "queries": len(texts),
               "rounds": args.rounds, "latency": rows, "pass_through_counts": served,
+              "routing_us_p50": round(statistics.median(routing), 1),
               "ratios": {"pass-through (lrr=False) / plain": ratio("pass-through (lrr=False)", "plain"),
                          "pass-through (sorted) / plain, sorted": ratio("pass-through (sorted)", "plain, sorted"),
                          "served (cold-start plan) / plain": ratio("served (cold-start plan)", "plain")}}
