@@ -26,7 +26,7 @@ from .context import context_vector
 from .decide import Decider, PlanItem, default_plan
 from .decisions import DecisionLog, decision_document
 from .errors import LrrError
-from .execute import execute
+from .execute import Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
 from .models import ModelCache
@@ -72,8 +72,13 @@ class LrrEngine:
 
     def search(self, index: str, text: str, filters: Sequence[dict] | dict | None = None, size: int = 10,
                from_: int = 0, plan: Sequence[PlanItem] | None = None, seed: int | None = None,
-               source: list[str] | bool | None = None, context: Mapping[str, Any] | None = None) -> SearchResult:
+               source: list[str] | bool | None = None, context: Mapping[str, Any] | None = None,
+               extra: Sequence[dict] = ()) -> SearchResult:
         """Search ``index`` (a configured alias) for ``text`` under the app's ``filters``.
+
+        ``extra`` search bodies run unchanged in the same ``_msearch`` (the client wrapper sends the
+        app's own query at size 0 there for its total and aggregations); their raw answers are
+        ``result.extra``.
 
         The bandit policy chooses the plan from the query and the caller's ``context`` (timestamp,
         device, user_searches; see lrr_es.context); ``plan`` overrides it. ``seed`` fixes the
@@ -97,7 +102,8 @@ class LrrEngine:
         policy_version = decision.policy_version if decision is not None else None
         built, skipped = build_plan(items, strategies, query, app_filters, index)
         t_build = time.perf_counter()
-        results, es_ms = execute(self.es, index, built, source) if built else ([], 0.0)
+        executed = run_plan(self.es, index, built, source, extra) if built else Executed([], (), 0.0)
+        results, es_ms = executed.results, executed.es_ms
         t_exec = time.perf_counter()
         pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
@@ -119,7 +125,7 @@ class LrrEngine:
         versions = {"policy": policy_version, "ranker": ranked.version, "ranker_fallback": ranked.fallback}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
-                              ranked.schema, swap, tuple(float(v) for v in ranked.scores))
+                              ranked.schema, swap, tuple(float(v) for v in ranked.scores), executed.extra)
         self._remember(result, names, cfg)
         return result
 
@@ -129,7 +135,7 @@ class LrrEngine:
         ``strategies`` and ``cfg`` are the ones the search ranked with (its features use the same).
         """
         if self.decisions is not None:  # the page is copied: the caller may change its hits before the log is built
-            page = replace(result, hits=[dict(h) for h in result.hits])
+            page = replace(result, hits=[dict(h) for h in result.hits], extra=())
             now_ms = int(time.time() * 1000)
             ranker = self.config.ranker
             features = partial(logged_features, page, strategies, cfg.fields, ranker.log_depth, ranker.candidates,

@@ -25,7 +25,7 @@ INTERNAL_SOURCE = ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", 
                    "lrr_sem_cluster"]
 # only what parse_msearch reads comes back over the wire
 FILTER_PATH = ",".join(f"responses.{p}" for p in (
-    "took", "timed_out", "error", "status", "_shards.failed", "_shards.failures",
+    "took", "timed_out", "error", "status", "_shards", "hits.total", "hits.max_score", "aggregations",
     "hits.hits._index", "hits.hits._type", "hits.hits._id", "hits.hits._score", "hits.hits._source"))
 
 
@@ -110,24 +110,57 @@ def _error_text(error: Any) -> str:
     return text[:300]
 
 
+@dataclass(frozen=True)
+class Executed:
+    """What one plan's ``_msearch`` returned: a result per plan item, the raw answers of the extra
+    searches that rode along (in order; an ``{"error": ...}`` dict for one that failed), the wall time."""
+
+    results: list[StrategyResult]
+    extra: tuple[dict, ...]
+    es_ms: float
+
+
 def execute(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
             source: list[str] | bool | None = None) -> tuple[list[StrategyResult], float]:
-    """Run one plan as a single ``_msearch``; returns the results and the wall time in ms.
+    """Run one plan as a single ``_msearch``; returns the results and the wall time in ms (see run_plan)."""
+    executed = run_plan(es, index, bodies, source)
+    return executed.results, executed.es_ms
+
+
+def run_plan(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
+             source: list[str] | bool | None = None, extra: Sequence[dict] = ()) -> Executed:
+    """Run one plan, and ``extra`` search bodies sent as they are (e.g. the app's own query at size 0
+    for its total and aggregations), as a single ``_msearch``.
 
     The request's own timeout is the largest sub-search timeout plus a margin for the network and
     the fetch phase. A node that is down or does not answer in that time raises EsUnavailableError:
     then there is nothing to serve. When Elasticsearch rejects the whole request because one body
-    does not parse, each sub-search is retried alone, so only the bad one fails.
+    does not parse, each search is retried alone, so only the bad one fails.
     """
-    lines = build_msearch(index, bodies, source)
+    lines = build_msearch(index, bodies, source) + [line for body in extra for line in ({"index": index}, body)]
     request_timeout = max(item.timeout_ms for item, _ in bodies) / 1000 + 5.0
     items = [item for item, _ in bodies]
     started = time.perf_counter()
     try:
-        results = parse_msearch(items, esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH))
+        response = esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH)
+        answers = list(response.get("responses") or [])
+        results = parse_msearch(items, {"responses": answers[:len(items)]})
+        extras = tuple(answers[len(items):])
+        if len(extras) != len(extra):
+            raise EsUnavailableError(f"_msearch answered {len(extras)} of {len(extra)} extra searches")
     except QueryError:
         results = [_run_alone(es, item, lines[2 * i:2 * i + 2], request_timeout) for i, item in enumerate(items)]
-    return results, (time.perf_counter() - started) * 1000
+        extras = tuple(_extra_alone(es, lines[2 * (len(items) + j):2 * (len(items) + j) + 2], request_timeout)
+                       for j in range(len(extra)))
+    return Executed(results, extras, (time.perf_counter() - started) * 1000)
+
+
+def _extra_alone(es: Elasticsearch, lines: list[dict], request_timeout: float) -> dict:
+    try:
+        answers = esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH).get("responses")
+        return answers[0] if answers else {"error": "no answer"}
+    except QueryError as exc:
+        return {"error": str(exc)}
 
 
 def _run_alone(es: Elasticsearch, item: PlanItem, lines: list[dict], request_timeout: float) -> StrategyResult:

@@ -38,6 +38,7 @@ class SearchResult:
     feature_schema: tuple[str, ...] = ()  # lrr_es.rank.features.feature_schema of the index's strategies
     swap: tuple[int, int] | None = None  # shown positions (1-based) swapped for position-bias estimation
     pool_scores: tuple[float, ...] = ()  # the served score of every pool candidate, aligned with pool
+    extra: tuple[dict, ...] = ()  # raw answers of the extra searches that rode along in the _msearch
 
     @property
     def failed(self) -> dict[str, str]:

@@ -192,24 +192,30 @@ class LrrClient:
         started = time.perf_counter()
         key = pool_key(request, context)
         pool = self.pages.get(key) if request.from_ > 0 else None
+        counted, native = None, None
         if pool is not None and request.from_ < len(pool.entries):
             hits, lrr, timed_out = self._later_page(request, pool, transport), dict(pool.lrr), False
             pool_size = len(pool.entries)
         else:
+            # the app's own query at size 0 rides along in the engine's _msearch: total and aggregations
             result = self.lrr.search(request.index, request.text, filters=list(request.filters), size=request.size,
-                                     from_=request.from_, context=context)
+                                     from_=request.from_, context=context, extra=[_count_body(request)])
             if result.failed:
                 raise _EngineFailed("; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
             hits, timed_out = result.hits, any(r.status == "timed_out" for r in result.results)
             pool_size = result.pool_size
+            counted = result.extra[0] if len(result.extra) == 1 else None
             lrr = {"search_id": result.search_id, "plan": [vars(item) for item in result.plan],
                    "policy": result.versions.get("policy"), "ranker": result.versions.get("ranker") or "rrf",
                    "skipped": dict(result.skipped), "candidates": result.pool_size}
             if request.from_ == 0 and result.pool:
                 self.pages.put(key, RankedPool(tuple((c.id, c.index, c.type, s) for c, s in
                                                      zip(result.pool, result.pool_scores)), lrr))
-        counted, native = esio.search_native(self._client, request.index, _count_body(request),
-                                             transport.get("request_timeout"))
+        if counted is None:
+            counted, native = esio.search_native(self._client, request.index, _count_body(request),
+                                                 transport.get("request_timeout"))
+        elif "error" in counted:
+            raise _EngineFailed(f"the app's own query failed: {str(counted['error'])[:200]}")
         highlights = self._highlights(request, hits, transport)
         body = search_response(hits, request.source, (time.perf_counter() - started) * 1000, timed_out, counted,
                                highlights, lrr, pool_size)
