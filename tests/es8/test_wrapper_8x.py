@@ -55,3 +55,20 @@ def test_an_engine_that_cannot_run_on_this_node_serves_the_apps_own_search(es_ur
     assert wrapped.passthrough.snapshot() == {"engine failed": 1}
     wrapped.lrr.close()
     app.indices.delete(index=index_name)
+
+
+def test_elasticsearch_dsl_inside_the_8x_client_works_through_the_wrapper(es_url, index_name):
+    from elasticsearch.dsl import A, Search
+    app = _app(es_url, index_name)
+    helpers.bulk(app, ({"_index": index_name, "_id": str(i), "_source": d} for i, d in enumerate(DOCS)), refresh="wait_for")
+    wrapped = LrrClient(app, config_from_dict({"indices": {"catalog": {}}, "feedback": {"ubi_index": None}}))
+    search = Search(using=wrapped, index=index_name).query("match", title="harbour").filter("term", kind="a")
+    search.aggs.bucket("kinds", A("terms", field="kind"))
+    through, plain = search[0:2].execute(), Search(using=app, index=index_name).update_from_dict(
+        search[0:2].to_dict()).execute()
+    assert [h.meta.id for h in through] == [h.meta.id for h in plain] and len(through) == 2
+    assert through.hits.total.value == plain.hits.total.value == 4 and through[0].kind == "a"
+    assert through.aggregations.kinds.buckets[0].key == "a"
+    assert wrapped.passthrough.snapshot() == {"index not configured": 1}
+    wrapped.lrr.close()
+    app.indices.delete(index=index_name)
