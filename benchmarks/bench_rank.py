@@ -109,8 +109,7 @@ def latency(ranker: LtrRanker, cases: list[tuple], strategies: list[str], runs: 
             candidate_features(q, pool, strategies, context=ctx)
 
         def features_cold():
-            featmod._folded.cache_clear()
-            featmod._STATIC.clear()
+            featmod.clear_caches()
             features_warm()
 
         def total():
