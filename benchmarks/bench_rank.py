@@ -7,10 +7,11 @@ rank stage on real pools cut (or padded) to 50, 200 and 1,000 candidates:
 
 - baseline: sorting the pool by its RRF score (what serving does without a model),
 - features: candidate_features, warm (documents seen before) and cold (folding and static caches cleared),
-- predict: XGBoost inplace_predict, and DMatrix predict for comparison,
-- total: features (warm) + inplace_predict + argsort, i.e. the rank stage as served.
+- predict: LtrRanker.predict (float32 rows through XGBoost's C API, lrr_es.rank.predict), and
+  XGBoost's own Booster.inplace_predict and DMatrix predict for comparison,
+- total: features (warm) + LtrRanker.predict + argsort, i.e. the rank stage as served.
 
-    python -m benchmarks.bench_rank [--songs 2000] [--queries 1000] [--port 9255]
+    python -m benchmarks.bench_rank [--songs 2000] [--queries 1000] [--runs 500] [--port 9255]
 """
 from __future__ import annotations
 
@@ -109,8 +110,7 @@ def latency(ranker: LtrRanker, cases: list[tuple], strategies: list[str], runs: 
             candidate_features(q, pool, strategies, context=ctx)
 
         def features_cold():
-            featmod._folded.cache_clear()
-            featmod._STATIC.clear()
+            featmod.clear_caches()
             features_warm()
 
         def total():
@@ -120,7 +120,8 @@ def latency(ranker: LtrRanker, cases: list[tuple], strategies: list[str], runs: 
 
         for name, fn in (("baseline: sort by RRF", baseline), ("features (warm)", features_warm),
                          ("features (cold cache)", features_cold),
-                         ("predict: inplace_predict", lambda: ranker.predict(X0)),
+                         ("predict: LtrRanker.predict", lambda: ranker.predict(X0)),
+                         ("predict: Booster.inplace_predict", lambda: booster.inplace_predict(X0, validate_features=False)),
                          ("predict: DMatrix", lambda: booster.predict(xgb.DMatrix(X0, nthread=1), validate_features=False)),
                          ("total: features + predict + sort", total)):
             rows.append((size, name, *timed(fn, runs)))

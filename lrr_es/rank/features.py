@@ -23,7 +23,8 @@ Every entry is finite. Missing-value conventions (documented once, here):
 - text match (title, artist; normalized like Q2E keys: case and accents folded): ``*_exact``,
   ``*_prefix`` (the field starts with the query), ``*_overlap`` (share of query tokens in the field),
   ``*_edit`` (1 - Levenshtein distance / longer length, over the first 128 characters); for several
-  artists the best one counts; a missing or non-string field gives 0.
+  artists the best one counts (compared as (exact, prefix, overlap, edit)); a missing or non-string
+  field gives 0. Computed for the whole pool at once (lrr_es.rank.textmatch).
 - query features ``q_*``: entries of the context vector (lrr_es.context.CONTEXT_SCHEMA).
 """
 from __future__ import annotations
@@ -32,9 +33,10 @@ import hashlib
 import math
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Sequence
+from itertools import chain, compress, repeat
+from operator import eq, itemgetter, not_
+from typing import Any, NamedTuple, Sequence
 
-import Levenshtein
 import numpy as np
 
 from ..config import KNOWN_STRATEGIES, FieldMap
@@ -44,6 +46,7 @@ from ..folding import query_tokens
 from ..merge import Candidate
 from ..parse import Query
 from ..timestamps import parse_iso
+from .textmatch import DocText, doc_text, text_match
 
 FEATURE_VERSION = 1
 STRATEGY_FEATURES = ("found", "rr", "score", "score_rel")
@@ -60,7 +63,6 @@ QUERY_FEATURES = ("chars", "tokens_1", "tokens_2", "tokens_3", "tokens_4plus", "
                   "known_token_share", "qu_top_likelihood", "qu_slot_mass", "qu_free_text_likelihood",
                   "slot_genre", "slot_decade", "slot_artist")
 _QUERY_COLUMNS = np.array([CONTEXT_SCHEMA.index(name) for name in QUERY_FEATURES])
-EDIT_CHARS = 128  # edit distance is quadratic: a hostile 10,000-character title must not cost milliseconds
 _YEAR_S = 365.25 * 86_400
 
 
@@ -99,13 +101,16 @@ def candidate_features(query: Query, pool: Sequence[Candidate], strategies: Sequ
     if n == 0:
         return x
     width = len(strategies) * len(STRATEGY_FEATURES)
-    _strategy_block(x[:, :width], pool, list(strategies), best)
-    _doc_block(x[:, width:width + len(DOC_FEATURES)], query, pool, fields, time_now(now))
+    provenance = _flat_provenance(pool)
+    _strategy_block(x[:, :width], provenance, list(strategies), best)
+    _doc_block(x[:, width:width + len(DOC_FEATURES)], query, pool, provenance, fields, time_now(now))
     ctx = context_vector(query) if context is None else np.asarray(context, dtype=float)
     if ctx.shape != (len(CONTEXT_SCHEMA),):
         raise QueryError(f"context must have shape ({len(CONTEXT_SCHEMA)},), got {ctx.shape}")
     x[:, width + len(DOC_FEATURES):] = ctx[_QUERY_COLUMNS]
-    np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    unusable = ~np.isfinite(x)  # e.g. a score over a tiny best score, a context entry
+    if unusable.any():
+        x[unusable] = 0.0
     return x
 
 
@@ -125,98 +130,125 @@ def strategy_best(pool: Sequence[Candidate], strategies: Sequence[str]) -> np.nd
     return best
 
 
-def _strategy_block(out: np.ndarray, pool: Sequence[Candidate], strategies: list[str],
+class _Provenance(NamedTuple):
+    """Every provenance entry of a pool, flattened in pool order (m entries, n candidates)."""
+
+    rows: np.ndarray  # (m,) the candidate each entry belongs to
+    strategies: list[str]  # (m,)
+    rr: np.ndarray  # (m,) 1 / rank, 0 unless the rank is an integer >= 1
+    score: np.ndarray  # (m,) the score, 0 unless a finite number
+    counts: np.ndarray  # (n,) entries per candidate
+
+
+def _flat_provenance(pool: Sequence[Candidate]) -> _Provenance:
+    provenance = [c.provenance for c in pool]
+    counts = np.array(list(map(len, provenance)), dtype=np.intp)
+    entries = list(chain.from_iterable(provenance))
+    return _Provenance(np.repeat(np.arange(len(pool)), counts), [p.strategy for p in entries],
+                       _reciprocal_ranks([p.rank for p in entries]), _finite_array([p.score for p in entries]), counts)
+
+
+def _strategy_block(out: np.ndarray, provenance: _Provenance, strategies: list[str],
                     best: np.ndarray | None = None) -> None:
     """found / rr / score / score_rel per strategy into ``out`` (n, 4 * len(strategies))."""
     column = {s: i * len(STRATEGY_FEATURES) for i, s in enumerate(strategies)}
-    width = out.shape[1]
-    rows = []  # plain lists, one numpy conversion: per-element numpy writes cost more than the features
-    for candidate in pool:
-        row = [0.0] * width
-        for p in candidate.provenance:
-            c = column.get(p.strategy)
-            if c is not None:
-                row[c] = 1.0
-                row[c + 1] = 1.0 / p.rank if isinstance(p.rank, int) and p.rank >= 1 else 0.0
-                row[c + 2] = _finite(p.score)
-        rows.append(row)
-    out[:] = rows
+    m = len(provenance.strategies)
+    cols = np.array(list(map(column.get, provenance.strategies, repeat(-1))), dtype=np.intp).reshape(m)
+    keep = cols >= 0
+    rows, cols, rr, score = provenance.rows[keep], cols[keep], provenance.rr[keep], provenance.score[keep]
+    cell = rows * out.shape[1] + cols
+    if np.unique(cell).size < cell.size:  # a strategy twice in one candidate's provenance: the last one counts
+        _, first = np.unique(cell[::-1], return_index=True)
+        last = np.sort(cell.size - 1 - first)
+        rows, cols, rr, score = rows[last], cols[last], rr[last], score[last]
+    out[rows, cols] = 1.0
+    out[rows, cols + 1] = rr
+    out[rows, cols + 2] = score
     scores = out[:, 2::4]
     best = np.maximum(scores.max(axis=0), 0.0) if best is None else np.asarray(best, dtype=float)
     out[:, 3::4] = np.where(best > 0, scores / np.where(best > 0, best, 1.0), 0.0)
 
 
-def _doc_block(out: np.ndarray, query: Query, pool: Sequence[Candidate], fields: FieldMap, now: float) -> None:
+_DOC_COLUMN = {name: i for i, name in enumerate(DOC_FEATURES)}
+_TYPE_COLUMNS = slice(_DOC_COLUMN[f"type_{ENTITY_TYPES[0]}"], _DOC_COLUMN["type_other"] + 1)
+_TEXT_COLUMNS = slice(_DOC_COLUMN["title_exact"], _DOC_COLUMN["title_artist_coverage"] + 1)
+_ONE_HOT = np.eye(len(ENTITY_TYPES) + 1)  # row len(ENTITY_TYPES) is type_other
+
+
+def _doc_block(out: np.ndarray, query: Query, pool: Sequence[Candidate], provenance: _Provenance,
+               fields: FieldMap, now: float) -> None:
     """The DOC_FEATURES of every candidate into ``out`` (n, len(DOC_FEATURES))."""
-    q_tokens = tuple(query.tokens)
-    q_joined = " ".join(q_tokens)
-    q_set = frozenset(q_tokens)
+    column = _DOC_COLUMN
+    sources = [c.source if isinstance(c.source, dict) else {} for c in pool]
+    static = _Static(*zip(*_statics(pool, sources, fields)))  # one tuple per field, over the pool
+    out[:, column["fused"]] = _finite_array([c.fused for c in pool])
+    out[:, column["found_count"]] = provenance.counts
+    np.maximum.at(out[:, column["best_rr"]], provenance.rows, provenance.rr)  # 1 / best rank
+    popularity, added, type_index, title_tokens = np.frombuffer(b"".join(static.numbers)).reshape(-1, 4).T
+    out[:, column["popularity_log"]] = popularity
+    known = ~np.isnan(added)
+    out[:, column["age_years"]] = np.where(known, np.clip((now - added) / _YEAR_S, 0.0, 200.0), 0.0)
+    out[:, column["age_known"]] = known
+    out[:, _TYPE_COLUMNS] = _ONE_HOT[type_index.astype(np.intp)]
+    out[:, column["title_tokens"]] = title_tokens
+    for i in (i for i, source in enumerate(sources) if "q2e" in source):
+        q2e = _q2e(sources[i], query.key)
+        if q2e is not None:
+            out[i, column["q2e_score"]], out[i, column["q2e_known"]] = q2e, 1.0
+    out[:, _TEXT_COLUMNS] = text_match(query.tokens, static.text)
+
+
+class _Static(NamedTuple):
+    """The query-independent part of a document's features."""
+
+    text: DocText
+    numbers: bytes  # 4 float64: popularity_log; epoch seconds of added_at, nan when unknown; the type's
+    # index in ENTITY_TYPES, len(ENTITY_TYPES) for any other; title_tokens. Bytes, because joining
+    # them is the cheapest way to a matrix (converting tuples of floats costs more than the features)
+
+
+# The _Static of each document, per field map and document id, kept while the document's values are
+# unchanged (compared on every use): folding titles and artists, parsing dates and building token sets
+# cost more than the rest of a row.
+_STATIC: dict[tuple, dict[str, tuple[tuple, _Static]]] = {}
+STATIC_CACHE = 200_000
+_MISSING = (object(), None)  # a cache entry whose values equal nothing
+
+
+def _statics(pool: Sequence[Candidate], sources: list[dict], fields: FieldMap) -> list[_Static]:
     title_field = next((f for f in fields.title if "." not in f), None)
     artist_field = next((f for f in fields.artist if "." not in f), None)
     roles = (title_field, artist_field, fields.popularity, fields.added_at, fields.entity_type)
     cache = _STATIC.setdefault(roles, {})
     if len(cache) > STATIC_CACHE:
         cache.clear()
-    rows = []
-    for c in pool:
-        source = c.source if isinstance(c.source, dict) else {}
-        raw = tuple(source.get(f) if f else None for f in roles)
-        cached = cache.get(c.id)
-        if cached is None or cached[0] != raw:
-            cached = cache[c.id] = (raw, _static(raw))
-        title, artists, popularity, added, type_hot, seen, title_tokens = cached[1]
-        ranks = [p.rank for p in c.provenance if isinstance(p.rank, int) and p.rank >= 1]
-        q2e = _q2e(source, query.key) if "q2e" in source else None
-        rows.append((
-            _finite(c.fused), len(c.provenance), 1.0 / min(ranks) if ranks else 0.0,
-            popularity, q2e or 0.0, q2e is not None,
-            0.0 if added is None else min(max((now - added) / _YEAR_S, 0.0), 200.0), added is not None,
-            *type_hot, *_match(q_joined, q_set, title), *_match(q_joined, q_set, artists),
-            len(q_set & seen) / len(q_set) if q_set else 0.0, title_tokens,
-        ))
-    out[:] = rows
+    n = len(pool)
+    raws = list(zip(*(list(map(dict.get, sources, repeat(f))) if f else [None] * n for f in roles)))
+    ids = [c.id for c in pool]
+    entries = list(map(cache.get, ids, repeat(_MISSING)))
+    fresh = list(map(eq, map(itemgetter(0), entries), raws))
+    if not all(fresh):
+        for i in compress(range(n), map(not_, fresh)):
+            entries[i] = cache[ids[i]] = (raws[i], _static(raws[i]))
+    return list(map(itemgetter(1), entries))
 
 
-# The query-independent part of a document's features, per field map and document id, kept while the
-# document's values are unchanged (compared on every use): folding titles and artists, parsing dates
-# and building token sets cost more than the rest of a row.
-_STATIC: dict[tuple, dict[str, tuple]] = {}
-STATIC_CACHE = 200_000
-_ONE_HOT = {t: tuple(float(t == u) for u in ENTITY_TYPES) + (0.0,) for t in ENTITY_TYPES}
-_OTHER = (0.0,) * len(ENTITY_TYPES) + (1.0,)
-
-
-def _static(raw: tuple) -> tuple:
-    """(folded title, folded artists, popularity_log, added seconds or None, type one-hot, token set,
-    title token count) of a document's (title, artist, popularity, added_at, entity_type) values."""
+def _static(raw: tuple) -> _Static:
+    """The _Static of a document's (title, artist, popularity, added_at, entity_type) values."""
     title_value, artist_value, popularity, added_at, entity_type = raw
-    title = tuple(_folded(t) for t in _strings(title_value)[:1])
-    artists = tuple(_folded(a) for a in _strings(artist_value))
+    title = [_folded(t) for t in _strings(title_value)[:1]]
     known = _strings(entity_type)[:1]
-    seen = set(title[0][0]) if title else set()
-    for tokens, _ in artists:
-        seen.update(tokens)
-    return (title, artists, _popularity(popularity), _added_seconds(added_at) if added_at is not None else None,
-            _ONE_HOT.get(known[0], _OTHER) if known else _OTHER, frozenset(seen), len(title[0][0]) if title else 0)
+    type_index = ENTITY_TYPES.index(known[0]) if known and known[0] in ENTITY_TYPES else len(ENTITY_TYPES)
+    added = _added_seconds(added_at) if added_at is not None else None
+    return _Static(doc_text(title[0] if title else None, [_folded(a) for a in _strings(artist_value)]),
+                   np.array([_popularity(popularity), math.nan if added is None else added, type_index,
+                             len(title[0][0]) if title else 0], dtype=np.float64).tobytes())
 
 
-def _match(q_joined: str, q_set: frozenset[str], values: Sequence[tuple[tuple[str, ...], str]]) -> tuple[float, float, float, float]:
-    """(exact, prefix, overlap, edit) of the query against the best of the folded ``values`` ((tokens,
-    joined) pairs); zeros for none."""
-    best = (0.0, 0.0, 0.0, 0.0)
-    if not q_joined:
-        return best
-    q_edit = q_joined[:EDIT_CHARS]
-    for tokens, joined in values:
-        if not joined:
-            continue
-        b = joined[:EDIT_CHARS]
-        found = (float(joined == q_joined), float(joined.startswith(q_joined)),
-                 len(q_set.intersection(tokens)) / len(q_set),
-                 1.0 - Levenshtein.distance(q_edit, b) / max(len(q_edit), len(b)))
-        if found > best:
-            best = found
-    return best
+def clear_caches() -> None:
+    """Forget every folded string and cached document part (benchmarks time the cold path with it)."""
+    _folded.cache_clear()
+    _STATIC.clear()
 
 
 @lru_cache(maxsize=65_536)  # titles and artists repeat across searches; folding is the costly part
@@ -225,16 +257,29 @@ def _folded(text: str) -> tuple[tuple[str, ...], str]:
     return tokens, " ".join(tokens)
 
 
-def _tokens(text: str) -> tuple[str, ...]:
-    return _folded(text)[0]
-
-
 def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if isinstance(value, (list, tuple)):
         return tuple(v for v in value[:16] if isinstance(v, str))
     return ()
+
+
+def _finite_array(values: list) -> np.ndarray:
+    """``_finite`` of each value, shape (len(values),); one conversion when all are plain numbers."""
+    if set(map(type, values)) <= {float, int}:
+        array = np.array(values, dtype=float)
+        array[~np.isfinite(array)] = 0.0
+        return array
+    return np.array([_finite(v) for v in values], dtype=float)
+
+
+def _reciprocal_ranks(ranks: list) -> np.ndarray:
+    """1 / rank for each rank that is an integer >= 1, else 0, shape (len(ranks),)."""
+    if set(map(type, ranks)) <= {int, bool}:
+        array = np.array(ranks, dtype=float)
+        return np.divide(1.0, array, out=np.zeros_like(array), where=array >= 1)
+    return np.array([1.0 / r if isinstance(r, int) and r >= 1 else 0.0 for r in ranks], dtype=float)
 
 
 def _finite(value: Any) -> float:

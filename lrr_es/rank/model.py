@@ -16,6 +16,7 @@ import xgboost as xgb
 
 from ..errors import ModelError
 from .features import FEATURE_VERSION, schema_id
+from .predict import inplace_scores
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 100, "max_depth": 5, "learning_rate": 0.1, "min_child_weight": 1.0,
@@ -94,7 +95,7 @@ class LtrRanker:
             raise ModelError(f"X has {X.shape[1]} features, but this ranker was fitted with {self.n_features_in_}")
         if X.shape[0] == 0:
             return np.zeros(0)
-        return np.asarray(booster.inplace_predict(X, validate_features=False), dtype=float).reshape(-1)
+        return inplace_scores(booster, X)
 
     @property
     def feature_importances_(self) -> dict[str, float]:

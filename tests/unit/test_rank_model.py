@@ -1,4 +1,6 @@
 """The ranker's estimator contract and the pure rank stage (fallbacks without a node)."""
+import threading
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,7 @@ from lrr_es.config import FieldMap
 from lrr_es.errors import ModelError
 from lrr_es.merge import Candidate, Provenance
 from lrr_es.rank import FEATURE_SCHEMA, LtrRanker, feature_schema
+from lrr_es.rank.predict import inplace_scores
 from lrr_es.rank.registry import LiveRanker
 from lrr_es.rank.serve import rank_pool
 from lrr_es.rank.metrics import ndcg_at_k
@@ -83,6 +86,23 @@ def test_bytes_round_trip_gives_identical_scores_and_keeps_the_schema():
     assert set(ranker.feature_importances_) <= set(FEATURE_SCHEMA)
     with pytest.raises(ModelError, match="not an lrr-es ranker"):
         LtrRanker.from_bytes(b"garbage")
+
+
+def test_predict_gives_exactly_what_xgboost_inplace_predict_gives():
+    X, y, qid = data(width=len(FEATURE_SCHEMA))
+    X[::7, 3] = np.nan  # missing values go the trees' default way, as in XGBoost
+    ranker = LtrRanker(n_estimators=30, max_depth=5).fit(X, y, qid=qid)
+    for rows in (X, X[:1], np.asfortranarray(X[:50]), X[::3]):  # float64, one row, Fortran order, strided
+        want = ranker.model_.inplace_predict(rows, validate_features=False)
+        assert np.array_equal(ranker.predict(rows), want)
+        assert np.array_equal(inplace_scores(ranker.model_, rows.astype(np.float32)), want)
+    scores = []
+    threads = [threading.Thread(target=lambda: scores.append(ranker.predict(X))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(scores) == 4 and all(np.array_equal(s, ranker.model_.inplace_predict(X)) for s in scores)
 
 
 def test_a_learnable_signal_is_learned():
