@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch, helpers
 from elasticsearch.exceptions import RequestError
 
 from .capabilities import REQUIRED_MODULES, check, missing_modules, module_missing_in, module_name
-from .errors import EsUnavailableError, MissingCapabilityError, QueryError
+from .errors import BulkRefusedError, EsUnavailableError, MissingCapabilityError, QueryError
 
 log = logging.getLogger(__name__)
 # 7.17 warns that 8.x drops ``body=``; on 8.x we pass keyword arguments instead (_body_kwargs).
@@ -406,6 +406,8 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
 # --- feedback ----------------------------------------------------------------------------------
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# a whole _bulk answered with these waits for the node (or its operator), it is never the items' fault
+UNAVAILABLE_STATUSES = RETRYABLE_STATUSES | {401, 403}
 
 
 def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | None = None,
@@ -413,8 +415,10 @@ def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | No
     """Send ``lines`` (action and source dicts in _bulk order) as ONE _bulk request; the per-item results.
 
     Each result is the inner dict of one item (``status``, ``_id``, ``result`` or ``error``) in request
-    order. A node that is down, too slow, overloaded (429) or failing (5xx) for the whole request
-    raises EsUnavailableError, so the caller can retry the whole batch; per-item errors never raise.
+    order. A node that is down, too slow, overloaded (429), failing (5xx) or refusing our credentials
+    (401/403) for the whole request raises EsUnavailableError, so the caller can retry the whole batch;
+    a request refused for its content (400, 413, or lines that cannot be serialized) raises
+    BulkRefusedError (see :func:`bulk_units`); per-item errors never raise.
     """
     client, extra = _timed(es, request_timeout)
     try:
@@ -426,10 +430,33 @@ def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | No
         raise EsUnavailableError(f"_bulk failed: {_reason(exc)}") from None
     except ApiError as exc:
         status = _status(exc)
-        if status in RETRYABLE_STATUSES or (isinstance(status, int) and status >= 500):
+        if status in UNAVAILABLE_STATUSES or (isinstance(status, int) and status >= 500):
             raise EsUnavailableError(f"_bulk answered {status}: {_error_info(exc)}") from None
-        raise
+        raise BulkRefusedError(f"_bulk refused ({status}): {_error_info(exc)}", status) from None
+    except (elasticsearch.SerializationError, UnicodeError, TypeError, ValueError) as exc:
+        raise BulkRefusedError(f"_bulk lines cannot be sent as JSON: {_reason(exc)}") from None
     return [next(iter(item.values())) for item in response.get("items", [])]
+
+
+def bulk_units(es: Elasticsearch, units: list[list[dict]], request_timeout: float | None = None,
+               refresh: bool | str = False) -> list[dict]:
+    """Send ``units`` (each the _bulk lines of one item: action, and source or script) through _bulk;
+    one result per unit, in order, so that one bad item never costs another.
+
+    When Elasticsearch refuses the whole request (BulkRefusedError), the units are sent again in
+    halves until the one at fault is alone: its result is then ``{"status": 400 (or the refusal's),
+    "error": reason}`` like any per-item refusal. EsUnavailableError is raised as by :func:`bulk_items`.
+    """
+    if not units:
+        return []
+    try:
+        return bulk_items(es, [line for unit in units for line in unit], request_timeout, refresh)
+    except BulkRefusedError as exc:
+        if len(units) == 1:
+            return [{"status": exc.status or 400, "error": {"type": "bulk_refused", "reason": str(exc)}}]
+        half = len(units) // 2
+        return (bulk_units(es, units[:half], request_timeout, refresh)
+                + bulk_units(es, units[half:], request_timeout, refresh))
 
 
 def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str] | None = None,

@@ -59,3 +59,12 @@ def read_spool(path: Path) -> list[tuple[FeedbackEvent, bool]]:
                 with path.with_name(path.name + ".bad").open("a", encoding="utf-8") as bad:
                     bad.write(line if line.endswith("\n") else line + "\n")
     return items
+
+
+def dead_letter(path: Path, event: FeedbackEvent, status: int | None, reason: str) -> None:
+    """Append ``event`` with why Elasticsearch refused it to the dead-letter file at ``path`` (JSONL:
+    the event's fields plus ``status`` and ``reason``); nothing reads it back on its own."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({**event.to_dict(), "status": status, "reason": reason}, ensure_ascii=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(line + "\n")

@@ -1,0 +1,92 @@
+"""Reliability on a real node (issue 15, items 1-5): one bad event, record or request never costs the
+others, no accepted feedback event is lost, and the engine's caller sees an lrr-es error or a correct
+result, never a raw one."""
+import json
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from lrr_es import es as esio
+from lrr_es.config import config_from_dict
+from lrr_es.errors import FeedbackError
+from lrr_es.feedback import FeedbackWriter
+from lrr_es.feedback import writer as writer_module
+from lrr_es.feedback.events import make_event
+from lrr_es.migrate import migrate
+
+pytestmark = pytest.mark.integration
+EMOJI_ID = "\U0001f3b5" * 200  # 200 characters, 800 bytes: over Elasticsearch's 512-byte _id limit
+
+
+@pytest.fixture(scope="module")
+def catalog(es, drop_catalog):
+    """A small catalog: 24 songs and artists over four decades."""
+    name = f"test-rel-{uuid.uuid4().hex[:8]}"
+    migrate(es, config_from_dict({"indices": {name: {}}}), name, progress=False, echo=lambda _: None)
+    for i in range(24):
+        kind = "song" if i % 3 else "artist"
+        esio.put_document(es, name, f"d{i}", {"title": f"Love Song {i}" if i % 2 else f"Rock Night {i}",
+                                              "artist": [f"Band {i % 5}"], "entity_type": kind, "year": 1970 + 2 * i})
+    esio.refresh(es, name)
+    yield name
+    drop_catalog(name)
+
+
+def config(alias, spool, **feedback):
+    return config_from_dict({"indices": {alias: {}},
+                             "feedback": {"flush_ms": 50, "spool_path": str(spool), **feedback}})
+
+
+def stored(es, search_id):
+    esio.refresh(es, "lrr-events")
+    return {h["_source"]["event_id"] for h in esio.scan(es, "lrr-events", {"term": {"search_id": search_id}})}
+
+
+
+# --- item 1: one bad event never blocks the others ------------------------------------------------------
+
+def test_events_elasticsearch_would_refuse_are_refused_at_feedback_and_the_rest_is_written(es, catalog, tmp_path):
+    sid = uuid.uuid4().hex
+    with FeedbackWriter(es, config(catalog, tmp_path / "spool.jsonl")) as writer:
+        good = writer.feedback(sid, "d1", "play", query="love", index=catalog, value=3.4e38)  # fits a float field
+        with pytest.raises(FeedbackError, match="event_id is 800 bytes"):
+            writer.feedback(sid, "d2", "click", query="love", index=catalog, event_id=EMOJI_ID)
+        with pytest.raises(FeedbackError, match="value must be at most"):
+            writer.feedback(sid, "d3", "play", query="love", index=catalog, value=3.5e38)
+        later = writer.feedback(sid, "d4", "click", query="love", index=catalog)
+        assert writer.flush(30)
+    assert stored(es, sid) == {good, later} and writer.stats.rejected == 0
+
+
+def test_an_event_that_spoils_a_whole_bulk_is_dead_lettered_once_and_the_batch_is_written(es, catalog, tmp_path,
+                                                                                          monkeypatch):
+    def unchecked(*args, event_id=None, **kwargs):  # an event that got past validation (an older version, a bug)
+        event = make_event(*args, **kwargs)
+        return replace(event, event_id=event_id) if event_id else event
+    monkeypatch.setattr(writer_module, "make_event", unchecked)
+    sid, spool = uuid.uuid4().hex, tmp_path / "spool.jsonl"
+    writer = FeedbackWriter(es, config(catalog, spool, flush_ms=300))
+    ids = [writer.feedback(sid, f"d{i}", "click", query="bad batch", index=catalog, event_id=f"{sid}-{i}")
+           for i in range(4)]
+    writer.feedback(sid, "d5", "click", query="bad batch", index=catalog, event_id=EMOJI_ID)
+    assert writer.flush(30)
+    stats = writer.close(timeout=2)
+    assert stored(es, sid) == set(ids)
+    assert (stats.written, stats.rejected, stats.spooled) == (4, 1, 0) and not spool.exists()
+    [dead] = [json.loads(line) for line in (tmp_path / "spool.jsonl.rejected").read_text().splitlines()]
+    assert dead["event_id"] == EMOJI_ID and dead["status"] == 400 and "too long" in dead["reason"]
+    with FeedbackWriter(es, config(catalog, spool)) as again:
+        assert again.stats.replayed == 0  # never replayed
+
+
+def test_a_spool_holding_a_bad_event_replays_the_good_ones_and_sets_the_bad_one_aside(es, catalog, tmp_path):
+    sid, spool = uuid.uuid4().hex, tmp_path / "spool.jsonl"
+    good = [make_event(sid, f"d{i}", "click", query="old spool", index=catalog, event_id=f"{sid}-{i}") for i in range(3)]
+    bad = replace(good[0], event_id=EMOJI_ID)
+    spool.write_text("".join(json.dumps({**e.to_dict(), "attempted": False}) + "\n" for e in [good[0], bad, *good[1:]]))
+    with FeedbackWriter(es, config(catalog, spool)) as writer:
+        assert writer.stats.replayed == 3 and writer.flush(30)
+    assert stored(es, sid) == {e.event_id for e in good} and not spool.exists()
+    [bad_line] = (tmp_path / "spool.jsonl.bad").read_text().splitlines()
+    assert json.loads(bad_line)["event_id"] == EMOJI_ID

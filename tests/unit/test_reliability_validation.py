@@ -1,0 +1,62 @@
+"""Validation at each stage's entry (issue 15, items 1-5): what Elasticsearch or Python would refuse
+later is refused at once with an lrr-es error naming the bad value (pure, no node)."""
+import elasticsearch
+import pytest
+
+from lrr_es import es as esio
+from lrr_es.errors import FeedbackError
+from lrr_es.feedback import make_event
+from lrr_es.feedback.events import MAX_VALUE
+
+NOW = 1_700_000_000_000
+EMOJI_ID = "\U0001f3b5" * 200  # 200 characters, 800 bytes in UTF-8
+
+
+def event(**kw):
+    return make_event("s1", "d1", "click", now_ms=NOW, **kw)
+
+
+# --- item 1: an event Elasticsearch would refuse is refused at feedback() ---------------------------
+
+@pytest.mark.parametrize("kw, message", [
+    ({"event_id": EMOJI_ID}, r"event_id is 800 bytes long in UTF-8; at most 512"),
+    ({"value": 3.5e38}, r"value must be at most 3.402823e\+38 \(a float field in lrr-events\)"),
+    ({"value": 10 ** 400}, r"value must be at most"),
+    ({"value": float("nan")}, "value must be a non-negative number"),
+    ({"timestamp": 10 ** 400}, "more than a day in the future"),
+])
+def test_events_elasticsearch_would_refuse_are_refused_with_the_field(kw, message):
+    with pytest.raises(FeedbackError, match=message):
+        event(**kw)
+
+
+def test_the_largest_values_that_fit_are_accepted():
+    assert event(event_id="é" * 200).event_id == "é" * 200  # 400 bytes
+    assert event(value=MAX_VALUE).value == MAX_VALUE and event(value=10 ** 20).value == 1e20
+
+
+# --- the bulk helper: one refused item never costs the others -------------------------------------------
+
+class RefusingClient:
+    """Answers _bulk like Elasticsearch: the whole request refused when one _id is over 512 bytes."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def bulk(self, body, refresh=False, **_):
+        self.requests += 1
+        actions = body[::2]
+        if any(len(next(iter(a.values()))["_id"].encode()) > 512 for a in actions):
+            raise elasticsearch.RequestError(400, "action_request_validation_exception",
+                                             {"error": {"type": "action_request_validation_exception",
+                                                        "reason": "id is too long"}})
+        return {"items": [{"create": {"_id": next(iter(a.values()))["_id"], "status": 201}} for a in actions]}
+
+
+def test_bulk_units_isolate_the_item_that_spoils_a_whole_request():
+    units = [[{"create": {"_index": "x", "_id": i}}, {}] for i in ("a", "b", EMOJI_ID, "c", "d")]
+    client = RefusingClient()
+    results = esio.bulk_units(client, units)
+    assert [r["status"] for r in results] == [201, 201, 400, 201, 201]
+    assert "id is too long" in results[2]["error"]["reason"]
+    assert client.requests <= 7  # halving: a handful of requests, not one per item
