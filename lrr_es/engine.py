@@ -10,6 +10,7 @@ Elasticsearch.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -67,6 +68,7 @@ class LrrEngine:
         self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
         self.recent_searches = RecentSearches()  # feedback finds the query of a recent search here
         self._feedback: FeedbackWriter | None = None
+        self._feedback_lock = threading.Lock()  # one writer per engine, however many threads race the first feedback
 
     # --- public ------------------------------------------------------------------------------
 
@@ -158,15 +160,18 @@ class LrrEngine:
 
     @property
     def feedback_writer(self) -> FeedbackWriter:
-        """The engine's feedback writer, started on first use."""
-        if self._feedback is None:
-            self._feedback = FeedbackWriter(self.es, self.config, recent=self.recent_searches)
-        return self._feedback
+        """The engine's feedback writer, started on first use (one per engine, also under threads)."""
+        with self._feedback_lock:
+            if self._feedback is None:
+                self._feedback = FeedbackWriter(self.es, self.config, recent=self.recent_searches)
+            return self._feedback
 
     def close(self, timeout: float = 10.0) -> None:
         """Write (or spool) pending feedback and write the queued decisions."""
-        if self._feedback is not None:
-            self._feedback.close(timeout)
+        with self._feedback_lock:
+            writer = self._feedback
+        if writer is not None:
+            writer.close(timeout)
         if self.decisions is not None:
             self.decisions.close(timeout)
 

@@ -6,7 +6,8 @@ good goes to the dead-letter file ``<spool>.rejected`` and never holds the other
 
 Elasticsearch down or slow: the batch is retried with exponential backoff, the queue fills, then
 ``feedback()`` blocks up to ``block_timeout_s`` and raises FeedbackBacklogError. ``close()`` flushes
-until its timeout and spools whatever is left to a JSONL file, replayed by the next writer.
+until its timeout and spools whatever is left to a JSONL file, replayed by the next writer; each
+writer owns one spool file under a file lock, across processes (lrr_es.feedback.spool).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from .batch import BatchWriting, GiveUp, QueuedEvent, WriterStats
 from .cap import SessionCap
 from .events import BUILTIN_ACTIONS, make_event
 from .plan import RecentSearches
-from .spool import default_spool_path, read_spool, write_spool
+from .spool import claim_slot, default_spool_path, orphaned_slots, read_spool, write_spool
 from .ubi import ubi_feedback
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ log = logging.getLogger(__name__)
 class FeedbackWriter(BatchWriting):
     """Accepts feedback events and writes them durably, with their Q2E memory updates, in batches.
 
-    One writer per process; thread-safe. ``recent`` is shared with the engine, which records each
-    search there so that feedback finds its query without a lookup.
+    One writer per process is enough; thread-safe. ``recent`` is shared with the engine, which records
+    each search there so that feedback finds its query without a lookup. The writer owns one spool slot
+    (see lrr_es.feedback.spool) until it closes: ``spool_path`` is the one it took.
     """
 
     def __init__(self, es: Elasticsearch, config: Config, recent: RecentSearches | None = None,
@@ -49,8 +51,10 @@ class FeedbackWriter(BatchWriting):
         self.cap = SessionCap.from_config(self.fb)
         self.request_timeout = min(config.elasticsearch.timeout, 10.0)
         path = spool_path or self.fb.spool_path
-        self.spool_path = Path(path).expanduser() if path else default_spool_path()
-        self.rejected_path = self.spool_path.with_name(self.spool_path.name + ".rejected")
+        configured = Path(path).expanduser() if path else default_spool_path()
+        self.spool_path, self._spool_lock = claim_slot(configured)
+        self._adopted = orphaned_slots(configured, self.spool_path)  # spools of writers that did not come back
+        self.rejected_path = configured.with_name(configured.name + ".rejected")
         self.stats = WriterStats(spool_path=str(self.spool_path))
         self._queue: deque[QueuedEvent] = deque()
         self._in_flight: list[QueuedEvent] = []
@@ -152,6 +156,8 @@ class FeedbackWriter(BatchWriting):
         if self.stats.spooled:
             log.warning("feedback writer closed with %d events not written; spooled to %s (replayed at next start)",
                         self.stats.spooled, self.spool_path)
+        self._release_adopted()  # after our own spool holds what they had left
+        self._spool_lock.release()
         atexit.unregister(self._atexit)
         return self.stats
 
@@ -181,12 +187,21 @@ class FeedbackWriter(BatchWriting):
             self._cond.notify_all()
 
     def _replay(self) -> None:
-        items = read_spool(self.spool_path)
-        for event, attempted in items:
-            self._queue.append(QueuedEvent(event, attempted, replayed=True))
-        self._replay_left = self.stats.replayed = len(items)
-        if items:
-            log.info("replaying %d feedback events from %s", len(items), self.spool_path)
+        for path in [self.spool_path] + [p for p, _ in self._adopted]:
+            items = read_spool(path)
+            for event, attempted in items:
+                self._queue.append(QueuedEvent(event, attempted, replayed=True))
+            self._replay_left += len(items)
+            if items:
+                log.info("replaying %d feedback events from %s", len(items), path)
+        self.stats.replayed = self._replay_left
+
+    def _release_adopted(self) -> None:
+        """Remove the adopted spool files (their events are written, or in our own spool now) and unlock them."""
+        for path, lock in self._adopted:
+            path.unlink(missing_ok=True)
+            lock.release()
+        self._adopted = []
 
     def _run(self) -> None:
         while True:
@@ -230,6 +245,7 @@ class FeedbackWriter(BatchWriting):
         self._replay_left -= sum(1 for i in batch if i.replayed)
         if self._replay_left <= 0 and not self._leftover:
             self.spool_path.unlink(missing_ok=True)  # every replayed event is stored: the spool is done
+            self._release_adopted()
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -2,13 +2,19 @@
 others, no accepted feedback event is lost, and the engine's caller sees an lrr-es error or a correct
 result, never a raw one."""
 import json
+import subprocess
+import sys
+import threading
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
+from lrr_es.engine import LrrEngine
 from lrr_es.errors import FeedbackError
 from lrr_es.feedback import FeedbackWriter
 from lrr_es.feedback import writer as writer_module
@@ -17,6 +23,8 @@ from lrr_es.migrate import migrate
 
 pytestmark = pytest.mark.integration
 EMOJI_ID = "\U0001f3b5" * 200  # 200 characters, 800 bytes: over Elasticsearch's 512-byte _id limit
+DEAD = "http://127.0.0.1:9287"  # nothing listens there (this branch's own port range)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +50,9 @@ def stored(es, search_id):
     esio.refresh(es, "lrr-events")
     return {h["_source"]["event_id"] for h in esio.scan(es, "lrr-events", {"term": {"search_id": search_id}})}
 
+
+def spooled_lines(folder):
+    return [json.loads(line) for f in sorted(folder.glob("spool*.jsonl")) for line in f.read_text().splitlines()]
 
 
 # --- item 1: one bad event never blocks the others ------------------------------------------------------
@@ -90,3 +101,54 @@ def test_a_spool_holding_a_bad_event_replays_the_good_ones_and_sets_the_bad_one_
     assert stored(es, sid) == {e.event_id for e in good} and not spool.exists()
     [bad_line] = (tmp_path / "spool.jsonl.bad").read_text().splitlines()
     assert json.loads(bad_line)["event_id"] == EMOJI_ID
+
+
+# --- item 2: no accepted event is lost under concurrency -----------------------------------------------
+
+def test_threads_racing_the_first_feedback_share_one_writer_and_every_event_reaches_the_spool(tmp_path):
+    dead = Elasticsearch([DEAD], timeout=1, max_retries=0)
+    engine = LrrEngine(dead, config("music", tmp_path / "spool.jsonl", queue_size=1000), decisions=False)
+    start, writers = threading.Barrier(8), []
+
+    def send(n):
+        start.wait()
+        writers.append(engine.feedback_writer)
+        for i in range(50):
+            engine.feedback(None, f"d{i}", "click", query="race", index="music", event_id=f"t{n}-{i}")
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.close(timeout=0.5)
+    assert len({id(w) for w in writers}) == 1
+    assert sorted(e["event_id"] for e in spooled_lines(tmp_path)) == sorted(f"t{n}-{i}" for n in range(8) for i in range(50))
+
+
+PROCESS = """
+import sys, time
+from elasticsearch import Elasticsearch
+from lrr_es.config import config_from_dict
+from lrr_es.feedback import FeedbackWriter
+tag, spool, alias = sys.argv[1:4]
+config = config_from_dict({"indices": {alias: {}}, "feedback": {"spool_path": spool, "queue_size": 1000}})
+writer = FeedbackWriter(Elasticsearch(["%s"], timeout=1, max_retries=0), config)
+for i in range(100):
+    writer.feedback(None, "d1", "click", query="two processes", index=alias, event_id=f"{tag}-{i}")
+time.sleep(1.0)  # both processes hold a writer at once
+print(writer.close(timeout=0.5).spooled, writer.spool_path)
+""" % DEAD
+
+
+def test_two_processes_with_one_spool_path_lose_nothing_and_a_later_writer_replays_both(es, catalog, tmp_path):
+    spool, tag = tmp_path / "spool.jsonl", uuid.uuid4().hex
+    procs = [subprocess.Popen([sys.executable, "-c", PROCESS, f"{tag}{p}", str(spool), catalog], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True) for p in ("a", "b")]
+    outputs = [p.communicate(timeout=60)[0].split() for p in procs]
+    assert sorted(int(o[0]) for o in outputs) == [100, 100] and len({o[1] for o in outputs}) == 2
+    assert len(spooled_lines(tmp_path)) == 200
+    with FeedbackWriter(es, config(catalog, spool)) as writer:  # one writer adopts both spools
+        assert writer.stats.replayed == 200 and writer.flush(30)
+    esio.refresh(es, "lrr-events")
+    found = esio.count(es, "lrr-events", {"prefix": {"event_id": tag}})
+    assert found == 200 and spooled_lines(tmp_path) == []

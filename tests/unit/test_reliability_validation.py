@@ -7,6 +7,7 @@ from lrr_es import es as esio
 from lrr_es.errors import FeedbackError
 from lrr_es.feedback import make_event
 from lrr_es.feedback.events import MAX_VALUE
+from lrr_es.feedback.spool import claim_slot, orphaned_slots, slot_path
 
 NOW = 1_700_000_000_000
 EMOJI_ID = "\U0001f3b5" * 200  # 200 characters, 800 bytes in UTF-8
@@ -60,3 +61,21 @@ def test_bulk_units_isolate_the_item_that_spoils_a_whole_request():
     assert [r["status"] for r in results] == [201, 201, 400, 201, 201]
     assert "id is too long" in results[2]["error"]["reason"]
     assert client.requests <= 7  # halving: a handful of requests, not one per item
+
+
+# --- item 2: one writer per spool file ----------------------------------------------------------------
+
+def test_a_second_writer_takes_the_next_slot_and_adopts_orphaned_ones(tmp_path):
+    path = tmp_path / "spool.jsonl"
+    first, first_lock = claim_slot(path)
+    second, second_lock = claim_slot(path)
+    assert (first, second) == (path, slot_path(path, 1)) == (path, tmp_path / "spool.1.jsonl")
+    second.write_text("{}\n")
+    assert orphaned_slots(path, first) == []  # held by the second writer
+    second_lock.release()
+    [(adopted, lock)] = orphaned_slots(path, first)
+    assert adopted == second
+    third, third_lock = claim_slot(path)
+    assert third == slot_path(path, 2)  # slot 1 is held by the writer that adopted it
+    for held in (third_lock, lock, first_lock):
+        held.release()
