@@ -29,15 +29,28 @@ class Query:
 
 
 def parse_query(text: object, seed: int = 0) -> Query:
-    """Validate and normalize user text; a blank or non-string query raises QueryError."""
+    """Validate and normalize user text; a blank or non-string query raises QueryError.
+
+    A lone surrogate (text that is not valid Unicode, e.g. half of an emoji cut by a client) becomes
+    U+FFFD, so that every later stage, Elasticsearch and the decision log get text they can encode.
+    """
     if not isinstance(text, str):
         raise QueryError(f"query text must be a string, not {type(text).__name__}")
-    cleaned = " ".join(text.split())
+    cleaned = " ".join(valid_unicode(text).split())
     if not cleaned:
         raise QueryError("query text is empty")
     truncated = len(cleaned) > MAX_QUERY_CHARS
     cleaned = cleaned[:MAX_QUERY_CHARS]
     return Query(text=cleaned, tokens=tuple(query_tokens(cleaned)), key=q2e_key(cleaned), seed=seed, truncated=truncated)
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (a well-formed surrogate pair is joined)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def check_page(size: Any, from_: Any) -> None:

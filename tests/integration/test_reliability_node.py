@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch
 
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
+from lrr_es.decisions import DECISIONS_INDEX, DecisionLog
 from lrr_es.engine import LrrEngine
 from lrr_es.errors import FeedbackError
 from lrr_es.feedback import FeedbackWriter
@@ -152,3 +153,27 @@ def test_two_processes_with_one_spool_path_lose_nothing_and_a_later_writer_repla
     esio.refresh(es, "lrr-events")
     found = esio.count(es, "lrr-events", {"prefix": {"event_id": tag}})
     assert found == 200 and spooled_lines(tmp_path) == []
+
+
+# --- item 3: text that is not valid Unicode costs nothing else ------------------------------------------
+
+def test_a_lone_surrogate_in_a_search_is_served_and_logged(es, catalog):
+    engine = LrrEngine(es, config_from_dict({"indices": {catalog: {}}}))
+    result = engine.search(catalog, "\ud800 love", size=5)
+    assert result.hits and result.query.text == "\ufffd love" and not result.failed
+    engine.decisions.flush()
+    assert esio.get_source(es, DECISIONS_INDEX, result.search_id)["query"] == "\ufffd love"
+    assert engine.decisions.stats.failed == 0
+
+
+def test_one_record_the_decision_log_cannot_send_never_costs_the_others(es):
+    log = DecisionLog(es, batch=10, flush_s=0.05, retries=1)
+    ids = [f"rel-{uuid.uuid4().hex}" for _ in range(4)]
+    records = [{"query": "fine"}, {"query": "\ud800 lone"}, {"query": "x", "extra": object()}, {"query": "fine"}]
+    for sid, record in zip(ids, records):
+        log.log({"search_id": sid, **record})
+    log.flush()
+    log.close()
+    kept = [esio.get_source(es, DECISIONS_INDEX, sid) is not None for sid in ids]
+    assert kept[0] and kept[3] and not kept[2]  # the lone surrogate passes with client 7.17 (surrogatepass), not 8.x
+    assert log.stats.written == sum(kept) and log.stats.written + log.stats.failed == 4

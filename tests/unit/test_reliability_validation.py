@@ -8,6 +8,7 @@ from lrr_es.errors import FeedbackError
 from lrr_es.feedback import make_event
 from lrr_es.feedback.events import MAX_VALUE
 from lrr_es.feedback.spool import claim_slot, orphaned_slots, slot_path
+from lrr_es.parse import parse_query
 
 NOW = 1_700_000_000_000
 EMOJI_ID = "\U0001f3b5" * 200  # 200 characters, 800 bytes in UTF-8
@@ -34,6 +35,14 @@ def test_events_elasticsearch_would_refuse_are_refused_with_the_field(kw, messag
 def test_the_largest_values_that_fit_are_accepted():
     assert event(event_id="é" * 200).event_id == "é" * 200  # 400 bytes
     assert event(value=MAX_VALUE).value == MAX_VALUE and event(value=10 ** 20).value == 1e20
+
+
+# --- item 3: text that is not valid Unicode ------------------------------------------------------------
+
+def test_a_lone_surrogate_in_search_text_becomes_a_replacement_character():
+    query = parse_query("\ud800 love")
+    assert query.text == "\ufffd love" and query.text.encode("utf-8")
+    assert parse_query("\ud83c\udfb5 x\udc00").text == "\U0001f3b5 x\ufffd"  # a surrogate pair is one character
 
 
 # --- the bulk helper: one refused item never costs the others -------------------------------------------
