@@ -177,3 +177,19 @@ def test_one_record_the_decision_log_cannot_send_never_costs_the_others(es):
     kept = [esio.get_source(es, DECISIONS_INDEX, sid) is not None for sid in ids]
     assert kept[0] and kept[3] and not kept[2]  # the lone surrogate passes with client 7.17 (surrogatepass), not 8.x
     assert log.stats.written == sum(kept) and log.stats.written + log.stats.failed == 4
+
+
+# --- item 4: filters are never dropped -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def engine(es, catalog):
+    engine = LrrEngine(es, config_from_dict({"indices": {catalog: {}}}))
+    yield engine
+    engine.close()
+
+
+def test_filters_given_as_a_generator_apply(engine, catalog):
+    clauses = [{"term": {"entity_type": "song"}}, {"range": {"year": {"gte": 1990}}}]
+    result = engine.search(catalog, "love song", size=20, filters=(c for c in clauses))
+    assert result.hits and all(h["_source"]["entity_type"] == "song" and h["_source"]["year"] >= 1990
+                               for h in result.hits)

@@ -1,14 +1,17 @@
 """Validation at each stage's entry (issue 15, items 1-5): what Elasticsearch or Python would refuse
 later is refused at once with an lrr-es error naming the bad value (pure, no node)."""
+from datetime import datetime, timezone
+from types import MappingProxyType
+
 import elasticsearch
 import pytest
 
 from lrr_es import es as esio
-from lrr_es.errors import FeedbackError
+from lrr_es.errors import FeedbackError, QueryError
 from lrr_es.feedback import make_event
 from lrr_es.feedback.events import MAX_VALUE
 from lrr_es.feedback.spool import claim_slot, orphaned_slots, slot_path
-from lrr_es.parse import parse_query
+from lrr_es.parse import check_filters, parse_query
 
 NOW = 1_700_000_000_000
 EMOJI_ID = "\U0001f3b5" * 200  # 200 characters, 800 bytes in UTF-8
@@ -43,6 +46,52 @@ def test_a_lone_surrogate_in_search_text_becomes_a_replacement_character():
     query = parse_query("\ud800 love")
     assert query.text == "\ufffd love" and query.text.encode("utf-8")
     assert parse_query("\ud83c\udfb5 x\udc00").text == "\U0001f3b5 x\ufffd"  # a surrogate pair is one character
+
+
+# --- item 4: filters are never dropped -----------------------------------------------------------------
+
+TERM = {"term": {"entity_type": "song"}}
+RANGE = {"range": {"year": {"gte": 1980}}}
+
+
+@pytest.mark.parametrize("given", [
+    (f for f in (TERM, RANGE)), iter([TERM, RANGE]), (TERM, RANGE), [TERM, RANGE], {1: TERM, 2: RANGE}.values(),
+], ids=["generator", "iterator", "tuple", "list", "dict-values"])
+def test_any_iterable_of_clauses_is_read_once_and_kept(given):
+    assert check_filters(given) == [TERM, RANGE]
+
+
+def test_one_clause_of_any_mapping_type_and_plain_json_values():
+    assert check_filters(MappingProxyType(TERM)) == [TERM]
+    when = datetime(2020, 1, 2, tzinfo=timezone.utc)
+    assert check_filters({"range": {"added_at": {"gte": when}}}) == [{"range": {"added_at": {"gte": when.isoformat()}}}]
+
+
+def nested_bools(depth):
+    clause = TERM
+    for _ in range(depth):
+        clause = {"bool": {"filter": [clause]}}
+    return clause
+
+
+@pytest.mark.parametrize("filters, message", [
+    (5, "filters must be a query clause .* or an iterable of them, got int 5"),
+    ("entity_type:song", "got str"),
+    ([TERM, 5], r"filter #1 must be a query clause"),
+    ([{"term": {}, "range": {}}], r"filter #0 must be a query clause"),
+    (nested_bools(200), "nested deeper than 64 levels"),
+    ({"range": {"year": {"gte": float("nan")}}}, "nan is not a number JSON can carry"),
+    ({"term": {1: "x"}}, "keys must be strings, got int 1"),
+    ({"term": {"title": "\ud800"}}, "lone surrogate"),
+    ({"terms": {"genre": {"rock"}}}, "a set is not JSON"),
+])
+def test_what_cannot_be_a_filter_is_refused_clearly(filters, message):
+    with pytest.raises(QueryError, match=message):
+        check_filters(filters)
+
+
+def test_twenty_nested_bools_still_pass():
+    assert check_filters(nested_bools(20)) == [nested_bools(20)]
 
 
 # --- the bulk helper: one refused item never costs the others -------------------------------------------
