@@ -24,9 +24,9 @@ from .bandit import Policy
 from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
 from .context import context_vector
-from .decide import Decider, PlanItem, default_plan
+from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document
-from .errors import LrrError
+from .errors import FeedbackError, LrrError, QueryError
 from .execute import execute
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
@@ -85,6 +85,7 @@ class LrrEngine:
         cfg = self.config.index(index)
         check_page(size, from_)
         app_filters = check_filters(filters)
+        plan = check_plan(plan) if plan is not None else None
         search_id = uuid.uuid4().hex
         query = parse_query(text, seed=_seed(search_id) if seed is None else seed)
         strategies = self.strategies(index)
@@ -100,6 +101,7 @@ class LrrEngine:
         built, skipped = build_plan(items, strategies, query, app_filters, index)
         t_build = time.perf_counter()
         results, es_ms = execute(self.es, index, built, source) if built else ([], 0.0)
+        _refused(results)
         t_exec = time.perf_counter()
         pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
@@ -156,6 +158,10 @@ class LrrEngine:
 
     def feedback(self, search_id: str | None, doc_id: str, action: str, **kwargs: Any) -> str:
         """Record feedback on a search result (see FeedbackWriter.feedback); the event id."""
+        unknown = sorted(map(repr, set(kwargs) - FEEDBACK_OPTIONS))
+        if unknown:
+            raise FeedbackError(f"feedback: unknown argument(s) {', '.join(unknown)[:200]} "
+                                f"(known: {', '.join(sorted(FEEDBACK_OPTIONS))})")
         return self.feedback_writer.feedback(search_id, doc_id, action, **kwargs)
 
     @property
@@ -224,7 +230,7 @@ class LrrEngine:
         body["from"] = from_
         if source is not None:
             body["_source"] = source
-        return fallback_hits(esio.search(self.es, cfg.name, body)["hits"]["hits"], from_)
+        return fallback_hits(esio.search_served(self.es, cfg.name, body)["hits"]["hits"], from_)
 
     def _popularity_feature(self, cfg: IndexConfig) -> str | None:
         """The rank_feature that holds popularity (an adopted index keeps its own numeric field)."""
@@ -234,6 +240,17 @@ class LrrEngine:
         except esio.NotFoundError:
             meta = {}
         return meta.get("popularity_feature", cfg.fields.popularity)
+
+
+FEEDBACK_OPTIONS = frozenset({"position", "session_id", "event_id", "timestamp", "value", "query", "index"})
+
+
+def _refused(results: Sequence[Any]) -> None:
+    """QueryError when Elasticsearch refused every sub-search of the plan as a request (a filter it
+    cannot parse, ...): the request is at fault, not one strategy, and an empty page would hide it."""
+    if results and all(r.refused for r in results):
+        reasons = "; ".join(f"{r.strategy}: {r.error}" for r in results[:2])
+        raise QueryError(f"Elasticsearch refused the search: {reasons}"[:600])
 
 
 def stored_resources(refresh_s: float) -> dict[str, ModelCache]:

@@ -325,6 +325,20 @@ def search(es: Elasticsearch, index: str, body: dict) -> dict:
     return _raw(es.search(index=index, **_body_kwargs(body)))
 
 
+def search_served(es: Elasticsearch, index: str, body: dict) -> dict:
+    """One search served to a caller of the engine: a node that does not answer raises
+    EsUnavailableError, a request Elasticsearch refuses (400: a filter it cannot parse, a page past the
+    index's result window) QueryError with Elasticsearch's reason."""
+    try:
+        return _raw(es.search(index=index, **_body_kwargs(body)))
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"search of {index} failed: {_reason(exc)}") from None
+    except ApiError as exc:
+        if _status(exc) == 400:
+            raise QueryError(f"Elasticsearch refused the search of {index}: {_error_info(exc)}") from None
+        raise EsUnavailableError(f"search of {index} answered {_status(exc)}: {_error_info(exc)}") from None
+
+
 def search_native(es: Elasticsearch, index: str, body: dict, request_timeout: float | None = None) -> tuple[dict, Any]:
     """One search: its plain body and the client's own response object (for :func:`client_response`)."""
     client, extra = _timed(es, request_timeout)
@@ -520,7 +534,11 @@ def _error_info(exc: Exception) -> str:
     info = getattr(exc, "info", None) or getattr(exc, "body", None)
     error = info.get("error") if isinstance(info, dict) else None
     if isinstance(error, dict):
-        return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:300]
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = (error.get("root_cause") or [{}])[0]  # "all shards failed" says nothing: name the first cause
+        if isinstance(cause, dict) and cause.get("reason") and cause.get("reason") != error.get("reason"):
+            text += f" ({cause.get('type', 'error')}: {cause['reason']})"
+        return text[:300]
     if isinstance(error, str):  # errors outside any index or action, e.g. "no handler found for uri ..."
         return error[:300]
     return _reason(exc)

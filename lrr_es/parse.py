@@ -19,6 +19,7 @@ from .q2e import q2e_key
 
 MAX_QUERY_CHARS = 256  # longer text is cut: no user needs more, and it bounds clause counts
 MAX_PAGE = 1000
+MAX_RESULT_WINDOW = 10_000  # Elasticsearch's default index.max_result_window: from + size beyond it fails
 MAX_FILTER_DEPTH = 64  # nested objects and lists in one filter (about 20 nested bools); deeper is refused
 
 
@@ -60,12 +61,16 @@ def valid_unicode(text: str) -> str:
 
 
 def check_page(size: Any, from_: Any) -> None:
-    """QueryError unless ``size`` and ``from_`` are non-negative integers and ``size`` is at most MAX_PAGE."""
+    """QueryError unless ``size`` and ``from_`` are non-negative integers, ``size`` is at most MAX_PAGE and
+    ``from_ + size`` stays within MAX_RESULT_WINDOW."""
     for name, value in (("size", size), ("from", from_)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAGE * 10:
-            raise QueryError(f"{name} must be a non-negative integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RESULT_WINDOW:
+            raise QueryError(f"{name} must be a non-negative integer, got {value!r:.80}")
     if size > MAX_PAGE:
         raise QueryError(f"size must be at most {MAX_PAGE}, got {size}")
+    if from_ + size > MAX_RESULT_WINDOW:
+        raise QueryError(f"from + size must be at most {MAX_RESULT_WINDOW} (Elasticsearch's result window), "
+                         f"got from={from_} size={size}")
 
 
 def check_filters(filters: Any) -> list[dict]:

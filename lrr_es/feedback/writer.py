@@ -82,6 +82,9 @@ class FeedbackWriter(BatchWriting):
 
     def feedback_many(self, events: Iterable[Mapping[str, Any]]) -> list[str]:
         """Validate every event (FeedbackError names the first bad one by position), then queue them all."""
+        if isinstance(events, (Mapping, str, bytes)) or not isinstance(events, Iterable):
+            raise FeedbackError(f"events must be an iterable of mappings of feedback arguments, "
+                                f"got {type(events).__name__} {events!r:.80}")
         built = []
         for n, raw in enumerate(events):
             if not isinstance(raw, Mapping):
@@ -107,6 +110,8 @@ class FeedbackWriter(BatchWriting):
         mapping); validated like ``feedback_many``: a bad event is named and nothing is queued."""
         if isinstance(events, Mapping):
             events = [events]
+        elif isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
+            raise FeedbackError(f"events must be a UBI event or an iterable of them, got {type(events).__name__} {events!r:.80}")
         converted = []
         for n, event in enumerate(events):
             try:

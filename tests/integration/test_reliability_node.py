@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.decisions import DECISIONS_INDEX, DecisionLog
 from lrr_es.engine import LrrEngine
-from lrr_es.errors import FeedbackError
+from lrr_es.errors import FeedbackError, LrrError, QueryError
 from lrr_es.feedback import FeedbackWriter
 from lrr_es.feedback import writer as writer_module
 from lrr_es.feedback.events import make_event
@@ -193,3 +195,110 @@ def test_filters_given_as_a_generator_apply(engine, catalog):
     result = engine.search(catalog, "love song", size=20, filters=(c for c in clauses))
     assert result.hits and all(h["_source"]["entity_type"] == "song" and h["_source"]["year"] >= 1990
                                for h in result.hits)
+
+
+# --- item 5: the engine's caller gets an lrr-es error or a correct result -------------------------------
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"from_": 10_000}, QueryError, r"from \+ size must be at most 10000"),
+    ({"from_": 500, "filters": {"term": {"year": "not a year"}}}, QueryError, "Elasticsearch refused"),
+    ({"filters": {"term": {"year": "not a year"}}}, QueryError, "Elasticsearch refused the search"),
+    ({"filters": {"no_such_query": {}}}, QueryError, "Elasticsearch refused the search"),
+    ({"filters": 5}, QueryError, "got int 5"),
+    ({"context": {1: "a", "device": "tv", "x": 1}}, QueryError, "unknown field"),
+    ({"context": {"user_searches": 10 ** 400}}, QueryError, "user_searches"),
+    ({"plan": "lexical"}, QueryError, "plan must be a list of PlanItem"),
+], ids=["past-window", "bad-filter-fallback", "bad-filter", "unknown-clause", "filters-int", "context-keys",
+        "huge-int", "plan-str"])
+def test_bad_searches_raise_lrr_errors_naming_the_value(engine, catalog, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        engine.search(catalog, "love", **kwargs)
+
+
+def test_a_fallback_page_elasticsearch_refuses_is_a_query_error(es, engine, catalog):
+    with pytest.raises(QueryError, match="Elasticsearch refused the search of .*For input string"):
+        esio.search_served(es, catalog, {"from": 500, "query": {"term": {"year": "not a year"}}})
+    target = esio.alias_targets(es, catalog)[0]
+    esio.put_settings(es, target, {"index": {"max_result_window": 100}})  # an index with a smaller window
+    try:
+        with pytest.raises(QueryError, match="Elasticsearch refused the search of .*Result window is too large"):
+            engine.search(catalog, "love", from_=500)  # past the pool: the lexical fallback page
+    finally:
+        esio.put_settings(es, target, {"index": {"max_result_window": 10_000}})
+
+
+def test_bad_feedback_calls_raise_feedback_errors(engine):
+    with pytest.raises(FeedbackError, match="event #0 must be a mapping"):
+        engine.feedback_writer.feedback_many([5])
+    with pytest.raises(FeedbackError, match="events must be an iterable"):
+        engine.feedback_writer.feedback_many(5)
+    with pytest.raises(FeedbackError, match="unknown argument"):
+        engine.feedback("s", "d1", "click", positon=3)
+
+
+def nested(clause, depth):
+    for _ in range(depth):
+        clause = {"bool": {"filter": [clause]}}
+    return clause
+
+
+CLAUSES = [{"term": {"entity_type": "song"}}, {"term": {"entity_type": "artist"}}, {"range": {"year": {"gte": 1990}}},
+           {"bool": {"must_not": [{"term": {"entity_type": "artist"}}]}}]
+ANY_CHAR = st.characters(exclude_categories=())  # lone surrogates too
+WORDS = st.sampled_from(["love", "rock night", "song 12", "\ud800 love", "band \ud83c", "LOVE  song"])
+SHAPES = {"one": lambda c: c[0] if c else None, "list": list, "tuple": tuple, "generator": lambda c: (x for x in c)}
+VALID = {
+    "text": st.one_of(WORDS, st.text(min_size=1, max_size=30), st.text(ANY_CHAR, min_size=1, max_size=8)).filter(
+        lambda t: t.split()),
+    "context": st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+        "device": st.one_of(st.sampled_from(["tv", "mobile"]), st.text(ANY_CHAR, max_size=4)),
+        "user_searches": st.one_of(st.integers(0, 10 ** 12), st.floats(0, 1e300)),
+        "timestamp": st.one_of(st.integers(0, 4 * 10 ** 12), st.datetimes())})),
+    "page": st.sampled_from([(10, 0), (5, 5), (10, 100), (0, 0), (10, 9990)]),
+}
+NUMBER = st.one_of(st.just(10 ** 400), st.integers(max_value=-1), st.floats(max_value=-1e-9),
+                   st.sampled_from([float("nan"), float("inf")]), st.booleans(), st.text(max_size=3))
+BAD = {
+    "text": st.one_of(st.none(), st.integers(), st.text(" \t\n", max_size=3), st.lists(st.text(max_size=3), max_size=2)),
+    "filters": st.one_of(st.integers(), st.text(max_size=5), st.just({"no_such_query": {}}),
+                         st.just({"term": {"year": "x"}}), st.dictionaries(st.text(ANY_CHAR, max_size=3), st.integers(), max_size=3),
+                         st.integers(21, 120).map(lambda depth: nested(CLAUSES[0], depth)),
+                         st.lists(st.one_of(st.sampled_from(CLAUSES), st.integers(), st.none()), max_size=3)),
+    "context": st.one_of(st.integers(), st.text(max_size=3), st.dictionaries(st.integers(), st.integers(), min_size=1, max_size=2),
+                         st.fixed_dictionaries({"device": st.integers()}), st.fixed_dictionaries({"user_searches": NUMBER}),
+                         st.fixed_dictionaries({"timestamp": NUMBER})),
+    "page": st.sampled_from([(10, 10_000), (-1, 0), (10, 10 ** 400), ("10", 0), (1001, 0), (True, 0)]),
+}
+
+
+def matches(source, clause):
+    kind, body = next(iter(clause.items()))
+    if kind == "term":
+        return all(source.get(f) == v for f, v in body.items())
+    if kind == "range":
+        return all(source.get(f, -1) >= r["gte"] for f, r in body.items())
+    return not any(matches(source, c) for c in body["must_not"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(bad=st.sampled_from([None, None, None, "text", "filters", "context", "page"]),
+       clauses=st.lists(st.sampled_from(CLAUSES), max_size=3), shape=st.sampled_from(sorted(SHAPES)), data=st.data())
+def test_any_search_gets_an_lrr_error_or_a_correct_result(engine, catalog, bad, clauses, shape, data):
+    """With every input valid the search serves a page that honours every filter; with one bad input it
+    raises an lrr-es error (junk filters may also serve, when they were usable clauses), never anything else."""
+    draw = {name: data.draw(BAD[name] if name == bad else VALID[name], label=name) for name in VALID}
+    filters = data.draw(BAD["filters"], label="filters") if bad == "filters" else SHAPES[shape](clauses)
+    clauses = clauses[:1] if shape == "one" else clauses
+    size, from_ = draw["page"]
+    try:
+        result = engine.search(catalog, draw["text"], filters=filters, size=size, from_=from_, context=draw["context"])
+    except LrrError as exc:
+        event(f"{bad} -> {type(exc).__name__}")
+        assert bad is not None, exc
+        return
+    event(f"{bad} -> result")
+    assert bad in (None, "filters"), f"a bad {bad} was served"  # junk filters may be usable clauses after all
+    assert len(result.hits) <= size and not result.failed, result.failed
+    if bad != "filters":
+        assert all(matches(h["_source"], c) for h in result.hits for c in clauses)

@@ -7,11 +7,13 @@ import elasticsearch
 import pytest
 
 from lrr_es import es as esio
+from lrr_es.context import context_vector
+from lrr_es.decide import PlanItem, check_plan
 from lrr_es.errors import FeedbackError, QueryError
 from lrr_es.feedback import make_event
 from lrr_es.feedback.events import MAX_VALUE
 from lrr_es.feedback.spool import claim_slot, orphaned_slots, slot_path
-from lrr_es.parse import check_filters, parse_query
+from lrr_es.parse import check_filters, check_page, parse_query
 
 NOW = 1_700_000_000_000
 EMOJI_ID = "\U0001f3b5" * 200  # 200 characters, 800 bytes in UTF-8
@@ -92,6 +94,41 @@ def test_what_cannot_be_a_filter_is_refused_clearly(filters, message):
 
 def test_twenty_nested_bools_still_pass():
     assert check_filters(nested_bools(20)) == [nested_bools(20)]
+
+
+# --- item 5: the page, the context and the plan ---------------------------------------------------------
+
+def test_a_page_past_the_result_window_is_refused():
+    check_page(10, 9990)
+    with pytest.raises(QueryError, match=r"from \+ size must be at most 10000 .* got from=10000 size=10"):
+        check_page(10, 10_000)
+    with pytest.raises(QueryError, match="from must be a non-negative integer"):
+        check_page(10, 10 ** 400)
+
+
+@pytest.mark.parametrize("context, message", [
+    ({1: "a", "x": 2}, r"unknown field\(s\) 'x', 1"),
+    ({"user_searches": 10 ** 400}, "user_searches must be a non-negative number"),
+    ({"timestamp": 10 ** 400}, "timestamp must be epoch seconds"),
+    ([("device", "tv")], "context must be a mapping"),
+])
+def test_bad_contexts_are_refused_with_the_field(context, message):
+    with pytest.raises(QueryError, match=message):
+        context_vector(parse_query("love"), context)
+
+
+@pytest.mark.parametrize("plan, message", [
+    ("lexical", "plan must be a list of PlanItem, got str 'lexical'"),
+    (PlanItem("lexical", 5), "plan must be a list of PlanItem"),
+    (5, "got int 5"),
+    ([], "at least one strategy"),
+    ([("lexical", 5)], r"plan item #0 must be a PlanItem\(strategy, quota\), got tuple"),
+    ([PlanItem("lexical", 0)], r"quota must be an integer in \[1, 10000\], got 0"),
+    ([PlanItem("lexical", 5, timeout_ms=-1)], r"timeout_ms must be an integer"),
+])
+def test_bad_plans_are_refused_clearly(plan, message):
+    with pytest.raises(QueryError, match=message):
+        check_plan(plan)
 
 
 # --- the bulk helper: one refused item never costs the others -------------------------------------------
