@@ -47,7 +47,7 @@ CALLER_FIELDS = ("timestamp", "device", "user_searches")
 def context_vector(query: Query, caller: Mapping[str, Any] | None = None,
                    vocabulary: Collection[str] | None = None) -> np.ndarray:
     """The context of one search, shape (CONTEXT_DIM,), float64, named by CONTEXT_SCHEMA."""
-    caller = _check_caller(caller or {})
+    caller = _check_caller({} if caller is None else caller)  # (0 or "" is no context either: refused)
     x = np.zeros(CONTEXT_DIM)
     put = _Writer(x)
     put("bias", 1.0)
@@ -112,9 +112,9 @@ def _put_caller(put: _Writer, caller: Mapping[str, Any]) -> None:
 def _check_caller(caller: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(caller, Mapping):
         raise QueryError(f"context must be a mapping of {', '.join(CALLER_FIELDS)}, not {type(caller).__name__}")
-    unknown = sorted(set(caller) - set(CALLER_FIELDS))
+    unknown = sorted(map(repr, set(caller) - set(CALLER_FIELDS)))  # (keys of any type: compared by repr)
     if unknown:
-        raise QueryError(f"context: unknown field(s) {', '.join(map(str, unknown))} (known: {', '.join(CALLER_FIELDS)})")
+        raise QueryError(f"context: unknown field(s) {', '.join(unknown)[:200]} (known: {', '.join(CALLER_FIELDS)})")
     out = dict(caller)
     if out.get("timestamp") is not None:
         out["timestamp"] = _as_datetime(out["timestamp"])
@@ -123,17 +123,30 @@ def _check_caller(caller: Mapping[str, Any]) -> dict[str, Any]:
         raise QueryError(f"context.device must be a short string, got {device!r:.80}")
     searches = out.get("user_searches")
     if searches is not None:
-        ok = isinstance(searches, (int, float)) and not isinstance(searches, bool) and math.isfinite(searches) and searches >= 0
-        if not ok:
+        number = _number(searches)
+        if number is None or number < 0:
             raise QueryError(f"context.user_searches must be a non-negative number, got {searches!r:.80}")
+        out["user_searches"] = number
     return out
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is no number or too large for one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)  # an int past 1e308 raises OverflowError
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _as_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc) if value.tzinfo else value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
-        seconds = value / 1000 if value > 1e11 else value  # epoch milliseconds or seconds
+    number = _number(value)
+    if number is not None and number >= 0:
+        seconds = number / 1000 if number > 1e11 else number  # epoch milliseconds or seconds
         try:
             return datetime.fromtimestamp(seconds, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):

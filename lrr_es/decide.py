@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict, dataclass, field
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .errors import LrrError, PolicyError
+from .errors import LrrError, PolicyError, QueryError
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_MS = 500
 COLD_START = "cold-start"  # the policy version of plans made before any policy was published
+MAX_QUOTA = 10_000  # Elasticsearch's default result window: one sub-search returns at most this many hits
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,26 @@ class Decision:
                        costs={str(k): float(v) for k, v in (data.get("costs") or {}).items()})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PolicyError(f"not a decision record ({type(exc).__name__}: {exc})") from None
+
+
+def check_plan(plan: Any) -> tuple[PlanItem, ...]:
+    """An explicit plan, checked once: a non-empty iterable of PlanItem with a strategy name, a quota in
+    [1, MAX_QUOTA] and a positive timeout; QueryError names the bad item."""
+    if isinstance(plan, (str, bytes, PlanItem, Mapping)) or not isinstance(plan, Iterable):
+        raise QueryError(f"plan must be a list of PlanItem, got {type(plan).__name__} {plan!r:.80}")
+    items = tuple(plan)
+    if not items:
+        raise QueryError("plan must name at least one strategy")
+    for n, item in enumerate(items):
+        if not isinstance(item, PlanItem):
+            raise QueryError(f"plan item #{n} must be a PlanItem(strategy, quota), got {type(item).__name__} {item!r:.80}")
+        if not isinstance(item.strategy, str):
+            raise QueryError(f"plan item #{n}: strategy must be a name, got {item.strategy!r:.80}")
+        for name, value, top in (("quota", item.quota, MAX_QUOTA), ("timeout_ms", item.timeout_ms, None)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (top and value > top):
+                raise QueryError(f"plan item #{n} ({item.strategy}): {name} must be an integer in [1, {top or 'inf'}], "
+                                 f"got {value!r:.80}")
+    return items
 
 
 def default_plan(strategies: Mapping[str, Any], quota: int, timeout_ms: int) -> tuple[PlanItem, ...]:

@@ -6,7 +6,8 @@ propensity, quotas, budget, costs, propensity method, policy and version; null f
 which learning and off-policy evaluation skip), every candidate of the pool with its provenance, the shown order
 (and the positions a randomized swap exchanged), the ranking features of the first candidates and the
 shown hits (lrr_es.rank.logged), failures and versions. ``DecisionLog`` queues records and a background thread writes them with
-``_bulk`` in batches; a search never waits for it. When Elasticsearch is down the thread retries
+``_bulk`` in batches, each record on its own (a record that cannot be built or sent is counted in
+``stats.failed`` and never costs the others); a search never waits for it. When Elasticsearch is down the thread retries
 with backoff; when the bounded queue is full the newest record is dropped and counted (a log that
 slows or fails searches would be worse than a gap in the log), and ``stats`` says so.
 """
@@ -149,40 +150,41 @@ class DecisionLog:
                 return
 
     def _write(self, items: list[Record]) -> None:
-        """Bulk-index the records; retry what failed for a transient reason, count what was refused."""
-        records = []
+        """Bulk-index the records, each on its own: a record that cannot be built, encoded or stored is
+        counted and logged, never the others; what failed for a transient reason is retried."""
+        units = []
         for item in items:
             try:
-                records.append(item() if callable(item) else item)
+                record = item() if callable(item) else item
+                units.append([{"index": {"_index": DECISIONS_INDEX, "_id": record["search_id"]}}, record])
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the writer
                 self.stats.failed += 1
-                log.warning("decision log: record not built: %s", exc)
-        actions = [{"_index": DECISIONS_INDEX, "_id": r["search_id"], "_source": r} for r in records]
-        if not actions:
-            return
+                log.warning("decision log: record not built: %r", exc)
         for attempt in range(self.retries + 1):
-            retry = []
+            if not units:
+                return
             try:
-                for (ok, item), action in zip(esio.bulk(self.es, actions, chunk_size=self.batch), actions):
-                    if ok:
-                        self.stats.written += 1
-                    elif _transient(item):
-                        retry.append(action)
-                    else:
-                        self.stats.failed += 1
-                        log.warning("decision log: record refused: %s", item)
+                results = esio.bulk_units(self.es, units)
             except Exception as exc:  # noqa: BLE001 - a log writer must outlive any client error
                 log.debug("decision log: bulk failed: %s", exc)
-                retry = actions
-            if not retry:
-                return
-            actions = retry
-            if attempt < self.retries:
+                results = [{"status": None}] * len(units)
+            retry = []
+            for unit, result in zip(units, results):
+                status = result.get("status")
+                if status in (200, 201):
+                    self.stats.written += 1
+                elif _transient(status):
+                    retry.append(unit)
+                else:
+                    self.stats.failed += 1
+                    log.warning("decision log: record %s refused: %s", unit[1].get("search_id"), result.get("error"))
+            units = retry
+            if units and attempt < self.retries:
                 time.sleep(min(0.2 * 2 ** attempt, 5.0))
-        self.stats.failed += len(actions)
-        log.warning("decision log: %d record(s) not written after %d attempts", len(actions), self.retries + 1)
+        self.stats.failed += len(units)
+        log.warning("decision log: %d record(s) not written after %d attempts", len(units), self.retries + 1)
 
 
-def _transient(item: dict) -> bool:
-    status = next(iter(item.values()), {}).get("status")
+def _transient(status: Any) -> bool:
+    """Whether a record answered ``status`` (None: the request failed) may be written on a retry."""
     return not isinstance(status, int) or status == 429 or status >= 500

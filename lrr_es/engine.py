@@ -10,6 +10,7 @@ Elasticsearch.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -23,9 +24,9 @@ from .bandit import Policy
 from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
 from .context import context_vector
-from .decide import Decider, PlanItem, default_plan
+from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document
-from .errors import LrrError
+from .errors import FeedbackError, LrrError, QueryError
 from .execute import Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
@@ -67,6 +68,7 @@ class LrrEngine:
         self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
         self.recent_searches = RecentSearches()  # feedback finds the query of a recent search here
         self._feedback: FeedbackWriter | None = None
+        self._feedback_lock = threading.Lock()  # one writer per engine, however many threads race the first feedback
 
     # --- public ------------------------------------------------------------------------------
 
@@ -88,6 +90,7 @@ class LrrEngine:
         cfg = self.config.index(index)
         check_page(size, from_)
         app_filters = check_filters(filters)
+        plan = check_plan(plan) if plan is not None else None
         search_id = uuid.uuid4().hex
         query = parse_query(text, seed=_seed(search_id) if seed is None else seed)
         strategies = self.strategies(index)
@@ -104,6 +107,7 @@ class LrrEngine:
         t_build = time.perf_counter()
         executed = run_plan(self.es, index, built, source, extra) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
+        _refused(results)
         t_exec = time.perf_counter()
         pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
@@ -160,19 +164,26 @@ class LrrEngine:
 
     def feedback(self, search_id: str | None, doc_id: str, action: str, **kwargs: Any) -> str:
         """Record feedback on a search result (see FeedbackWriter.feedback); the event id."""
+        unknown = sorted(map(repr, set(kwargs) - FEEDBACK_OPTIONS))
+        if unknown:
+            raise FeedbackError(f"feedback: unknown argument(s) {', '.join(unknown)[:200]} "
+                                f"(known: {', '.join(sorted(FEEDBACK_OPTIONS))})")
         return self.feedback_writer.feedback(search_id, doc_id, action, **kwargs)
 
     @property
     def feedback_writer(self) -> FeedbackWriter:
-        """The engine's feedback writer, started on first use."""
-        if self._feedback is None:
-            self._feedback = FeedbackWriter(self.es, self.config, recent=self.recent_searches)
-        return self._feedback
+        """The engine's feedback writer, started on first use (one per engine, also under threads)."""
+        with self._feedback_lock:
+            if self._feedback is None:
+                self._feedback = FeedbackWriter(self.es, self.config, recent=self.recent_searches)
+            return self._feedback
 
     def close(self, timeout: float = 10.0) -> None:
         """Write (or spool) pending feedback and write the queued decisions."""
-        if self._feedback is not None:
-            self._feedback.close(timeout)
+        with self._feedback_lock:
+            writer = self._feedback
+        if writer is not None:
+            writer.close(timeout)
         if self.decisions is not None:
             self.decisions.close(timeout)
 
@@ -225,7 +236,7 @@ class LrrEngine:
         body["from"] = from_
         if source is not None:
             body["_source"] = source
-        return fallback_hits(esio.search(self.es, cfg.name, body)["hits"]["hits"], from_)
+        return fallback_hits(esio.search_served(self.es, cfg.name, body)["hits"]["hits"], from_)
 
     def _popularity_feature(self, cfg: IndexConfig) -> str | None:
         """The rank_feature that holds popularity (an adopted index keeps its own numeric field)."""
@@ -235,6 +246,17 @@ class LrrEngine:
         except esio.NotFoundError:
             meta = {}
         return meta.get("popularity_feature", cfg.fields.popularity)
+
+
+FEEDBACK_OPTIONS = frozenset({"position", "session_id", "event_id", "timestamp", "value", "query", "index"})
+
+
+def _refused(results: Sequence[Any]) -> None:
+    """QueryError when Elasticsearch refused every sub-search of the plan as a request (a filter it
+    cannot parse, ...): the request is at fault, not one strategy, and an empty page would hide it."""
+    if results and all(r.refused for r in results):
+        reasons = "; ".join(f"{r.strategy}: {r.error}" for r in results[:2])
+        raise QueryError(f"Elasticsearch refused the search: {reasons}"[:600])
 
 
 def stored_resources(refresh_s: float) -> dict[str, ModelCache]:

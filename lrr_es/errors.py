@@ -17,6 +17,15 @@ class EsUnavailableError(LrrError, ConnectionError):
     """Elasticsearch did not answer, or answered with an error we cannot serve around."""
 
 
+class BulkRefusedError(LrrError, ValueError):
+    """Elasticsearch refused a whole _bulk request (an item it cannot take spoils the request: an _id over
+    512 bytes, text that is not valid Unicode...); ``status`` is its HTTP status (None: never sent)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class MigrationError(LrrError, RuntimeError):
     """A migration step failed; the alias was left where it was."""
 

@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch, helpers
 from elasticsearch.exceptions import RequestError
 
 from .capabilities import REQUIRED_MODULES, check, missing_modules, module_missing_in, module_name
-from .errors import EsUnavailableError, MissingCapabilityError, QueryError
+from .errors import BulkRefusedError, EsUnavailableError, MissingCapabilityError, QueryError
 
 log = logging.getLogger(__name__)
 # 7.17 warns that 8.x drops ``body=``; on 8.x we pass keyword arguments instead (_body_kwargs).
@@ -325,6 +325,20 @@ def search(es: Elasticsearch, index: str, body: dict) -> dict:
     return _raw(es.search(index=index, **_body_kwargs(body)))
 
 
+def search_served(es: Elasticsearch, index: str, body: dict) -> dict:
+    """One search served to a caller of the engine: a node that does not answer raises
+    EsUnavailableError, a request Elasticsearch refuses (400: a filter it cannot parse, a page past the
+    index's result window) QueryError with Elasticsearch's reason."""
+    try:
+        return _raw(es.search(index=index, **_body_kwargs(body)))
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"search of {index} failed: {_reason(exc)}") from None
+    except ApiError as exc:
+        if _status(exc) == 400:
+            raise QueryError(f"Elasticsearch refused the search of {index}: {_error_info(exc)}") from None
+        raise EsUnavailableError(f"search of {index} answered {_status(exc)}: {_error_info(exc)}") from None
+
+
 def search_native(es: Elasticsearch, index: str, body: dict, request_timeout: float | None = None) -> tuple[dict, Any]:
     """One search: its plain body and the client's own response object (for :func:`client_response`)."""
     client, extra = _timed(es, request_timeout)
@@ -406,6 +420,8 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
 # --- feedback ----------------------------------------------------------------------------------
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# a whole _bulk answered with these waits for the node (or its operator), it is never the items' fault
+UNAVAILABLE_STATUSES = RETRYABLE_STATUSES | {401, 403}
 
 
 def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | None = None,
@@ -413,8 +429,10 @@ def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | No
     """Send ``lines`` (action and source dicts in _bulk order) as ONE _bulk request; the per-item results.
 
     Each result is the inner dict of one item (``status``, ``_id``, ``result`` or ``error``) in request
-    order. A node that is down, too slow, overloaded (429) or failing (5xx) for the whole request
-    raises EsUnavailableError, so the caller can retry the whole batch; per-item errors never raise.
+    order. A node that is down, too slow, overloaded (429), failing (5xx) or refusing our credentials
+    (401/403) for the whole request raises EsUnavailableError, so the caller can retry the whole batch;
+    a request refused for its content (400, 413, or lines that cannot be serialized) raises
+    BulkRefusedError (see :func:`bulk_units`); per-item errors never raise.
     """
     client, extra = _timed(es, request_timeout)
     try:
@@ -426,10 +444,33 @@ def bulk_items(es: Elasticsearch, lines: list[dict], request_timeout: float | No
         raise EsUnavailableError(f"_bulk failed: {_reason(exc)}") from None
     except ApiError as exc:
         status = _status(exc)
-        if status in RETRYABLE_STATUSES or (isinstance(status, int) and status >= 500):
+        if status in UNAVAILABLE_STATUSES or (isinstance(status, int) and status >= 500):
             raise EsUnavailableError(f"_bulk answered {status}: {_error_info(exc)}") from None
-        raise
+        raise BulkRefusedError(f"_bulk refused ({status}): {_error_info(exc)}", status) from None
+    except (elasticsearch.SerializationError, UnicodeError, TypeError, ValueError) as exc:
+        raise BulkRefusedError(f"_bulk lines cannot be sent as JSON: {_reason(exc)}") from None
     return [next(iter(item.values())) for item in response.get("items", [])]
+
+
+def bulk_units(es: Elasticsearch, units: list[list[dict]], request_timeout: float | None = None,
+               refresh: bool | str = False) -> list[dict]:
+    """Send ``units`` (each the _bulk lines of one item: action, and source or script) through _bulk;
+    one result per unit, in order, so that one bad item never costs another.
+
+    When Elasticsearch refuses the whole request (BulkRefusedError), the units are sent again in
+    halves until the one at fault is alone: its result is then ``{"status": 400 (or the refusal's),
+    "error": reason}`` like any per-item refusal. EsUnavailableError is raised as by :func:`bulk_items`.
+    """
+    if not units:
+        return []
+    try:
+        return bulk_items(es, [line for unit in units for line in unit], request_timeout, refresh)
+    except BulkRefusedError as exc:
+        if len(units) == 1:
+            return [{"status": exc.status or 400, "error": {"type": "bulk_refused", "reason": str(exc)}}]
+        half = len(units) // 2
+        return (bulk_units(es, units[:half], request_timeout, refresh)
+                + bulk_units(es, units[half:], request_timeout, refresh))
 
 
 def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str] | None = None,
@@ -493,7 +534,11 @@ def _error_info(exc: Exception) -> str:
     info = getattr(exc, "info", None) or getattr(exc, "body", None)
     error = info.get("error") if isinstance(info, dict) else None
     if isinstance(error, dict):
-        return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:300]
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = (error.get("root_cause") or [{}])[0]  # "all shards failed" says nothing: name the first cause
+        if isinstance(cause, dict) and cause.get("reason") and cause.get("reason") != error.get("reason"):
+            text += f" ({cause.get('type', 'error')}: {cause['reason']})"
+        return text[:300]
     if isinstance(error, str):  # errors outside any index or action, e.g. "no handler found for uri ..."
         return error[:300]
     return _reason(exc)

@@ -47,6 +47,7 @@ class StrategyResult:
     status: str = "ok"  # one of STATUSES; timed_out still carries the hits found in time
     error: str | None = None
     took_ms: int | None = None
+    refused: bool = False  # Elasticsearch refused the body itself (400): a filter it cannot use, ...
 
     @property
     def served(self) -> bool:
@@ -82,7 +83,7 @@ def parse_msearch(items: Sequence[PlanItem], response: dict) -> list[StrategyRes
 
 def _result(strategy: str, sub: dict) -> StrategyResult:
     if "error" in sub:
-        return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]))
+        return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]), refused=sub.get("status") == 400)
     hits = tuple(Hit(h["_id"], float(h.get("_score") or 0.0), h.get("_source") or {}, h.get("_index"), h.get("_type"))
                  for h in (sub.get("hits") or {}).get("hits", []))
     shards = sub.get("_shards") or {}
@@ -167,4 +168,4 @@ def _run_alone(es: Elasticsearch, item: PlanItem, lines: list[dict], request_tim
     try:
         return parse_msearch([item], esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH))[0]
     except QueryError as exc:
-        return StrategyResult(item.strategy, status="failed", error=str(exc))
+        return StrategyResult(item.strategy, status="failed", error=str(exc), refused=True)

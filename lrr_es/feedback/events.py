@@ -23,6 +23,8 @@ from ..timestamps import datetime_ms, parse_iso
 BUILTIN_ACTIONS = ("click", "like", "add_to_favorites", "play", "skip", "impression", "dislike")
 MAX_ID_CHARS = 200  # event ids are kept in each document's q2e_events ring: keep them short
 MAX_DOC_ID_BYTES = 512  # Elasticsearch's own _id limit
+MAX_ID_BYTES = 512  # an event id is the lrr-events _id: Elasticsearch refuses a whole _bulk over a longer one
+MAX_VALUE = 3.4028234663852886e38  # the largest float32: lrr-events maps ``value`` as a float
 MAX_TEXT_CHARS = {"search_id": 200, "session_id": 256, "index": 255}
 MAX_QUERY_CHARS = 10_000
 MAX_POSITION = 100_000
@@ -91,7 +93,7 @@ def make_event(search_id: Any, doc_id: Any, action: Any, *, position: Any = None
     if event_id is None:
         event_id = derive_event_id(search_id, doc_id, action, position, session_id, given_ts, value, query, index)
     else:
-        event_id = _text("event_id", event_id, MAX_ID_CHARS)
+        event_id = _event_id(event_id)
     return FeedbackEvent(event_id, search_id, doc_id, action, given_ts if given_ts is not None else now, position,
                          session_id, value, query, index, now)
 
@@ -111,7 +113,7 @@ def parse_timestamp(raw: Any, now_ms: int) -> int:
     if isinstance(raw, datetime):
         ms = datetime_ms(raw)
     elif isinstance(raw, (int, float)):
-        if not math.isfinite(raw):
+        if isinstance(raw, float) and not math.isfinite(raw):  # (math.isfinite overflows on a huge int)
             raise FeedbackError(f"timestamp must be finite epoch milliseconds, got {raw!r}")
         ms = int(raw)
     elif isinstance(raw, str) and len(raw) <= 64:
@@ -170,6 +172,15 @@ def _doc_id(value: Any) -> str:
     return doc_id
 
 
+def _event_id(value: Any) -> str:
+    event_id = _text("event_id", value, MAX_ID_CHARS)
+    size = len(event_id.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        raise FeedbackError(f"event_id is {size} bytes long in UTF-8; at most {MAX_ID_BYTES} are accepted "
+                            f"(Elasticsearch's _id limit): {event_id!r:.40}")
+    return event_id
+
+
 def _action(value: Any, actions: Iterable[str] | None) -> str:
     if not isinstance(value, str) or not _ACTION.match(value):
         raise FeedbackError(f"action must be a lowercase name like 'click', got {value!r:.80}")
@@ -192,6 +203,9 @@ def _position(value: Any) -> int | None:
 def _value(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or (isinstance(value, float) and not math.isfinite(value)) or value < 0:
         raise FeedbackError(f"value must be a non-negative number (play seconds, or completion 0..1), got {value!r:.80}")
+    if value > MAX_VALUE:  # checked before float(): a huge int would overflow it
+        raise FeedbackError(f"value must be at most {MAX_VALUE:.7g} (a float field in lrr-events), got {value!r:.80}")
     return float(value)
