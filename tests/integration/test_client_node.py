@@ -249,3 +249,17 @@ def test_the_example_app_runs_unchanged_through_the_wrapper_and_its_click_log_fe
     # the one line: the app's code names lrr-es only in make_client's learning branch
     lines = [line for line in path.read_text().splitlines() if "lrr_es" in line and not line.lstrip().startswith("#")]
     assert lines == ["    from lrr_es import LrrClient, load_config  # with the change, these two names are imported at the top"]
+
+
+def test_from_config_builds_the_wrapper_from_a_file_or_a_config(es, es_url, catalog, tmp_path):
+    alias, config = catalog
+    path = tmp_path / "lrr-es.yaml"
+    path.write_text(f"elasticsearch: {{url: {es_url}}}\nindices:\n  {alias}: {{strategies: [lexical, memory]}}\n"
+                    "feedback: {ubi_index: null}\n")
+    from_file = LrrClient.from_config(path)
+    served = from_file.search(index=alias, body={"query": {"match": {"title": "love"}}, "size": 2})
+    assert served["lrr"]["search_id"] and [p["strategy"] for p in served["lrr"]["plan"]] == ["lexical", "memory"]
+    from_file.close()
+    given = LrrClient.from_config(config, es_client=es)
+    assert given.lrr.es is es and given.info()["version"]["number"]
+    given.lrr.close()
