@@ -11,7 +11,8 @@ import click
 def _cluster_options(f):
     f = click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Data directory (default: $LRR_HOME/dev-cluster, i.e. ~/.local/share/lrr-es/dev-cluster).")(f)
-    f = click.option("--port", type=int, default=9200, show_default=True, help="HTTP port of node 1 (node i: port+i-1).")(f)
+    f = click.option("--port", type=int, default=9200, show_default=True, help="HTTP port of node 1, 1024-9299 (node i: HTTP port+i-1, transport port+100+i-1; the "
+                                "runner refuses HTTP ports above 9299).")(f)
     f = click.option("--nodes", type=click.IntRange(1, 9), default=1, show_default=True, help="Nodes in the one JVM.")(f)
     return f
 
@@ -79,7 +80,7 @@ def dev_cluster_logs(data, port, nodes, lines) -> None:
 
 
 @click.command("demo")
-@click.option("--port", type=int, default=9200, show_default=True, help="HTTP port of the embedded node.")
+@click.option("--port", type=int, default=9200, show_default=True, help="HTTP port of the embedded node, 1024-9299 (transport: port+100).")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data dir of the embedded node.")
 @click.option("--songs", type=int, default=2000, show_default=True, help="Songs in the sample catalog.")
 @click.option("--stop/--keep-running", default=False, help="Stop the embedded node at the end (default: keep it).")
