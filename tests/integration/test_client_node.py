@@ -263,3 +263,64 @@ def test_from_config_builds_the_wrapper_from_a_file_or_a_config(es, es_url, cata
     given = LrrClient.from_config(config, es_client=es)
     assert given.lrr.es is es and given.info()["version"]["number"]
     given.lrr.close()
+
+
+# --- property: whatever the body, the wrapper ends as the plain client does ---------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+TEXTS = st.sampled_from(["love", "midnight rock", "lvoe", "80s pop", "", "title:love", "love -rock", "\u00e9t\u00e9",
+                         "x" * 300])
+FIELDS = st.sampled_from(["title", "artist", "title^2", "sku", "*"])
+TEXT_QUERIES = st.one_of(
+    st.builds(lambda f, t: {"match": {f.split("^")[0]: t}}, FIELDS, TEXTS),
+    st.builds(lambda fs, t: {"multi_match": {"query": t, "fields": fs}}, st.lists(FIELDS, min_size=1, max_size=3), TEXTS),
+    st.builds(lambda t: {"query_string": {"query": t}}, TEXTS),
+    st.builds(lambda t: {"match_phrase": {"title": {"query": t, "slop": 1}}}, TEXTS),
+)
+FILTERS = st.sampled_from([{"term": {"entity_type": "song"}}, {"range": {"year": {"gte": 1980}}},
+                           {"terms": {"genre": ["pop", "rock"]}}, {"exists": {"field": "year"}},
+                           {"term": {"no_such_field": 1}}, {"range": {"year": {"gte": "not a year"}}},
+                           {"bogus_query": {}}])
+QUERIES = st.one_of(TEXT_QUERIES, st.builds(
+    lambda must, flt, neg: {"bool": {"must": must, "filter": flt, "must_not": neg}},
+    st.lists(TEXT_QUERIES, min_size=1, max_size=2), st.lists(FILTERS, max_size=2), st.lists(FILTERS, max_size=1)))
+BODIES = st.fixed_dictionaries({"query": QUERIES}, optional={
+    "size": st.sampled_from([0, 1, 10, 50, -1]), "from": st.sampled_from([0, 10, 9995]),
+    "_source": st.sampled_from([False, ["title"], {"excludes": ["artist"]}]),
+    "sort": st.sampled_from([["_score"], [{"year": "desc"}]]),
+    "aggs": st.sampled_from([{"g": {"terms": {"field": "genre"}}}, {"bad": {"terms": {"field": "title"}}}]),
+    "post_filter": FILTERS, "track_total_hits": st.sampled_from([True, 100])})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=BODIES)
+def test_any_body_ends_through_the_wrapper_as_through_the_plain_client(es, wrapper, catalog, body):
+    alias = catalog[0]
+    outcomes = []
+    for client in (es, wrapper):
+        try:
+            outcomes.append(client.search(index=alias, body=copy.deepcopy(body)))
+        except Exception as exc:  # noqa: BLE001 - the class is what is compared
+            outcomes.append(type(exc).__name__)
+    plain, through = outcomes
+    if isinstance(plain, str) or isinstance(through, str):
+        assert plain == through, body
+        return
+    assert set(through) - {"lrr"} == set(plain), body
+    assert through.get("aggregations") == plain.get("aggregations"), body
+    if "lrr" not in through:
+        return
+    hits = through["hits"]["hits"]
+    assert len(hits) <= body.get("size", 10)
+    if hits:  # every served hit passes the app's filters (query text aside: the engine finds more than BM25)
+        narrowing = [dict(c) for c in translate_filters(body)]
+        check = {"query": {"bool": {"filter": narrowing + [{"ids": {"values": [h["_id"] for h in hits]}}]}},
+                 "size": len(hits)}
+        assert esio.search(es, alias, check)["hits"]["total"]["value"] == len({h["_id"] for h in hits}), body
+
+
+def translate_filters(body):
+    from lrr_es.client.translate import translate
+    request = translate("x", body, {"x": ("title", "title.*", "artist", "artist.*")})
+    return request.filters
