@@ -1,0 +1,53 @@
+"""Guards on a real node (issue 15, item 6): feedback never writes an index lrr-es does not manage."""
+import uuid
+
+import pytest
+
+from lrr_es import es as esio
+from lrr_es.config import config_from_dict
+from lrr_es.engine import LrrEngine
+from lrr_es.errors import FeedbackError
+from lrr_es.migrate import migrate
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def catalog(es, drop_catalog):
+    name = f"test-guard-{uuid.uuid4().hex[:8]}"
+    migrate(es, config_from_dict({"indices": {name: {}}}), name, progress=False, echo=lambda _: None)
+    for i in range(6):
+        esio.put_document(es, name, f"d{i}", {"title": f"Love Song {i}", "artist": [f"Band {i % 2}"]})
+    esio.refresh(es, name)
+    yield name
+    drop_catalog(name)
+
+
+@pytest.fixture
+def app_index(es, drop_catalog):
+    """An index of the app's that lrr-es does not manage."""
+    name = f"test-app-{uuid.uuid4().hex[:8]}"
+    esio.put_document(es, name, "d1", {"title": "Love Song 1"})
+    esio.refresh(es, name)
+    yield name
+    drop_catalog(name)
+
+
+def test_feedback_into_an_index_that_is_not_configured_is_refused_and_writes_nothing(es, catalog, app_index,
+                                                                                    tmp_path):
+    config = config_from_dict({"indices": {catalog: {}}, "feedback": {"flush_ms": 20,
+                                                                      "spool_path": str(tmp_path / "s.jsonl")}})
+    engine = LrrEngine(es, config, decisions=False)
+    try:
+        concrete = esio.alias_targets(es, catalog)[0]
+        for index in (app_index, concrete):
+            with pytest.raises(FeedbackError, match=f"index '{index}' is not a configured catalog alias "
+                                                    f"\\(configured: {catalog}\\)"):
+                engine.feedback(None, "d1", "like", query="love", index=index)
+        engine.feedback(None, "d1", "like", query="love", index=catalog)
+        assert engine.feedback_writer.flush(30) and engine.feedback_writer.stats.accepted == 1
+    finally:
+        engine.close(timeout=5)
+    assert "q2e" not in esio.get_source(es, app_index, "d1")
+    assert esio.get_source(es, catalog, "d1")["q2e"]
+

@@ -1,0 +1,55 @@
+"""Issue 15, item 6: feedback writes only configured catalogs (pure, no node)."""
+import json
+
+import pytest
+
+from lrr_es.config import config_from_dict
+from lrr_es.errors import FeedbackError
+from lrr_es.feedback import FeedbackWriter, make_event
+from lrr_es.feedback.spool import write_spool
+
+NOW = 1_700_000_000_000
+
+
+class NoClient:
+    """Stands for Elasticsearch where no request may be sent."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"no request expected, got {name}")
+
+
+@pytest.fixture
+def writer(tmp_path):
+    config = config_from_dict({"indices": {"music": {}, "podcasts": {}}})
+    made = FeedbackWriter(NoClient(), config, spool_path=tmp_path / "spool.jsonl")
+    yield made
+    made.close(timeout=0.1)
+
+
+# --- item 6: feedback writes Q2E fields only into configured catalogs ----------------------------------
+
+@pytest.mark.parametrize("index", ["orders", "music-v1", "lrr-events", "Music"])
+def test_feedback_naming_an_index_that_is_not_a_configured_alias_is_refused_at_the_call(writer, index):
+    with pytest.raises(FeedbackError, match=rf"index '{index}' is not a configured catalog alias "
+                                            r"\(configured: music, podcasts\)"):
+        writer.feedback(None, "d1", "click", query="love", index=index)
+    with pytest.raises(FeedbackError, match=rf"event #1: index '{index}' is not a configured"):
+        writer.feedback_many([{"search_id": "s1", "doc_id": "d1", "action": "click", "index": "music", "query": "x"},
+                              {"search_id": "s1", "doc_id": "d2", "action": "click", "index": index}])
+    assert writer.stats.accepted == 0 and writer.pending == 0  # nothing reached the batch
+
+
+def test_a_spooled_event_for_an_index_no_longer_configured_is_dead_lettered_not_replayed(tmp_path):
+    spool = tmp_path / "spool.jsonl"
+    gone = make_event("s1", "d1", "click", query="love", index="retired", now_ms=NOW)
+    write_spool(spool, [(gone, True)])
+    config = config_from_dict({"indices": {"music": {}}})
+    writer = FeedbackWriter(NoClient(), config, spool_path=spool)
+    try:
+        assert writer.pending == 0 and writer.stats.rejected == 1
+        [line] = (tmp_path / "spool.jsonl.rejected").read_text().splitlines()
+        assert json.loads(line)["event_id"] == gone.event_id
+        assert "index 'retired' is not a configured catalog alias (configured: music)" in json.loads(line)["reason"]
+    finally:
+        writer.close(timeout=0.1)
+
