@@ -1,11 +1,13 @@
-"""Issue 15, item 6: feedback writes only configured catalogs (pure, no node)."""
+"""Issue 15, items 6 and 9: feedback writes only configured catalogs, editorial edits survive a
+concurrent feedback update (pure, no node)."""
 import json
 
+import elasticsearch
 import pytest
 
 from lrr_es.config import config_from_dict
-from lrr_es.errors import FeedbackError
-from lrr_es.feedback import FeedbackWriter, make_event
+from lrr_es.errors import EsUnavailableError, FeedbackError
+from lrr_es.feedback import FeedbackWriter, editorial, make_event
 from lrr_es.feedback.spool import write_spool
 
 NOW = 1_700_000_000_000
@@ -52,4 +54,33 @@ def test_a_spooled_event_for_an_index_no_longer_configured_is_dead_lettered_not_
         assert "index 'retired' is not a configured catalog alias (configured: music)" in json.loads(line)["reason"]
     finally:
         writer.close(timeout=0.1)
+
+
+# --- item 9: an editorial edit survives a concurrent feedback update ------------------------------------
+
+class BusyDocument:
+    """Answers an update like Elasticsearch while the feedback writer changes the document ``changes`` times
+    between the edit's read and its write: a 409 unless ``retry_on_conflict`` re-applies it often enough."""
+
+    def __init__(self, changes):
+        self.changes, self.requests = changes, []
+
+    def update(self, index, id, refresh=False, retry_on_conflict=0, **body):
+        self.requests.append({"index": index, "id": id, "retry_on_conflict": retry_on_conflict, **body})
+        if retry_on_conflict < self.changes:
+            raise elasticsearch.ConflictError(409, "version_conflict_engine_exception",
+                                              {"error": {"type": "version_conflict_engine_exception"}})
+        return {"result": "updated"}
+
+
+def test_pin_is_reapplied_when_feedback_updates_the_document_meanwhile():
+    es = BusyDocument(changes=3)
+    assert editorial.pin(es, "music", "d1", "Blue Sky", score=2.0) == "updated"
+    assert editorial.unpin(es, "music", "d1", "Blue Sky") == "updated"
+    assert [r["retry_on_conflict"] for r in es.requests] == [editorial.RETRY_ON_CONFLICT] * 2
+
+
+def test_a_document_that_keeps_changing_is_an_lrr_error_naming_it_never_a_raw_409():
+    with pytest.raises(EsUnavailableError, match=r"pin of 'blue_sky' on music/d1: the document kept changing"):
+        editorial.pin(BusyDocument(changes=99), "music", "d1", "Blue Sky")
 
