@@ -1,4 +1,5 @@
-"""Guards on a real node (issue 15, item 6): feedback never writes an index lrr-es does not manage."""
+"""Guards on a real node (issue 15, items 6 and 9): feedback never writes an index lrr-es does not
+manage, and a strategy the engine leaves out for want of a model is reported with the reason."""
 import uuid
 
 import pytest
@@ -8,6 +9,8 @@ from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
 from lrr_es.errors import FeedbackError
 from lrr_es.migrate import migrate
+from lrr_es.names import MODELS_INDEX
+from lrr_es.semantic import model_id
 
 pytestmark = pytest.mark.integration
 
@@ -20,6 +23,7 @@ def catalog(es, drop_catalog):
         esio.put_document(es, name, f"d{i}", {"title": f"Love Song {i}", "artist": [f"Band {i % 2}"]})
     esio.refresh(es, name)
     yield name
+    es.delete(index=MODELS_INDEX, id=model_id(name), ignore=[404], refresh=True)
     drop_catalog(name)
 
 
@@ -51,3 +55,19 @@ def test_feedback_into_an_index_that_is_not_configured_is_refused_and_writes_not
     assert "q2e" not in esio.get_source(es, app_index, "d1")
     assert esio.get_source(es, catalog, "d1")["q2e"]
 
+
+def test_a_missing_or_damaged_semantic_model_is_reported_in_skipped(es, catalog):
+    es.delete(index=MODELS_INDEX, id=model_id(catalog), ignore=[404], refresh=True)
+    engine = LrrEngine(es, config_from_dict({"indices": {catalog: {}}}), refresh_s=0, decisions=False)
+    missing = engine.search(catalog, "love song", size=3)
+    assert missing.hits and "semantic" not in {r.strategy for r in missing.results}
+    assert missing.skipped["semantic"] == (f"needs semantic, which {catalog} does not have yet "
+                                           f"(`lrr-es semantic build --index {catalog}`)")
+    assert missing.to_response()["lrr"]["skipped"]["semantic"] == missing.skipped["semantic"]
+    esio.put_document(es, MODELS_INDEX, model_id(catalog), {
+        "model_id": model_id(catalog), "kind": "semantic", "index": catalog, "version": 1, "status": "live",
+        "artifact": "not base64 at all!"}, refresh="wait_for")
+    damaged = engine.search(catalog, "love song", size=3)
+    assert damaged.hits and "semantic" not in {r.strategy for r in damaged.results}
+    assert damaged.skipped["semantic"].startswith(f"needs semantic, which {catalog} has but cannot load (")
+    assert "damaged" in damaged.skipped["semantic"]

@@ -1,5 +1,5 @@
 """Issue 15, items 6 and 9: feedback writes only configured catalogs, editorial edits survive a
-concurrent feedback update (pure, no node)."""
+concurrent feedback update, a strategy that cannot run says why (pure, no node)."""
 import json
 
 import elasticsearch
@@ -9,6 +9,7 @@ from lrr_es.config import config_from_dict
 from lrr_es.errors import EsUnavailableError, FeedbackError
 from lrr_es.feedback import FeedbackWriter, editorial, make_event
 from lrr_es.feedback.spool import write_spool
+from lrr_es.strategies import get_strategy, unavailable
 
 NOW = 1_700_000_000_000
 
@@ -84,3 +85,16 @@ def test_a_document_that_keeps_changing_is_an_lrr_error_naming_it_never_a_raw_40
     with pytest.raises(EsUnavailableError, match=r"pin of 'blue_sky' on music/d1: the document kept changing"):
         editorial.pin(BusyDocument(changes=99), "music", "d1", "Blue Sky")
 
+
+# --- item 9: a strategy that cannot run is reported with the reason -----------------------------------
+
+def test_unavailable_strategies_say_which_resource_is_missing_or_damaged():
+    strategies = {name: get_strategy(name) for name in ("lexical", "structured", "semantic")}
+    assert unavailable(strategies, "music") == {
+        "structured": "needs gazetteer, which music does not have yet (`lrr-es gazetteer rebuild --index music`)",
+        "semantic": "needs semantic, which music does not have yet (`lrr-es semantic build --index music`)"}
+    damaged = unavailable(strategies, "music", {"semantic": "semantic model semantic-music in lrr-models is damaged"})
+    assert damaged["semantic"] == ("needs semantic, which music has but cannot load "
+                                   "(semantic model semantic-music in lrr-models is damaged)")
+    ready = {"semantic": get_strategy("semantic", resources={"semantic": object()})}
+    assert unavailable(ready, "music") == {}
