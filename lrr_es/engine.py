@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import replace
 from functools import partial
 from typing import Any, Mapping, Sequence
 
@@ -25,7 +24,7 @@ from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
 from .context import context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
-from .decisions import DecisionLog, decision_document
+from .decisions import DecisionLog, decision_document, log_input
 from .errors import FeedbackError, LrrError, QueryError
 from .execute import Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
@@ -138,17 +137,23 @@ class LrrEngine:
         return result
 
     def _remember(self, result: SearchResult, strategies: tuple[str, ...], cfg: IndexConfig) -> None:
-        """Queue the decision for lrr-decisions: the record is built and written on the log's thread.
+        """Queue the decision for lrr-decisions: a compact copy of the search is made here (log_input), the
+        record is built and written on the log's thread.
 
         ``strategies`` and ``cfg`` are the ones the search ranked with (its features use the same).
         """
-        if self.decisions is not None:  # the page is copied: the caller may change its hits before the log is built
-            page = replace(result, hits=[dict(h) for h in result.hits], extra=())
-            now_ms = int(time.time() * 1000)
+        if self.decisions is not None:  # a compact copy: the caller may change its hits, and sources are large
             ranker = self.config.ranker
+            try:
+                page, size = log_input(result, strategies, ranker.log_depth if ranker.log_features else None)
+            except Exception as exc:  # noqa: BLE001 - the log never fails a search
+                self.decisions.stats.failed += 1
+                log.warning("decision of search %s not logged: %r", result.search_id, exc)
+                return
+            now_ms = int(time.time() * 1000)
             features = partial(logged_features, page, strategies, cfg.fields, ranker.log_depth, ranker.candidates,
                                now_ms / 1000) if ranker.log_features else None
-            self.decisions.log(partial(decision_document, page, now_ms, features))
+            self.decisions.log(partial(decision_document, page, now_ms, features), size)
 
     def policy(self, index: str) -> Policy | None:
         """The serving policy of ``index``: the one the learner published, or None before that.

@@ -1,11 +1,13 @@
-"""Guards on a real node (issue 15, items 6 and 9): feedback never writes an index lrr-es does not
-manage, and a strategy the engine leaves out for want of a model is reported with the reason."""
+"""Guards on a real node (issue 15, items 6, 8 and 9): feedback never writes an index lrr-es does not
+manage, a strategy the engine leaves out for want of a model is reported with the reason, and a
+search's compact log input still makes its whole decision record."""
 import uuid
 
 import pytest
 
 from lrr_es import es as esio
 from lrr_es.config import config_from_dict
+from lrr_es.decisions import DECISIONS_INDEX
 from lrr_es.engine import LrrEngine
 from lrr_es.errors import FeedbackError
 from lrr_es.migrate import migrate
@@ -71,3 +73,17 @@ def test_a_missing_or_damaged_semantic_model_is_reported_in_skipped(es, catalog)
     assert damaged.hits and "semantic" not in {r.strategy for r in damaged.results}
     assert damaged.skipped["semantic"].startswith(f"needs semantic, which {catalog} has but cannot load (")
     assert "damaged" in damaged.skipped["semantic"]
+
+
+def test_a_search_logs_its_whole_record_from_the_compact_log_input(es, catalog):
+    engine = LrrEngine(es, config_from_dict({"indices": {catalog: {}}}))
+    try:
+        result = engine.search(catalog, "love song", size=3)
+        engine.decisions.flush()
+        stored = esio.get_source(es, DECISIONS_INDEX, result.search_id)
+    finally:
+        engine.close(timeout=5)
+    assert stored["shown"] == [h["_id"] for h in result.hits]
+    assert [c["id"] for c in stored["candidates"]] == [c.id for c in result.pool]
+    assert stored["features"]["ids"] == [c.id for c in result.pool[:30]] and stored["features"]["rows"]
+    assert 0 < engine.decisions.stats.peak_bytes and engine.decisions.stats.held_bytes == 0
