@@ -173,7 +173,8 @@ class DecisionLog:
                 self.stats.shed += 1
                 if self.stats.shed == 1:
                     log.warning("decision log holds %d bytes (max_bytes %d): decisions are shed until the writer "
-                                "catches up (stats.shed counts them; logged once)", self.stats.held_bytes, self.max_bytes)
+                                "catches up (stats.shed counts them; logged once)",
+                                self.stats.held_bytes, self.max_bytes)
                 return False
             self.stats.held_bytes += size
             self.stats.peak_bytes = max(self.stats.peak_bytes, self.stats.held_bytes)

@@ -74,8 +74,9 @@ def why_unavailable(strategy: Strategy, index: str, problems: Mapping[str, str] 
         if strategy.resources.get(name) is not None:
             continue
         problem = (problems or {}).get(name)
+        build = f"`{BUILT_BY.get(name, 'build it')} --index {index}`"
         reasons.append(f"needs {name}, which {index} has but cannot load ({problem})" if problem else
-                       f"needs {name}, which {index} does not have yet (`{BUILT_BY.get(name, 'build it')} --index {index}`)")
+                       f"needs {name}, which {index} does not have yet ({build})")
     return "; ".join(reasons)
 
 
