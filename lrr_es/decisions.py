@@ -10,21 +10,32 @@ shown hits (lrr_es.rank.logged), failures and versions. ``DecisionLog`` queues r
 ``stats.failed`` and never costs the others); a search never waits for it. When Elasticsearch is down the thread retries
 with backoff; when the bounded queue is full the newest record is dropped and counted (a log that
 slows or fails searches would be worse than a gap in the log), and ``stats`` says so.
+
+Memory: a search's result holds every candidate's ``_source`` (hundreds of KB), so the engine queues
+``log_input(result, ...)`` instead: the ids, provenance and scores of the whole pool, the sources
+only of the candidates whose features the record logs, and its approximate size. The queue is also
+bounded in those bytes (``max_bytes``): past it a record is shed, counted in ``stats.shed`` and the
+first shed is logged, until the writer catches up.
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Union
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
 
 from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .errors import LrrError
 from .names import DECISIONS_INDEX
+from .rank.features import feature_schema
+from .rank.logged import logged_positions
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +70,41 @@ def decision_document(result: Any, timestamp_ms: int | None = None,
     }
 
 
+_NO_SOURCE: dict = {}  # the source of a candidate whose features are not logged (never mutated)
+_FIXED_BYTES = 4096  # query, plan, decision, context, timings: small and bounded
+_CANDIDATE_BYTES, _PROVENANCE_BYTES = 160, 120  # a Candidate and each of its provenance entries, roughly
+
+
+def log_input(result: Any, strategies: Sequence[str], feature_depth: int | None) -> tuple[Any, int]:
+    """What the decision record of a SearchResult needs, and its approximate size in bytes (pure).
+
+    Built on the search thread: ``decision_document`` of the returned result equals that of ``result``.
+    It keeps the ids, provenance and scores of the whole pool, the ids of the shown hits and the failed
+    strategies, but ``_source`` only of the candidates whose features are logged (the first
+    ``feature_depth`` and the shown hits, lrr_es.rank.logged; none when ``feature_depth`` is None or the
+    search's own feature rows cover them) and never the strategies' hits nor the extra answers.
+    """
+    pool, served = tuple(result.pool), result.features
+    keep: set[int] = set()
+    if feature_depth is not None:
+        wanted = logged_positions(pool, result.hits, feature_depth)
+        covered = (served is not None and wanted and tuple(result.feature_schema) == feature_schema(strategies)
+                   and wanted[-1] < len(served))
+        if covered:
+            served = np.asarray(served)[:wanted[-1] + 1]
+        else:  # logged_features computes them from these sources
+            served, keep = None, set(wanted)
+    compact = replace(result, hits=[{"_id": h["_id"]} for h in result.hits],
+                      results=tuple(replace(r, hits=()) for r in result.results), extra=(), pool_scores=(),
+                      pool=tuple(c if n in keep else replace(c, source=_NO_SOURCE) for n, c in enumerate(pool)),
+                      features=served if feature_depth is not None else None)
+    sources = json.dumps([pool[n].source for n in sorted(keep)], default=str)
+    size = (_FIXED_BYTES + len(sources) + sum(_CANDIDATE_BYTES + len(c.id) + _PROVENANCE_BYTES * len(c.provenance)
+                                              for c in pool)
+            + (np.asarray(compact.features).nbytes if compact.features is not None else 0))
+    return compact, size
+
+
 Record = Union[dict, Callable[[], dict]]
 
 
@@ -68,33 +114,45 @@ class LogStats:
     written: int = 0
     dropped: int = 0  # queue full
     failed: int = 0  # rejected by Elasticsearch after retries
+    shed: int = 0  # over max_bytes: the queued records held too many bytes
+    held_bytes: int = 0  # approximate bytes of the records queued or being written
+    peak_bytes: int = 0  # the most held_bytes ever was
 
 
 class DecisionLog:
     """A bounded queue of decision records and one writer thread (started on first use)."""
 
     def __init__(self, es: Elasticsearch, batch: int = 200, flush_s: float = 1.0, max_queue: int = 10_000,
-                 retries: int = 5) -> None:
+                 retries: int = 5, max_bytes: int = 64 * 2 ** 20) -> None:
         self.es, self.batch, self.flush_s, self.retries = es, batch, flush_s, retries
-        self._queue: queue.Queue[Record | None] = queue.Queue(maxsize=max_queue)
+        self.max_bytes = max_bytes
+        self._queue: queue.Queue[tuple[Record, int] | None] = queue.Queue(maxsize=max_queue)
+        self._bytes_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self.stats = LogStats()
 
-    def log(self, record: Record) -> bool:
-        """Queue one record, or a callable that builds it; False (and counted) when the queue is full.
+    def log(self, record: Record, size: int | None = None) -> bool:
+        """Queue one record, or a callable that builds it; False (and counted) when the queue is full or
+        holds ``max_bytes`` already. ``size``: the record's approximate bytes (``log_input``; default: a
+        dict's JSON length, 0 for a callable).
 
         Never blocks.
         """
         self._ensure_thread()
+        if size is None:
+            size = len(json.dumps(record, default=str)) if isinstance(record, dict) else 0
+        if not self._hold(size):
+            return False
         try:
             self._idle.clear()
-            self._queue.put_nowait(record)
+            self._queue.put_nowait((record, size))
             self.stats.queued += 1
             return True
         except queue.Full:
+            self._release(size)
             self.stats.dropped += 1
             if self.stats.dropped == 1 or self.stats.dropped % 1000 == 0:
                 log.warning("decision log queue full: %d decision(s) dropped so far", self.stats.dropped)
@@ -108,6 +166,23 @@ class DecisionLog:
                 raise LrrError(f"decision log: {self._queue.qsize()} record(s) still queued after {timeout}s")
             time.sleep(0.01)
         esio.refresh(self.es, DECISIONS_INDEX)
+
+    def _hold(self, size: int) -> bool:
+        with self._bytes_lock:
+            if self.stats.held_bytes + size > self.max_bytes:
+                self.stats.shed += 1
+                if self.stats.shed == 1:
+                    log.warning("decision log holds %d bytes (max_bytes %d): decisions are shed until the writer "
+                                "catches up (stats.shed counts them; logged once)",
+                                self.stats.held_bytes, self.max_bytes)
+                return False
+            self.stats.held_bytes += size
+            self.stats.peak_bytes = max(self.stats.peak_bytes, self.stats.held_bytes)
+            return True
+
+    def _release(self, size: int) -> None:
+        with self._bytes_lock:
+            self.stats.held_bytes -= size
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued and stop the thread."""
@@ -125,7 +200,7 @@ class DecisionLog:
 
     def _run(self) -> None:
         while True:
-            pending: list[dict] = []
+            pending: list[tuple[Record, int]] = []
             stop = False
             try:
                 item = self._queue.get(timeout=self.flush_s)
@@ -143,7 +218,10 @@ class DecisionLog:
                     break
             stop = item is None
             if pending:
-                self._write(pending)
+                try:
+                    self._write([record for record, _ in pending])
+                finally:
+                    self._release(sum(size for _, size in pending))
             if self._queue.empty():
                 self._idle.set()
             if stop:

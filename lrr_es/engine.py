@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import replace
 from functools import partial
 from typing import Any, Mapping, Sequence
 
@@ -25,7 +24,7 @@ from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
 from .context import context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
-from .decisions import DecisionLog, decision_document
+from .decisions import DecisionLog, decision_document, log_input
 from .errors import FeedbackError, LrrError, QueryError
 from .execute import Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
@@ -39,7 +38,7 @@ from .rank.registry import live_version, read_live
 from .rank.serve import rank_pool
 from .respond import SearchResult, fallback_hits, page_hits, randomized_swap
 from .semantic import read_semantic, semantic_version
-from .strategies import STRATEGIES, Strategy, build_plan, get_strategy
+from .strategies import STRATEGIES, Strategy, build_plan, get_strategy, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,8 @@ class LrrEngine:
     Strategies get the resources they need (``gazetteer``, ``semantic``) from ``resources``
     (alias -> name -> object) or, for those not given, from what ``lrr-es`` stored in lrr-models,
     re-read at most every ``refresh_s`` seconds so a rebuilt model is picked up without a restart.
-    A strategy whose resource does not exist is skipped and reported, never fatal.
+    A strategy whose resource does not exist or cannot be loaded is skipped and reported with the
+    reason (``result.skipped``), never fatal.
     """
 
     def __init__(self, es: Elasticsearch, config: Config,
@@ -66,6 +66,7 @@ class LrrEngine:
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
         self._stores = stored_resources(refresh_s)
         self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
+        self._resource_problems: dict[str, dict[str, str]] = {}  # alias -> resource -> why it did not load
         self.recent_searches = RecentSearches()  # feedback finds the query of a recent search here
         self._feedback: FeedbackWriter | None = None
         self._feedback_lock = threading.Lock()  # one writer per engine, however many threads race the first feedback
@@ -104,6 +105,8 @@ class LrrEngine:
             items, decision = self._decider.decide(index, x, strategies, default_plan(strategies, r.quota, r.timeout_ms))
         policy_version = decision.policy_version if decision is not None else None
         built, skipped = build_plan(items, strategies, query, app_filters, index)
+        if plan is None:  # the engine left out what cannot run: say so (an explicit plan reports its own items)
+            skipped = {**unavailable(strategies, index, self._resource_problems.get(index)), **skipped}
         t_build = time.perf_counter()
         executed = run_plan(self.es, index, built, source, extra) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
@@ -134,17 +137,23 @@ class LrrEngine:
         return result
 
     def _remember(self, result: SearchResult, strategies: tuple[str, ...], cfg: IndexConfig) -> None:
-        """Queue the decision for lrr-decisions: the record is built and written on the log's thread.
+        """Queue the decision for lrr-decisions: a compact copy of the search is made here (log_input), the
+        record is built and written on the log's thread.
 
         ``strategies`` and ``cfg`` are the ones the search ranked with (its features use the same).
         """
-        if self.decisions is not None:  # the page is copied: the caller may change its hits before the log is built
-            page = replace(result, hits=[dict(h) for h in result.hits], extra=())
-            now_ms = int(time.time() * 1000)
+        if self.decisions is not None:  # a compact copy: the caller may change its hits, and sources are large
             ranker = self.config.ranker
+            try:
+                page, size = log_input(result, strategies, ranker.log_depth if ranker.log_features else None)
+            except Exception as exc:  # noqa: BLE001 - the log never fails a search
+                self.decisions.stats.failed += 1
+                log.warning("decision of search %s not logged: %r", result.search_id, exc)
+                return
+            now_ms = int(time.time() * 1000)
             features = partial(logged_features, page, strategies, cfg.fields, ranker.log_depth, ranker.candidates,
                                now_ms / 1000) if ranker.log_features else None
-            self.decisions.log(partial(decision_document, page, now_ms, features))
+            self.decisions.log(partial(decision_document, page, now_ms, features), size)
 
     def policy(self, index: str) -> Policy | None:
         """The serving policy of ``index``: the one the learner published, or None before that.
@@ -207,16 +216,17 @@ class LrrEngine:
     def resources(self, index: str) -> dict[str, Any]:
         """The resources of ``index``: the ones given, else the stored ones (None when never built)."""
         given = self._resources.get(index, {})
-        out = {}
+        out, problems = {}, {}
         for name, store in self._stores.items():
             if name in given:
                 out[name] = given[name]
                 continue
             try:
                 out[name] = store.get(self.es, index)
-            except LrrError as exc:  # a corrupt or foreign model document: serve without it
+            except LrrError as exc:  # a corrupt or foreign model document: serve without it, and say why
                 log.warning("%s of %s not loaded: %s", name, index, exc)
-                out[name] = None
+                out[name], problems[name] = None, str(exc)
+        self._resource_problems[index] = problems
         return out
 
     def set_resource(self, index: str, name: str, value: Any) -> None:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="The 'body' parameter is deprecated", category=DeprecationWarning)
 CLIENT_MAJOR = int(elasticsearch.__versionstr__.split(".")[0])
 NotFoundError = elasticsearch.NotFoundError
+ConflictError = elasticsearch.ConflictError  # 409: a document changed between read and write
 TransportErrors = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout)
 # An error answer from the server. 8.x: ApiError (.meta.status, .body); 8.x's TransportError is only the
 # connection-level family. 7.x: TransportError (.status_code, .info), whose connection errors are
@@ -317,8 +318,12 @@ def put_document(es: Elasticsearch, index: str, doc_id: str, source: dict, refre
 
 
 @_names_missing_module
-def update(es: Elasticsearch, index: str, doc_id: str, body: dict, refresh: bool | str = False) -> dict:
-    return _raw(es.update(index=index, id=doc_id, refresh=refresh, **_body_kwargs(body)))
+def update(es: Elasticsearch, index: str, doc_id: str, body: dict, refresh: bool | str = False,
+           retry_on_conflict: int = 0) -> dict:
+    """Update one document; ``retry_on_conflict``: how often Elasticsearch re-reads and re-applies it when
+    another writer changed the document in between (else that raises ConflictError, a 409)."""
+    extra = {"retry_on_conflict": retry_on_conflict} if retry_on_conflict else {}
+    return _raw(es.update(index=index, id=doc_id, refresh=refresh, **extra, **_body_kwargs(body)))
 
 
 def search(es: Elasticsearch, index: str, body: dict) -> dict:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from elasticsearch import Elasticsearch
 
 from .. import es as esio
-from ..errors import QueryError
+from ..errors import EsUnavailableError, QueryError
 from ..parse import parse_query
 from ..q2e import MAX_SCORE
 from ..templates import script_id
+
+RETRY_ON_CONFLICT = 5  # as many as the feedback writer's own Q2E updates use
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,14 @@ def decay(es: Elasticsearch, index: str, factor: float = 0.5) -> int:
 
 def _edit(es: Elasticsearch, index: str, doc_id: str, op: str, key: str, score: float | None = None) -> str:
     script = {"id": script_id("q2e-edit"), "params": {"op": op, "key": key, "score": score}}
-    try:
-        return esio.update(es, index, doc_id, {"script": script}, refresh="wait_for")["result"]
+    try:  # the feedback writer may update the same document meanwhile: Elasticsearch re-applies the edit
+        return esio.update(es, index, doc_id, {"script": script}, refresh="wait_for",
+                           retry_on_conflict=RETRY_ON_CONFLICT)["result"]
     except esio.NotFoundError:
         raise QueryError(f"no document {doc_id!r} in {index}") from None
+    except esio.ConflictError:
+        raise EsUnavailableError(f"{op} of {key!r} on {index}/{doc_id}: the document kept changing under "
+                                 f"{RETRY_ON_CONFLICT} retries (heavy feedback on it); try again") from None
 
 
 def _entries(doc_id: str, source: dict) -> list[KeyScore]:

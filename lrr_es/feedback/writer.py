@@ -26,9 +26,9 @@ from ..config import Config
 from ..errors import FeedbackBacklogError, FeedbackError
 from .batch import BatchWriting, GiveUp, QueuedEvent, WriterStats
 from .cap import SessionCap
-from .events import BUILTIN_ACTIONS, make_event
+from .events import BUILTIN_ACTIONS, FeedbackEvent, make_event
 from .plan import RecentSearches
-from .spool import claim_slot, default_spool_path, orphaned_slots, read_spool, write_spool
+from .spool import claim_slot, dead_letter, default_spool_path, orphaned_slots, read_spool, write_spool
 from .ubi import ubi_feedback
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class FeedbackWriter(BatchWriting):
         self.recent = recent if recent is not None else RecentSearches()
         self.clock = clock
         self.actions = tuple(sorted(set(BUILTIN_ACTIONS) | set(self.fb.weights)))
+        self.indices = tuple(sorted(config.indices))  # the only catalogs whose Q2E fields feedback may write
         self.cap = SessionCap.from_config(self.fb)
         self.request_timeout = min(config.elasticsearch.timeout, 10.0)
         path = spool_path or self.fb.spool_path
@@ -77,6 +78,7 @@ class FeedbackWriter(BatchWriting):
         event = make_event(search_id, doc_id, action, position=position, session_id=session_id, event_id=event_id,
                            timestamp=timestamp, value=value, query=query, index=index, now_ms=self._now_ms(),
                            actions=self.actions)
+        self._check_index(event)
         self._enqueue(QueuedEvent(event))
         return event.event_id
 
@@ -96,6 +98,7 @@ class FeedbackWriter(BatchWriting):
                 built.append(make_event(raw.get("search_id"), raw.get("doc_id"), raw.get("action"),
                                         now_ms=self._now_ms(), actions=self.actions,
                                         **{k: v for k, v in raw.items() if k not in ("search_id", "doc_id", "action")}))
+                self._check_index(built[-1])
             except FeedbackError as exc:
                 raise FeedbackError(f"event #{n}: {exc}") from None
         for n, event in enumerate(built):
@@ -172,6 +175,13 @@ class FeedbackWriter(BatchWriting):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _check_index(self, event: FeedbackEvent) -> None:
+        """Refuse an event naming an index that is not a configured catalog alias: its Q2E update would
+        write lrr-es's fields into an index lrr-es does not manage."""
+        if event.index is not None and event.index not in self.indices:
+            raise FeedbackError(f"index {event.index!r} is not a configured catalog alias "
+                                f"(configured: {', '.join(self.indices)})")
+
     # --- queue -------------------------------------------------------------------------------
 
     def _enqueue(self, item: QueuedEvent) -> None:
@@ -193,13 +203,24 @@ class FeedbackWriter(BatchWriting):
 
     def _replay(self) -> None:
         for path in [self.spool_path] + [p for p, _ in self._adopted]:
-            items = read_spool(path)
+            items = [(event, attempted) for event, attempted in read_spool(path) if self._replayable(event, path)]
             for event, attempted in items:
                 self._queue.append(QueuedEvent(event, attempted, replayed=True))
             self._replay_left += len(items)
             if items:
                 log.info("replaying %d feedback events from %s", len(items), path)
         self.stats.replayed = self._replay_left
+
+    def _replayable(self, event: FeedbackEvent, path: Path) -> bool:
+        """False (and the event dead-lettered) when a spooled event names an index no longer configured."""
+        try:
+            self._check_index(event)
+        except FeedbackError as exc:
+            log.error("feedback spool %s: event %s not replayed: %s", path, event.event_id, exc)
+            dead_letter(self.rejected_path, event, None, str(exc))
+            self.stats.rejected += 1
+            return False
+        return True
 
     def _release_adopted(self) -> None:
         """Remove the adopted spool files (their events are written, or in our own spool now) and unlock them."""

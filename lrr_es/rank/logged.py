@@ -24,9 +24,7 @@ def logged_features(result: Any, strategies: Sequence[str], fields: FieldMap, de
     """``{"schema": id, "ids": [...], "rows": [[...], ...]}`` for a SearchResult, or None when no
     candidate qualifies (an empty pool; depth 0 and a page beyond the pool)."""
     pool = list(result.pool)
-    position = {c.id: n for n, c in enumerate(pool)}
-    wanted = sorted(set(range(min(depth, len(pool))))
-                    | {position[h["_id"]] for h in result.hits if h["_id"] in position})
+    wanted = logged_positions(pool, result.hits, depth)
     if not wanted:
         return None
     schema = feature_schema(strategies)
@@ -40,3 +38,9 @@ def logged_features(result: Any, strategies: Sequence[str], fields: FieldMap, de
                                   now, best=strategy_best(head, strategies))
     return {"schema": schema_id(schema), "ids": [pool[i].id for i in wanted],
             "rows": [[float(f"{v:.{SIGNIFICANT}g}") for v in row] for row in rows.tolist()]}
+
+
+def logged_positions(pool: Sequence[Any], hits: Sequence[dict], depth: int) -> list[int]:
+    """The pool positions whose features a decision record carries: the first ``depth`` and every shown hit."""
+    position = {c.id: n for n, c in enumerate(pool)}
+    return sorted(set(range(min(depth, len(pool)))) | {position[h["_id"]] for h in hits if h["_id"] in position})

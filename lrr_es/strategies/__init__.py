@@ -48,10 +48,36 @@ def build_plan(plan: Sequence[Any], strategies: Mapping[str, Strategy], query: Q
             raise QueryError(f"unknown strategy {item.strategy!r} in plan (configured for {index}: "
                              f"{', '.join(strategies)})")
         if not strategy.available:
-            skipped[item.strategy] = f"needs {', '.join(strategy.requires)}, which {index} does not have yet"
+            skipped[item.strategy] = why_unavailable(strategy, index)
             continue
         built.append((item, strategy.build(query, item.quota, filters)))
     return built, skipped
 
 
-__all__ = ["STRATEGIES", "Strategy", "build_plan", "get_strategy"]
+BUILT_BY = {"semantic": "lrr-es semantic build", "gazetteer": "lrr-es gazetteer rebuild"}
+
+
+def unavailable(strategies: Mapping[str, Strategy], index: str,
+                problems: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The strategies of ``strategies`` that cannot run, with the reason; pure.
+
+    ``problems`` says, by resource name, why a resource could not be loaded (a damaged model); a
+    resource without one was never built.
+    """
+    return {name: why_unavailable(s, index, problems) for name, s in strategies.items() if not s.available}
+
+
+def why_unavailable(strategy: Strategy, index: str, problems: Mapping[str, str] | None = None) -> str:
+    """Why ``strategy`` cannot run on ``index``: each resource it lacks, missing or damaged."""
+    reasons = []
+    for name in strategy.requires:
+        if strategy.resources.get(name) is not None:
+            continue
+        problem = (problems or {}).get(name)
+        build = f"`{BUILT_BY.get(name, 'build it')} --index {index}`"
+        reasons.append(f"needs {name}, which {index} has but cannot load ({problem})" if problem else
+                       f"needs {name}, which {index} does not have yet ({build})")
+    return "; ".join(reasons)
+
+
+__all__ = ["STRATEGIES", "Strategy", "build_plan", "get_strategy", "unavailable", "why_unavailable"]
