@@ -7,7 +7,10 @@ contender runs each query in turn (interleaved, so the machine's load hits them 
   sorted variant that the translator reads and sends on (its whole pass-through path), each
   against the plain client's same request;
 - ``served``: the same body through LrrClient served by the engine (the cold-start plan: every
-  strategy that can run, RRF, the app's query at size 0 for total and facets, the response);
+  strategy that can run, RRF, the app's query at size 0 for total and facets, the response), with
+  sub-searches returning ids and scores and one ``mget`` for the sources the search reads
+  (lrr_es.sources, cached); the same with the cache off (``sources uncached``); and as before
+  issue 13, every sub-search hit carrying its ``_source`` (``sources in every hit``);
 - ``routing``: the wrapper's own work on a request, in process (reading the body, translating it,
   choosing engine or pass-through), in microseconds: the part of the pass-through overhead that
   does not drown in the node's variance.
@@ -27,6 +30,7 @@ from lrr_es import LrrClient
 from lrr_es import es as esio
 from lrr_es.catalog import read_musicoset, sample_rows
 from lrr_es.config import config_from_dict
+from lrr_es.engine import LrrEngine
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.qu.store import rebuild_gazetteer
@@ -83,6 +87,10 @@ def main(argv: list[str] | None = None) -> dict:
         config, docs = prepare(es, args.sample, args.musicoset)
         texts = [q.text for q in generate_queries(docs, args.queries, seed=args.seed)]
         wrapper = LrrClient(es, config)
+        # the same engine-served search with the sources fetched once per search and never cached, and
+        # as it ran before issue 13 (every sub-search hit carrying its _source)
+        uncached = LrrClient(es, config, engine=LrrEngine(es, config, source_ttl_s=0))
+        inline = LrrClient(es, config, engine=LrrEngine(es, config, deferred_source=False))
         sort = [{"year": "desc"}]
         contenders = {
             "plain": lambda t: es.search(index=ALIAS, body=app_body(t)),
@@ -90,6 +98,8 @@ def main(argv: list[str] | None = None) -> dict:
             "plain, sorted": lambda t: es.search(index=ALIAS, body={**app_body(t), "sort": sort}),
             "pass-through (sorted)": lambda t: wrapper.search(index=ALIAS, body={**app_body(t), "sort": sort}),
             "served (cold-start plan)": lambda t: wrapper.search(index=ALIAS, body=app_body(t)),
+            "served, sources uncached": lambda t: uncached.search(index=ALIAS, body=app_body(t)),
+            "served, sources in every hit (before)": lambda t: inline.search(index=ALIAS, body=app_body(t)),
         }
         for text in texts[:20]:  # warm caches and JIT alike for every contender
             for call in contenders.values():
@@ -101,7 +111,8 @@ def main(argv: list[str] | None = None) -> dict:
                     times[name].append(timed(lambda: call(text)))
         routing = [timed(lambda: wrapper._route((), {"index": ALIAS, "body": app_body(t)}, True)) * 1000
                    for t in texts for _ in range(5)]
-        wrapper.lrr.close()
+        for client in (wrapper, uncached, inline):
+            client.lrr.close()
         served = wrapper.passthrough.snapshot()
     rows = {name: {"p50_ms": round(statistics.median(v), 3), "p99_ms": round(percentile(v, 0.99), 3)}
             for name, v in times.items()}
@@ -115,7 +126,12 @@ def main(argv: list[str] | None = None) -> dict:
               "routing_us_p50": round(statistics.median(routing), 1),
               "ratios": {"pass-through (lrr=False) / plain": ratio("pass-through (lrr=False)", "plain"),
                          "pass-through (sorted) / plain, sorted": ratio("pass-through (sorted)", "plain, sorted"),
-                         "served (cold-start plan) / plain": ratio("served (cold-start plan)", "plain")}}
+                         "served (cold-start plan) / plain": ratio("served (cold-start plan)", "plain"),
+                         "served, sources uncached / plain": ratio("served, sources uncached", "plain"),
+                         "served, sources in every hit (before) / plain":
+                             ratio("served, sources in every hit (before)", "plain"),
+                         "served (cold-start plan) / served, sources in every hit (before)":
+                             ratio("served (cold-start plan)", "served, sources in every hit (before)")}}
     print(json.dumps(report, indent=2))
     return report
 
