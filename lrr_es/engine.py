@@ -27,7 +27,7 @@ from .context import context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document
 from .errors import FeedbackError, LrrError, QueryError
-from .execute import INTERNAL_SOURCE, Executed, run_plan
+from .execute import ID_FIELD_DATA_REFUSED, IDS, INTERNAL_SOURCE, Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
 from .models import ModelCache
@@ -75,6 +75,7 @@ class LrrEngine:
         # carries its _source (the path before issue 13, kept to compare the two)
         self.deferred_source = deferred_source
         self.sources = SourceCache(source_ttl_s)
+        self._ids_from_doc_values: bool | None = None  # known at the first search (the server's version)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -116,8 +117,7 @@ class LrrEngine:
         built, skipped = build_plan(items, strategies, query, app_filters, index)
         t_build = time.perf_counter()
         deferred = source is None and self.deferred_source
-        executed = run_plan(self.es, index, built, False if deferred else source, extra) if built \
-            else Executed([], (), 0.0)
+        executed = self._run(index, built, source, extra, deferred) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
         _refused(results)
         t_exec = time.perf_counter()
@@ -149,6 +149,26 @@ class LrrEngine:
                               ranked.schema, swap, tuple(float(v) for v in ranked.scores), executed.extra)
         self._remember(result, names, cfg)
         return result
+
+    def _run(self, index: str, built: list, source: list[str] | bool | None, extra: Sequence[dict],
+             deferred: bool) -> Executed:
+        """The plan's _msearch; when ``deferred``, sub-searches return ids and scores only: from the id's
+        doc values on a 7.x node (no stored field read), else with ``_source: false``."""
+        if not deferred:
+            return run_plan(self.es, index, built, source, extra)
+        if self._ids_from_doc_values is None:
+            try:
+                self._ids_from_doc_values = esio.server_info(self.es)["number"].split(".")[0] == "7"
+            except Exception:  # noqa: BLE001 - the msearch will say what is wrong with the node
+                return run_plan(self.es, index, built, False, extra)
+        if not self._ids_from_doc_values:
+            return run_plan(self.es, index, built, False, extra)
+        executed = run_plan(self.es, index, built, IDS, extra)
+        if any(ID_FIELD_DATA_REFUSED in (r.error or "") for r in executed.results):  # the node's setting forbids it
+            log.warning("%s: _id field data refused (indices.id_field_data.enabled), fetching with _source: false", index)
+            self._ids_from_doc_values = False
+            executed = run_plan(self.es, index, built, False, extra)
+        return executed
 
     def _read_positions(self, n: int, live: Any, from_: int, size: int) -> list[int]:
         """Pool positions whose source the search reads: the page, the ranked head when rank_pool

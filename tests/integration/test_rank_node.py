@@ -205,4 +205,4 @@ def test_sources_fetched_after_the_merge_rank_and_serve_as_sources_in_every_hit(
             [(h["_id"], h["_score"], h["_source"]) for h in b.hits]
         assert [c.id for c in a.pool] == [c.id for c in b.pool]
         if a.pool:
-            np.testing.assert_array_equal(a.features, b.features)
+            np.testing.assert_allclose(a.features, b.features, rtol=1e-7)  # age_years moves with the clock

@@ -3,7 +3,7 @@ import pytest
 
 from lrr_es import sources as src
 from lrr_es.decide import PlanItem
-from lrr_es.execute import build_msearch
+from lrr_es.execute import IDS, build_msearch, parse_msearch
 from lrr_es.merge import Candidate, Provenance
 from lrr_es.sources import SourceCache, fill_sources, wanted_positions, with_sources
 
@@ -80,3 +80,15 @@ def test_fill_sources_fetches_the_uncached_in_one_mget(monkeypatch):
 def test_the_engine_sub_searches_can_ask_for_no_source():
     line = build_msearch("music", [(PlanItem("lexical", 5), {"size": 5, "query": {"match_all": {}}})], False)[1]
     assert line["_source"] is False
+
+
+def test_ids_mode_reads_no_stored_field_and_parses_the_id_from_doc_values():
+    item = PlanItem("lexical", 5, timeout_ms=250)
+    line = build_msearch("music", [(item, {"size": 5, "query": {"match_all": {}}})], IDS)[1]
+    assert line == {"size": 5, "query": {"match_all": {}}, "timeout": "250ms", "stored_fields": "_none_",
+                    "docvalue_fields": ["_id"]}
+    answer = {"responses": [{"took": 2, "hits": {"hits": [
+        {"_index": "music-1", "_type": "_doc", "_score": 2.5, "fields": {"_id": ["song:1"]}},
+        {"_index": "music-1", "_id": "song:2", "_score": 1.0}]}}]}
+    hits = parse_msearch([item], answer)[0].hits
+    assert [(h.id, h.score, h.source, h.index) for h in hits] == [("song:1", 2.5, {}, "music-1"), ("song:2", 1.0, {}, "music-1")]
