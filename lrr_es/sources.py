@@ -79,13 +79,16 @@ def with_sources(pool: Sequence[Candidate], positions: Sequence[int], sources: d
 
 def fill_sources(es: Elasticsearch, index: str, pool: Sequence[Candidate], positions: Sequence[int],
                  cache: SourceCache, excludes: list[str]) -> tuple[tuple[Candidate, ...], int]:
-    """``pool`` with sources at ``positions`` (cache first, the rest in one ``mget`` less ``excludes``),
-    and how many were fetched."""
+    """``pool`` with sources at ``positions`` (cache first, the rest in one ``mget`` per concrete index,
+    less ``excludes``), and how many were fetched."""
     ids = list(dict.fromkeys(pool[i].id for i in positions))
     sources = cache.get_many(ids)
-    missing = [i for i in ids if i not in sources]
-    if missing:
-        fetched = esio.mget_sources(es, index, missing, excludes=excludes)
+    missing: dict[str, list[str]] = {}  # concrete index (as the hits named it) -> ids: an alias may point at several
+    for i in positions:
+        if pool[i].id not in sources:
+            missing.setdefault(pool[i].index or index, []).append(pool[i].id)
+    for name, wanted in missing.items():
+        fetched = esio.mget_sources(es, name, list(dict.fromkeys(wanted)), excludes=excludes)
         cache.put_many(fetched)
         sources.update(fetched)
-    return with_sources(pool, positions, sources), len(missing)
+    return with_sources(pool, positions, sources), sum(len(set(w)) for w in missing.values())

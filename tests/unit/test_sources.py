@@ -71,7 +71,7 @@ def test_fill_sources_fetches_the_uncached_in_one_mget(monkeypatch):
     cache = SourceCache()
     cache.put_many({"d1": {"title": "cached"}})
     pool, fetched = fill_sources(None, "music", _pool(5), [0, 1, 3], cache, ["lrr_emb"])
-    assert calls == [("music", ["d0", "d3"], ["lrr_emb"])] and fetched == 2
+    assert calls == [("music-1", ["d0", "d3"], ["lrr_emb"])] and fetched == 2
     assert [c.source for c in pool] == [{"title": "D0"}, {"title": "cached"}, {}, {}, {}]
     pool, fetched = fill_sources(None, "music", _pool(5), [0, 1], cache, ["lrr_emb"])
     assert fetched == 0 and len(calls) == 1 and pool[0].source == {"title": "D0"}
@@ -92,3 +92,14 @@ def test_ids_mode_reads_no_stored_field_and_parses_the_id_from_doc_values():
         {"_index": "music-1", "_id": "song:2", "_score": 1.0}]}}]}
     hits = parse_msearch([item], answer)[0].hits
     assert [(h.id, h.score, h.source, h.index) for h in hits] == [("song:1", 2.5, {}, "music-1"), ("song:2", 1.0, {}, "music-1")]
+
+
+def test_candidates_of_two_concrete_indices_are_fetched_from_each(monkeypatch):
+    calls = []
+    monkeypatch.setattr(src.esio, "mget_sources",
+                        lambda es, index, ids, excludes=None: calls.append((index, ids)) or {i: {"i": index} for i in ids})
+    pool = _pool(3)
+    pool = (pool[0], Candidate("d1", {}, pool[1].provenance, pool[1].fused, "music-2"), Candidate("d2", {}, (), 0.1))
+    out, fetched = fill_sources(None, "music", pool, [0, 1, 2], SourceCache(), [])
+    assert calls == [("music-1", ["d0"]), ("music-2", ["d1"]), ("music", ["d2"])] and fetched == 3
+    assert [c.source for c in out] == [{"i": "music-1"}, {"i": "music-2"}, {"i": "music"}]
