@@ -125,7 +125,7 @@ def test_the_engine_picks_up_a_stored_gazetteer_for_structured(es, music_index):
     before = engine.search(music_index, "80s rock", plan=plan)
     assert "structured" in before.skipped and not before.query.interpretations
     rebuild_gazetteer(es, config.index(music_index))
-    after = engine.search(music_index, "80s rock", size=20, plan=plan)
+    after = engine.search(music_index, "80s rock", size=20, plan=plan, source=["decade"])
     assert not after.skipped and after.query.interpretations[0].slots
     structured = next(r for r in after.results if r.strategy == "structured")
     assert all(h.source["decade"] == "1980s" for h in structured.hits)
