@@ -34,7 +34,6 @@ FILTER_PATH = ",".join(f"responses.{p}" for p in (
 # costs heap (about the ids' size per segment) and is off by default from 8.0
 # (indices.id_field_data.enabled): the engine asks for it on 7.x only.
 IDS = "ids"
-IDS_BODY = {"stored_fields": "_none_", "docvalue_fields": ["_id"]}
 ID_FIELD_DATA_REFUSED = "id_field_data"  # in the error of a node that does not load _id's field data
 
 
@@ -69,7 +68,7 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
 
     ``bodies`` pairs every plan item with the body its strategy built. The item's timeout and the
     ``_source`` filter (by default: everything but lrr-es's internal fields; ``IDS``: ids and scores
-    only, see IDS_BODY) are added to a copy of each body.
+    only, see IDS) are added to a copy of each body.
     """
     if not bodies:
         raise QueryError("a plan needs at least one strategy")
@@ -79,7 +78,7 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
             raise QueryError(f"{item.strategy}: timeout_ms must be a positive integer, got {item.timeout_ms!r}")
         sub = dict(body, timeout=f"{item.timeout_ms}ms")
         if source == IDS:
-            sub.update(IDS_BODY)
+            sub.update(stored_fields="_none_", docvalue_fields=["_id"])
         else:
             sub["_source"] = {"excludes": INTERNAL_SOURCE} if source is None else source
         lines += [{"index": index}, sub]

@@ -206,3 +206,17 @@ def test_sources_fetched_after_the_merge_rank_and_serve_as_sources_in_every_hit(
         assert [c.id for c in a.pool] == [c.id for c in b.pool]
         if a.pool:
             np.testing.assert_allclose(a.features, b.features, rtol=1e-7)  # age_years moves with the clock
+
+
+def test_a_node_that_refuses_id_field_data_is_searched_with_source_false(es, catalog, registry_alias):
+    name, config = catalog
+    engine = _engine(es, config)
+    es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": False}})
+    try:
+        result = engine.search(name, "love", size=10, seed=7)
+    finally:
+        es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": None}})
+    assert not result.failed and len(result.hits) == 10 and all(h["_source"] for h in result.hits)
+    assert engine._ids_from_doc_values is False  # remembered: the next search does not try again
+    inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
+    assert [h["_id"] for h in result.hits] == [h["_id"] for h in inline.search(name, "love", size=10, seed=7).hits]
