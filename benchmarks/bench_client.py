@@ -15,7 +15,9 @@ contender runs each query in turn (interleaved, so the machine's load hits them 
   choosing engine or pass-through), in microseconds: the part of the pass-through overhead that
   does not drown in the node's variance.
 
-Run: .venv/bin/python -m benchmarks.bench_client [--queries 200] [--rounds 3] [--sample]
+With ``--ranker`` a ranker is live (fitted on random rows: its cost, not its order, is the point).
+
+Run: .venv/bin/python -m benchmarks.bench_client [--queries 200] [--rounds 3] [--sample] [--ranker]
 Starts its own node on --port (default 9293) unless --es-url is given.
 """
 from __future__ import annotations
@@ -62,6 +64,21 @@ def prepare(es, sample: bool, musicoset: Path):
     return config, [r.doc for r in rows]
 
 
+def live_ranker(es) -> None:
+    """Make a ranker live for ALIAS: 20 trees over random rows of the default feature schema (its order
+    means nothing; it costs what a real one costs, and makes the engine compute features)."""
+    import numpy as np
+    from lrr_es.rank import LtrRanker, feature_schema
+    from lrr_es.rank.registry import delete_models, promote, save_ranker
+    schema = feature_schema()
+    rng = np.random.default_rng(0)
+    X = rng.random((400, len(schema)))
+    y = (X[:, schema.index("popularity_log")] * 2 + X[:, schema.index("title_overlap")]).round()
+    delete_models(es, ALIAS)
+    ranker = LtrRanker(n_estimators=20, random_state=0).fit(X, y, qid=np.arange(400) // 20, feature_names=schema)
+    promote(es, ALIAS, save_ranker(es, ALIAS, ranker))
+
+
 def timed(call) -> float:
     started = time.perf_counter()
     call()
@@ -82,9 +99,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
     parser.add_argument("--seed", type=int, default=31)
+    parser.add_argument("--ranker", action="store_true",
+                        help="serve with a live ranker (fitted on random rows of the index's feature schema): "
+                             "features for 200 candidates, so the engine reads their sources")
     args = parser.parse_args(argv)
     with bench_node(args.es_url, args.port) as es:
         config, docs = prepare(es, args.sample, args.musicoset)
+        if args.ranker:
+            live_ranker(es)
         texts = [q.text for q in generate_queries(docs, args.queries, seed=args.seed)]
         wrapper = LrrClient(es, config)
         # the same engine-served search with the sources fetched once per search and never cached, and
@@ -121,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
         return {"p50": round(rows[name]["p50_ms"] / rows[base]["p50_ms"], 3),
                 "p99": round(rows[name]["p99_ms"] / rows[base]["p99_ms"], 3),
                 "p50_extra_ms": round(rows[name]["p50_ms"] - rows[base]["p50_ms"], 3)}
-    report = {"catalog": "sample" if args.sample else "musicoset", "documents": len(docs), "queries": len(texts),
+    report = {"catalog": "sample" if args.sample else "musicoset", "ranker": args.ranker, "documents": len(docs), "queries": len(texts),
               "rounds": args.rounds, "latency": rows, "pass_through_counts": served,
               "routing_us_p50": round(statistics.median(routing), 1),
               "ratios": {"pass-through (lrr=False) / plain": ratio("pass-through (lrr=False)", "plain"),
