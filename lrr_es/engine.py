@@ -89,9 +89,10 @@ class LrrEngine:
         app's own query at size 0 there for its total and aggregations); their raw answers are
         ``result.extra``.
 
-        Without ``source`` the sub-searches return ids and scores only and the sources the search reads
-        (the page; the ranked head when features are computed or logged) come from one ``mget``
-        (lrr_es.sources, cached for ``source_ttl_s``); with ``source`` every hit carries those fields.
+        Without ``source``, and when no ranker is live, the sub-searches return ids and scores only and
+        the sources the search reads (the page; the logged head) come from one ``mget`` (lrr_es.sources,
+        cached for ``source_ttl_s``); otherwise every hit carries its ``_source`` (or the ``source``
+        fields).
 
         The bandit policy chooses the plan from the query and the caller's ``context`` (timestamp,
         device, user_searches; see lrr_es.context); ``plan`` overrides it. ``seed`` fixes the
@@ -116,16 +117,18 @@ class LrrEngine:
         policy_version = decision.policy_version if decision is not None else None
         built, skipped = build_plan(items, strategies, query, app_filters, index)
         t_build = time.perf_counter()
-        deferred = source is None and self.deferred_source
+        live = self._ranker_store.get(self.es, index)
+        # the sources after the merge, unless the ranker's features read the first 200 candidates': one
+        # mget of that many costs more than the sub-searches fetching them (docs/benchmarks.md, --ranker)
+        deferred = source is None and self.deferred_source and live is None and not self.config.ranker.always_features
         executed = self._run(index, built, source, extra, deferred) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
         _refused(results)
         t_exec = time.perf_counter()
         pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
-        live = self._ranker_store.get(self.es, index)
         if deferred:  # --- fetch: the sources the page and the features read, one mget for the uncached ---
-            pool, _ = fill_sources(self.es, index, pool, self._read_positions(len(pool), live, from_, size),
+            pool, _ = fill_sources(self.es, index, pool, self._read_positions(len(pool), from_, size),
                                    self.sources, INTERNAL_SOURCE)
         t_fetch = time.perf_counter()
         # --- rank: the live ranker of lrr-models when it can serve, else the RRF order (never fails) ---
@@ -170,13 +173,11 @@ class LrrEngine:
             executed = run_plan(self.es, index, built, False, extra)
         return executed
 
-    def _read_positions(self, n: int, live: Any, from_: int, size: int) -> list[int]:
-        """Pool positions whose source the search reads: the page, the ranked head when rank_pool
-        computes features (a live ranker, or always_features), the logged head when features are logged."""
+    def _read_positions(self, n: int, from_: int, size: int) -> list[int]:
+        """Pool positions whose source a search without ranking features reads: the page, and the
+        logged head when features are logged."""
         ranker = self.config.ranker
-        head = ranker.candidates if live is not None or ranker.always_features else 0
-        if self.decisions is not None and ranker.log_features:
-            head = max(head, ranker.log_depth)
+        head = ranker.log_depth if self.decisions is not None and ranker.log_features else 0
         return wanted_positions(n, head, from_, size)
 
     def _remember(self, result: SearchResult, strategies: tuple[str, ...], cfg: IndexConfig) -> None:

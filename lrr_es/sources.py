@@ -4,8 +4,10 @@ The engine's sub-searches return ids and scores only (``_source: false``). On El
 fetch phase reads, decompresses and filters every hit's stored ``_source`` (with its 64-float
 ``lrr_emb``), and the cold-start plan returns up to 7 x 50 hits for a 10-hit page. After the merge
 the engine needs the sources of two sets of candidates only: the page (for the response) and, when
-ranking features are computed or logged, the ranked head (the features read title, artist,
-popularity, added_at and entity type from it). ``wanted_positions`` names them; ``fill_sources``
+ranking features are logged, the logged head (the features read title, artist, popularity,
+added_at and entity type from it). When a ranker is live its features read the first 200
+candidates' sources, and one ``mget`` of that many costs more than the sub-searches fetching them:
+then the engine keeps the sources in the sub-searches (docs/benchmarks.md, ``bench_client --ranker``). ``wanted_positions`` names them; ``fill_sources``
 takes those it finds in a ``SourceCache`` and fetches the others in one ``mget``.
 
 Staleness accepted: a cached source is served for ``ttl_s`` seconds after it was fetched (60 by

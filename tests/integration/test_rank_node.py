@@ -191,7 +191,7 @@ def _doc_ranker(schema, seed=0, rows=400):
 
 
 @pytest.mark.parametrize("text", ["love", "the night", "baby", "zzzz nothing"])
-def test_sources_fetched_after_the_merge_rank_and_serve_as_sources_in_every_hit(es, catalog, registry_alias, text):
+def test_with_a_live_ranker_the_sub_searches_carry_the_sources(es, catalog, registry_alias, text):
     name, config = catalog
     promote(es, registry_alias, save_ranker(es, registry_alias, _doc_ranker(feature_schema())))
     deferred = _engine(es, config)
@@ -201,6 +201,7 @@ def test_sources_fetched_after_the_merge_rank_and_serve_as_sources_in_every_hit(
         a = deferred.search(name, text, size=10, from_=from_, plan=plan, seed=11)
         b = inline.search(name, text, size=10, from_=from_, plan=plan, seed=11)
         assert a.versions == b.versions and (a.versions["ranker"] == 1 or not a.pool)
+        assert all(h.source for r in a.results for h in r.hits)  # a live ranker: sources in the sub-searches
         assert [(h["_id"], h["_score"], h["_source"]) for h in a.hits] == \
             [(h["_id"], h["_score"], h["_source"]) for h in b.hits]
         assert [c.id for c in a.pool] == [c.id for c in b.pool]
