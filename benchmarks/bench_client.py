@@ -7,12 +7,17 @@ contender runs each query in turn (interleaved, so the machine's load hits them 
   sorted variant that the translator reads and sends on (its whole pass-through path), each
   against the plain client's same request;
 - ``served``: the same body through LrrClient served by the engine (the cold-start plan: every
-  strategy that can run, RRF, the app's query at size 0 for total and facets, the response);
+  strategy that can run, RRF, the app's query at size 0 for total and facets, the response), with
+  sub-searches returning ids and scores and one ``mget`` for the sources the search reads
+  (lrr_es.sources, cached); the same with the cache off (``sources uncached``); and as before
+  issue 13, every sub-search hit carrying its ``_source`` (``sources in every hit``);
 - ``routing``: the wrapper's own work on a request, in process (reading the body, translating it,
   choosing engine or pass-through), in microseconds: the part of the pass-through overhead that
   does not drown in the node's variance.
 
-Run: .venv/bin/python -m benchmarks.bench_client [--queries 200] [--rounds 3] [--sample]
+With ``--ranker`` a ranker is live (fitted on random rows: its cost, not its order, is the point).
+
+Run: .venv/bin/python -m benchmarks.bench_client [--queries 200] [--rounds 3] [--sample] [--ranker]
 Starts its own node on --port (default 9293) unless --es-url is given.
 """
 from __future__ import annotations
@@ -27,6 +32,7 @@ from lrr_es import LrrClient
 from lrr_es import es as esio
 from lrr_es.catalog import read_musicoset, sample_rows
 from lrr_es.config import config_from_dict
+from lrr_es.engine import LrrEngine
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.qu.store import rebuild_gazetteer
@@ -58,6 +64,21 @@ def prepare(es, sample: bool, musicoset: Path):
     return config, [r.doc for r in rows]
 
 
+def live_ranker(es) -> None:
+    """Make a ranker live for ALIAS: 20 trees over random rows of the default feature schema (its order
+    means nothing; it costs what a real one costs, and makes the engine compute features)."""
+    import numpy as np
+    from lrr_es.rank import LtrRanker, feature_schema
+    from lrr_es.rank.registry import delete_models, promote, save_ranker
+    schema = feature_schema()
+    rng = np.random.default_rng(0)
+    X = rng.random((400, len(schema)))
+    y = (X[:, schema.index("popularity_log")] * 2 + X[:, schema.index("title_overlap")]).round()
+    delete_models(es, ALIAS)
+    ranker = LtrRanker(n_estimators=20, random_state=0).fit(X, y, qid=np.arange(400) // 20, feature_names=schema)
+    promote(es, ALIAS, save_ranker(es, ALIAS, ranker))
+
+
 def timed(call) -> float:
     started = time.perf_counter()
     call()
@@ -78,11 +99,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
     parser.add_argument("--seed", type=int, default=31)
+    parser.add_argument("--ranker", action="store_true",
+                        help="serve with a live ranker (fitted on random rows of the index's feature schema): "
+                             "features for 200 candidates, so the engine reads their sources")
     args = parser.parse_args(argv)
     with bench_node(args.es_url, args.port) as es:
         config, docs = prepare(es, args.sample, args.musicoset)
+        if args.ranker:
+            live_ranker(es)
         texts = [q.text for q in generate_queries(docs, args.queries, seed=args.seed)]
         wrapper = LrrClient(es, config)
+        # the same engine-served search with the sources fetched once per search and never cached, and
+        # as it ran before issue 13 (every sub-search hit carrying its _source)
+        uncached = LrrClient(es, config, engine=LrrEngine(es, config, source_ttl_s=0))
+        inline = LrrClient(es, config, engine=LrrEngine(es, config, deferred_source=False))
         sort = [{"year": "desc"}]
         contenders = {
             "plain": lambda t: es.search(index=ALIAS, body=app_body(t)),
@@ -90,6 +120,8 @@ def main(argv: list[str] | None = None) -> dict:
             "plain, sorted": lambda t: es.search(index=ALIAS, body={**app_body(t), "sort": sort}),
             "pass-through (sorted)": lambda t: wrapper.search(index=ALIAS, body={**app_body(t), "sort": sort}),
             "served (cold-start plan)": lambda t: wrapper.search(index=ALIAS, body=app_body(t)),
+            "served, sources uncached": lambda t: uncached.search(index=ALIAS, body=app_body(t)),
+            "served, sources in every hit (before)": lambda t: inline.search(index=ALIAS, body=app_body(t)),
         }
         for text in texts[:20]:  # warm caches and JIT alike for every contender
             for call in contenders.values():
@@ -101,7 +133,8 @@ def main(argv: list[str] | None = None) -> dict:
                     times[name].append(timed(lambda: call(text)))
         routing = [timed(lambda: wrapper._route((), {"index": ALIAS, "body": app_body(t)}, True)) * 1000
                    for t in texts for _ in range(5)]
-        wrapper.lrr.close()
+        for client in (wrapper, uncached, inline):
+            client.lrr.close()
         served = wrapper.passthrough.snapshot()
     rows = {name: {"p50_ms": round(statistics.median(v), 3), "p99_ms": round(percentile(v, 0.99), 3)}
             for name, v in times.items()}
@@ -110,12 +143,17 @@ def main(argv: list[str] | None = None) -> dict:
         return {"p50": round(rows[name]["p50_ms"] / rows[base]["p50_ms"], 3),
                 "p99": round(rows[name]["p99_ms"] / rows[base]["p99_ms"], 3),
                 "p50_extra_ms": round(rows[name]["p50_ms"] - rows[base]["p50_ms"], 3)}
-    report = {"catalog": "sample" if args.sample else "musicoset", "documents": len(docs), "queries": len(texts),
+    report = {"catalog": "sample" if args.sample else "musicoset", "ranker": args.ranker, "documents": len(docs), "queries": len(texts),
               "rounds": args.rounds, "latency": rows, "pass_through_counts": served,
               "routing_us_p50": round(statistics.median(routing), 1),
               "ratios": {"pass-through (lrr=False) / plain": ratio("pass-through (lrr=False)", "plain"),
                          "pass-through (sorted) / plain, sorted": ratio("pass-through (sorted)", "plain, sorted"),
-                         "served (cold-start plan) / plain": ratio("served (cold-start plan)", "plain")}}
+                         "served (cold-start plan) / plain": ratio("served (cold-start plan)", "plain"),
+                         "served, sources uncached / plain": ratio("served, sources uncached", "plain"),
+                         "served, sources in every hit (before) / plain":
+                             ratio("served, sources in every hit (before)", "plain"),
+                         "served (cold-start plan) / served, sources in every hit (before)":
+                             ratio("served (cold-start plan)", "served, sources in every hit (before)")}}
     print(json.dumps(report, indent=2))
     return report
 

@@ -26,7 +26,7 @@ from .context import context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document, log_input
 from .errors import FeedbackError, LrrError, QueryError
-from .execute import Executed, run_plan
+from .execute import ID_FIELD_DATA_REFUSED, IDS, INTERNAL_SOURCE, Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
 from .models import ModelCache
@@ -38,6 +38,7 @@ from .rank.registry import live_version, read_live
 from .rank.serve import rank_pool
 from .respond import SearchResult, fallback_hits, page_hits, randomized_swap
 from .semantic import read_semantic, semantic_version
+from .sources import SourceCache, fill_sources, wanted_positions
 from .strategies import STRATEGIES, Strategy, build_plan, get_strategy, unavailable
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class LrrEngine:
 
     def __init__(self, es: Elasticsearch, config: Config,
                  resources: Mapping[str, Mapping[str, Any]] | None = None, refresh_s: float = 60.0,
-                 decisions: DecisionLog | None | bool = True) -> None:
+                 decisions: DecisionLog | None | bool = True, deferred_source: bool = True,
+                 source_ttl_s: float = 60.0) -> None:
         self.es = es
         self.config = config
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
@@ -70,6 +72,11 @@ class LrrEngine:
         self.recent_searches = RecentSearches()  # feedback finds the query of a recent search here
         self._feedback: FeedbackWriter | None = None
         self._feedback_lock = threading.Lock()  # one writer per engine, however many threads race the first feedback
+        # sub-searches without _source, one mget after the merge (lrr_es.sources); False: every hit
+        # carries its _source (the path before issue 13, kept to compare the two)
+        self.deferred_source = deferred_source
+        self.sources = SourceCache(source_ttl_s)
+        self._ids_from_doc_values: bool | None = None  # known at the first search (the server's version)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -82,6 +89,11 @@ class LrrEngine:
         ``extra`` search bodies run unchanged in the same ``_msearch`` (the client wrapper sends the
         app's own query at size 0 there for its total and aggregations); their raw answers are
         ``result.extra``.
+
+        Without ``source``, and when no ranker is live, the sub-searches return ids and scores only and
+        the sources the search reads (the page; the logged head) come from one ``mget`` (lrr_es.sources,
+        cached for ``source_ttl_s``); otherwise every hit carries its ``_source`` (or the ``source``
+        fields).
 
         The bandit policy chooses the plan from the query and the caller's ``context`` (timestamp,
         device, user_searches; see lrr_es.context); ``plan`` overrides it. ``seed`` fixes the
@@ -108,15 +120,23 @@ class LrrEngine:
         if plan is None:  # the engine left out what cannot run: say so (an explicit plan reports its own items)
             skipped = {**unavailable(strategies, index, self._resource_problems.get(index)), **skipped}
         t_build = time.perf_counter()
-        executed = run_plan(self.es, index, built, source, extra) if built else Executed([], (), 0.0)
+        live = self._ranker_store.get(self.es, index)
+        # the sources after the merge, unless the ranker's features read the first 200 candidates': one
+        # mget of that many costs more than the sub-searches fetching them (docs/benchmarks.md, --ranker)
+        deferred = source is None and self.deferred_source and live is None and not self.config.ranker.always_features
+        executed = self._run(index, built, source, extra, deferred) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
         _refused(results)
         t_exec = time.perf_counter()
         pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
+        if deferred:  # --- fetch: the sources the page and the features read, one mget for the uncached ---
+            pool, _ = fill_sources(self.es, index, pool, self._read_positions(len(pool), from_, size),
+                                   self.sources, INTERNAL_SOURCE)
+        t_fetch = time.perf_counter()
         # --- rank: the live ranker of lrr-models when it can serve, else the RRF order (never fails) ---
         names = tuple(strategies)
-        ranked = rank_pool(query, pool, names, cfg.fields, x, self._ranker_store.get(self.es, index),
+        ranked = rank_pool(query, pool, names, cfg.fields, x, live,
                            self.config.ranker.candidates, always_features=self.config.ranker.always_features)
         pool = list(ranked.pool)
         page = page_hits(pool, ranked.scores, from_, size)
@@ -127,14 +147,41 @@ class LrrEngine:
         ended = time.perf_counter()
         self.recent_searches.remember(search_id, index, query.text, int(time.time() * 1000))
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
-                   "merge": (t_merge - t_exec) * 1000, "rank": (t_rank - t_merge) * 1000,
-                   "total": (ended - started) * 1000}
+                   "merge": (t_merge - t_exec) * 1000, "fetch": (t_fetch - t_merge) * 1000,
+                   "rank": (t_rank - t_fetch) * 1000, "total": (ended - started) * 1000}
         versions = {"policy": policy_version, "ranker": ranked.version, "ranker_fallback": ranked.fallback}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
                               ranked.schema, swap, tuple(float(v) for v in ranked.scores), executed.extra)
         self._remember(result, names, cfg)
         return result
+
+    def _run(self, index: str, built: list, source: list[str] | bool | None, extra: Sequence[dict],
+             deferred: bool) -> Executed:
+        """The plan's _msearch; when ``deferred``, sub-searches return ids and scores only: from the id's
+        doc values on a 7.x node (no stored field read), else with ``_source: false``."""
+        if not deferred:
+            return run_plan(self.es, index, built, source, extra)
+        if self._ids_from_doc_values is None:
+            try:
+                self._ids_from_doc_values = esio.server_info(self.es)["number"].split(".")[0] == "7"
+            except Exception:  # noqa: BLE001 - the msearch will say what is wrong with the node
+                return run_plan(self.es, index, built, False, extra)
+        if not self._ids_from_doc_values:
+            return run_plan(self.es, index, built, False, extra)
+        executed = run_plan(self.es, index, built, IDS, extra)
+        if any(ID_FIELD_DATA_REFUSED in (r.error or "") for r in executed.results):  # the node's setting forbids it
+            log.warning("%s: _id field data refused (indices.id_field_data.enabled), fetching with _source: false", index)
+            self._ids_from_doc_values = False
+            executed = run_plan(self.es, index, built, False, extra)
+        return executed
+
+    def _read_positions(self, n: int, from_: int, size: int) -> list[int]:
+        """Pool positions whose source a search without ranking features reads: the page, and the
+        logged head when features are logged."""
+        ranker = self.config.ranker
+        head = ranker.log_depth if self.decisions is not None and ranker.log_features else 0
+        return wanted_positions(n, head, from_, size)
 
     def _remember(self, result: SearchResult, strategies: tuple[str, ...], cfg: IndexConfig) -> None:
         """Queue the decision for lrr-decisions: a compact copy of the search is made here (log_input), the

@@ -26,7 +26,15 @@ INTERNAL_SOURCE = ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", 
 # only what parse_msearch reads comes back over the wire
 FILTER_PATH = ",".join(f"responses.{p}" for p in (
     "took", "timed_out", "error", "status", "_shards", "hits.total", "hits.max_score", "aggregations",
-    "hits.hits._index", "hits.hits._type", "hits.hits._id", "hits.hits._score", "hits.hits._source"))
+    "hits.hits._index", "hits.hits._type", "hits.hits._id", "hits.hits._score", "hits.hits._source",
+    "hits.hits.fields._id"))
+# source="ids": no stored field is read at all, the id comes from the _id field's doc values. On 7.10
+# the fetch phase otherwise decompresses every hit's stored fields to read _id, even with
+# _source: false (docs/benchmarks.md, "Where a search's time goes on 7.10"). Loading _id's field data
+# costs heap (about the ids' size per segment) and is off by default from 8.0
+# (indices.id_field_data.enabled): the engine asks for it on 7.x only.
+IDS = "ids"
+ID_FIELD_DATA_REFUSED = "id_field_data"  # in the error of a node that does not load _id's field data
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,13 @@ class StrategyResult:
         return self.status != "failed"
 
 
-def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: list[str] | bool | None = None) -> list[dict]:
+def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: list[str] | bool | str | None = None
+                  ) -> list[dict]:
     """The ``_msearch`` lines (header, body, header, body, ...) for one plan; pure.
 
     ``bodies`` pairs every plan item with the body its strategy built. The item's timeout and the
-    ``_source`` filter (by default: everything but lrr-es's internal fields) are added to a copy of
-    each body.
+    ``_source`` filter (by default: everything but lrr-es's internal fields; ``IDS``: ids and scores
+    only, see IDS) are added to a copy of each body.
     """
     if not bodies:
         raise QueryError("a plan needs at least one strategy")
@@ -68,7 +77,10 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
         if not isinstance(item.timeout_ms, int) or item.timeout_ms < 1:
             raise QueryError(f"{item.strategy}: timeout_ms must be a positive integer, got {item.timeout_ms!r}")
         sub = dict(body, timeout=f"{item.timeout_ms}ms")
-        sub["_source"] = {"excludes": INTERNAL_SOURCE} if source is None else source
+        if source == IDS:
+            sub.update(stored_fields="_none_", docvalue_fields=["_id"])
+        else:
+            sub["_source"] = {"excludes": INTERNAL_SOURCE} if source is None else source
         lines += [{"index": index}, sub]
     return lines
 
@@ -84,7 +96,7 @@ def parse_msearch(items: Sequence[PlanItem], response: dict) -> list[StrategyRes
 def _result(strategy: str, sub: dict) -> StrategyResult:
     if "error" in sub:
         return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]), refused=sub.get("status") == 400)
-    hits = tuple(Hit(h["_id"], float(h.get("_score") or 0.0), h.get("_source") or {}, h.get("_index"), h.get("_type"))
+    hits = tuple(Hit(_hit_id(h), float(h.get("_score") or 0.0), h.get("_source") or {}, h.get("_index"), h.get("_type"))
                  for h in (sub.get("hits") or {}).get("hits", []))
     shards = sub.get("_shards") or {}
     if sub.get("timed_out"):
@@ -94,6 +106,11 @@ def _result(strategy: str, sub: dict) -> StrategyResult:
         return StrategyResult(strategy, status="failed", error="; ".join(reasons[:2]) or "shard failure",
                               took_ms=sub.get("took"))
     return StrategyResult(strategy, hits, "ok", None, sub.get("took"))
+
+
+def _hit_id(hit: dict) -> str:
+    """The hit's ``_id``, or its doc value when the search read no stored field (IDS)."""
+    return hit["_id"] if "_id" in hit else hit["fields"]["_id"][0]
 
 
 def _error_text(error: Any) -> str:
@@ -122,14 +139,14 @@ class Executed:
 
 
 def execute(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
-            source: list[str] | bool | None = None) -> tuple[list[StrategyResult], float]:
+            source: list[str] | bool | str | None = None) -> tuple[list[StrategyResult], float]:
     """Run one plan as a single ``_msearch``; returns the results and the wall time in ms (see run_plan)."""
     executed = run_plan(es, index, bodies, source)
     return executed.results, executed.es_ms
 
 
 def run_plan(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
-             source: list[str] | bool | None = None, extra: Sequence[dict] = ()) -> Executed:
+             source: list[str] | bool | str | None = None, extra: Sequence[dict] = ()) -> Executed:
     """Run one plan, and ``extra`` search bodies sent as they are (e.g. the app's own query at size 0
     for its total and aggregations), as a single ``_msearch``.
 

@@ -8,6 +8,7 @@ from lrr_es.errors import QueryError
 from lrr_es.decide import PlanItem
 from lrr_es.execute import execute
 from lrr_es.parse import parse_query
+from lrr_es.rank.logged import logged_features
 from lrr_es.strategies import get_strategy
 from lrr_es.strategies.text import LexicalStrategy
 
@@ -39,14 +40,15 @@ def test_a_plan_runs_as_one_msearch_and_merges_with_provenance(engine, music_ind
 
 
 def test_a_misspelled_artist_reaches_the_page_through_fuzzy(engine, music_index):
-    result = engine.search(music_index, "beyonse", size=10, plan=PLAN)
+    result = engine.search(music_index, "beyonse", size=10, plan=PLAN, source=["artist", "title"])
     beyonce = [h for h in result.hits if "Beyoncé" in h["_source"].get("artist", [])]
     assert beyonce and all(set(h["lrr"]["strategies"]) <= {"fuzzy", "popular", "memory"} for h in beyonce)
     assert not any("Beyoncé" in h.source.get("artist", []) for h in result.results[0].hits)  # not lexical
 
 
 def test_app_filters_apply_to_every_sub_search(engine, music_index):
-    result = engine.search(music_index, "love", size=50, plan=PLAN, filters={"term": {"entity_type": "artist"}})
+    result = engine.search(music_index, "love", size=50, plan=PLAN, filters={"term": {"entity_type": "artist"}},
+                           source=["entity_type"])
     assert result.hits and all(h["_source"]["entity_type"] == "artist" for h in result.hits)
     assert all(h.source["entity_type"] == "artist" for r in result.results for h in r.hits)
 
@@ -123,7 +125,7 @@ def test_the_engine_picks_up_a_stored_gazetteer_for_structured(es, music_index):
     before = engine.search(music_index, "80s rock", plan=plan)
     assert "structured" in before.skipped and not before.query.interpretations
     rebuild_gazetteer(es, config.index(music_index))
-    after = engine.search(music_index, "80s rock", size=20, plan=plan)
+    after = engine.search(music_index, "80s rock", size=20, plan=plan, source=["decade"])
     assert not after.skipped and after.query.interpretations[0].slots
     structured = next(r for r in after.results if r.strategy == "structured")
     assert all(h.source["decade"] == "1980s" for h in structured.hits)
@@ -181,3 +183,36 @@ def test_simulate_traffic_command_searches_the_index(es_url, music_index, musico
                                       "--no-feedback", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("15 searches: ") and "sub-searches per search" in result.output
+
+
+class CollectedDecisions:
+    """A decision log that keeps what it is given (the engine then fetches the logged head's sources)."""
+
+    def __init__(self):
+        self.logged = []
+
+    def log(self, build):
+        self.logged.append(build)
+
+    def close(self, timeout=None):
+        pass
+
+
+@pytest.mark.parametrize("text", ["tayler swift love story", "love", "beyonse halo", "the beatles", "80s rock"])
+def test_sub_searches_without_source_serve_and_log_as_sources_in_every_hit(es, music_index, text):
+    """The same plan and seed serve the same pages (ids, order, scores, sources) and log the same
+    features whether the sub-searches carry sources or one mget fetches them after the merge."""
+    config = config_from_dict({"indices": {music_index: {}}})
+    deferred = LrrEngine(es, config, decisions=CollectedDecisions())
+    inline = LrrEngine(es, config, decisions=CollectedDecisions(), deferred_source=False)
+    plan = deferred.default_plan(music_index)
+    names, fields = tuple(deferred.strategies(music_index)), config.index(music_index).fields
+    for from_ in (0, 20):
+        a = deferred.search(music_index, text, size=20, from_=from_, plan=plan, seed=5)
+        b = inline.search(music_index, text, size=20, from_=from_, plan=plan, seed=5)
+        assert [(h["_id"], h["_score"], h["_source"]) for h in a.hits] == \
+            [(h["_id"], h["_score"], h["_source"]) for h in b.hits]
+        assert a.hits and not any("lrr_emb" in h["_source"] for h in a.hits)
+        assert [c.id for c in a.pool] == [c.id for c in b.pool]
+        assert logged_features(a, names, fields, 30, 200, now=1.7e9) == logged_features(b, names, fields, 30, 200,
+                                                                                         now=1.7e9)

@@ -179,3 +179,45 @@ def test_a_ranker_trained_on_simulated_clicks_over_musicoset_beats_rrf_on_a_hold
     learned = ndcg_at_k(ranker.predict(holdout.X), holdout.grades, holdout.qid)
     print(f"holdout NDCG@10: RRF {rrf:.3f}, ranker {learned:.3f}")
     assert learned > rrf + 0.03  # 0.747 -> 0.805 when written (fixed index name, seeds and load order)
+
+
+def _doc_ranker(schema, seed=0, rows=400):
+    """A ranker whose grade is decided by document features (popularity, title overlap): it orders a
+    pool differently when the documents' sources are missing."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((rows, len(schema)))
+    y = (X[:, schema.index("popularity_log")] * 2 + X[:, schema.index("title_overlap")]).round()
+    return LtrRanker(n_estimators=20, random_state=seed).fit(X, y, qid=np.arange(rows) // 20, feature_names=schema)
+
+
+@pytest.mark.parametrize("text", ["love", "the night", "baby", "zzzz nothing"])
+def test_with_a_live_ranker_the_sub_searches_carry_the_sources(es, catalog, registry_alias, text):
+    name, config = catalog
+    promote(es, registry_alias, save_ranker(es, registry_alias, _doc_ranker(feature_schema())))
+    deferred = _engine(es, config)
+    inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
+    plan = deferred.default_plan(name)
+    for from_ in (0, 10):
+        a = deferred.search(name, text, size=10, from_=from_, plan=plan, seed=11)
+        b = inline.search(name, text, size=10, from_=from_, plan=plan, seed=11)
+        assert a.versions == b.versions and (a.versions["ranker"] == 1 or not a.pool)
+        assert all(h.source for r in a.results for h in r.hits)  # a live ranker: sources in the sub-searches
+        assert [(h["_id"], h["_score"], h["_source"]) for h in a.hits] == \
+            [(h["_id"], h["_score"], h["_source"]) for h in b.hits]
+        assert [c.id for c in a.pool] == [c.id for c in b.pool]
+        if a.pool:
+            np.testing.assert_allclose(a.features, b.features, rtol=1e-7)  # age_years moves with the clock
+
+
+def test_a_node_that_refuses_id_field_data_is_searched_with_source_false(es, catalog, registry_alias):
+    name, config = catalog
+    engine = _engine(es, config)
+    es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": False}})
+    try:
+        result = engine.search(name, "love", size=10, seed=7)
+    finally:
+        es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": None}})
+    assert not result.failed and len(result.hits) == 10 and all(h["_source"] for h in result.hits)
+    assert engine._ids_from_doc_values is False  # remembered: the next search does not try again
+    inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
+    assert [h["_id"] for h in result.hits] == [h["_id"] for h in inline.search(name, "love", size=10, seed=7).hits]

@@ -1,0 +1,96 @@
+"""Between merge and rank: the ``_source`` of the candidates that need one, in one ``mget``.
+
+The engine's sub-searches return ids and scores only (``_source: false``). On Elasticsearch 7.10 the
+fetch phase reads, decompresses and filters every hit's stored ``_source`` (with its 64-float
+``lrr_emb``), and the cold-start plan returns up to 7 x 50 hits for a 10-hit page. After the merge
+the engine needs the sources of two sets of candidates only: the page (for the response) and, when
+ranking features are logged, the logged head (the features read title, artist, popularity,
+added_at and entity type from it). When a ranker is live its features read the first 200
+candidates' sources, and one ``mget`` of that many costs more than the sub-searches fetching them:
+then the engine keeps the sources in the sub-searches (docs/benchmarks.md, ``bench_client --ranker``). ``wanted_positions`` names them; ``fill_sources``
+takes those it finds in a ``SourceCache`` and fetches the others in one ``mget``.
+
+Staleness accepted: a cached source is served for ``ttl_s`` seconds after it was fetched (60 by
+default), so an edit of a document's own fields (not lrr-es's internal fields, which are never in
+it) can take that long to show in the page and in the features; a document deleted between the
+search and the ``mget`` keeps an empty ``_source``. Set ``ttl_s`` to 0 to fetch every time.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Callable, Sequence
+
+from elasticsearch import Elasticsearch
+
+from . import es as esio
+from .merge import Candidate
+
+
+class SourceCache:
+    """Fetched ``_source`` dicts by document id, each usable for ``ttl_s`` seconds (thread-safe)."""
+
+    def __init__(self, ttl_s: float = 60.0, max_entries: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, dict]:
+        """The fresh cached sources among ``ids``."""
+        if self.ttl_s <= 0:
+            return {}
+        oldest = self._clock() - self.ttl_s
+        with self._lock:
+            found = {i: self._entries.get(i) for i in ids}
+        return {i: e[1] for i, e in found.items() if e is not None and e[0] >= oldest}
+
+    def put_many(self, sources: dict[str, dict]) -> None:
+        if self.ttl_s <= 0 or not sources:
+            return
+        now = self._clock()
+        with self._lock:
+            if len(self._entries) + len(sources) > self.max_entries:
+                self._entries.clear()
+            self._entries.update((i, (now, s)) for i, s in sources.items())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def wanted_positions(n: int, head: int, from_: int, size: int) -> list[int]:
+    """Pool positions (before ranking) whose source a search reads: the first ``head`` and the page.
+
+    A ranker reorders only its head, so the page's candidates lie in the head or at their own
+    positions below it.
+    """
+    return sorted(set(range(min(head, n))) | set(range(min(from_, n), min(from_ + size, n))))
+
+
+def with_sources(pool: Sequence[Candidate], positions: Sequence[int], sources: dict[str, dict]) -> tuple[Candidate, ...]:
+    """``pool`` with the candidates at ``positions`` carrying their source (empty when not found); pure."""
+    out = list(pool)
+    for i in positions:
+        out[i] = replace(out[i], source=sources.get(out[i].id, {}))
+    return tuple(out)
+
+
+def fill_sources(es: Elasticsearch, index: str, pool: Sequence[Candidate], positions: Sequence[int],
+                 cache: SourceCache, excludes: list[str]) -> tuple[tuple[Candidate, ...], int]:
+    """``pool`` with sources at ``positions`` (cache first, the rest in one ``mget`` per concrete index,
+    less ``excludes``), and how many were fetched."""
+    ids = list(dict.fromkeys(pool[i].id for i in positions))
+    sources = cache.get_many(ids)
+    missing: dict[str, list[str]] = {}  # concrete index (as the hits named it) -> ids: an alias may point at several
+    for i in positions:
+        if pool[i].id not in sources:
+            missing.setdefault(pool[i].index or index, []).append(pool[i].id)
+    for name, wanted in missing.items():
+        fetched = esio.mget_sources(es, name, list(dict.fromkeys(wanted)), excludes=excludes)
+        cache.put_many(fetched)
+        sources.update(fetched)
+    return with_sources(pool, positions, sources), sum(len(set(w)) for w in missing.values())

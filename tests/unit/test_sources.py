@@ -1,0 +1,105 @@
+"""The fetch between merge and rank (lrr_es.sources): which candidates need a source, the cache, one mget."""
+import pytest
+
+from lrr_es import sources as src
+from lrr_es.decide import PlanItem
+from lrr_es.execute import IDS, build_msearch, parse_msearch
+from lrr_es.merge import Candidate, Provenance
+from lrr_es.sources import SourceCache, fill_sources, wanted_positions, with_sources
+
+
+def _pool(n):
+    return tuple(Candidate(f"d{i}", {}, (Provenance("lexical", i + 1, 1.0 / (i + 1)),), 1.0 / (i + 1), "music-1")
+                 for i in range(n))
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.mark.parametrize("n, head, from_, size, expected", [
+    (50, 0, 0, 10, list(range(10))),  # RRF, nothing logged: the page
+    (50, 30, 0, 10, list(range(30))),  # the logged head covers the page
+    (50, 5, 20, 3, [0, 1, 2, 3, 4, 20, 21, 22]),  # a later page below the head
+    (8, 200, 0, 10, list(range(8))),  # a head longer than the pool
+    (8, 0, 10, 10, []),  # a page beyond the pool
+])
+def test_wanted_positions_are_the_head_and_the_page(n, head, from_, size, expected):
+    assert wanted_positions(n, head, from_, size) == expected
+
+
+def test_with_sources_fills_only_the_positions_and_leaves_the_pool_alone():
+    pool = _pool(3)
+    out = with_sources(pool, [0, 2], {"d0": {"title": "a"}})
+    assert [c.source for c in out] == [{"title": "a"}, {}, {}]  # d2 not found: empty
+    assert [c.id for c in out] == ["d0", "d1", "d2"] and out[0].provenance == pool[0].provenance
+    assert all(c.source == {} for c in pool)
+
+
+def test_the_cache_serves_within_its_ttl_and_forgets_after():
+    clock = Clock()
+    cache = SourceCache(ttl_s=60, clock=clock)
+    cache.put_many({"a": {"title": "A"}})
+    clock.now += 59
+    assert cache.get_many(["a", "b"]) == {"a": {"title": "A"}}
+    clock.now += 2
+    assert cache.get_many(["a"]) == {}
+
+
+def test_a_zero_ttl_caches_nothing_and_a_full_cache_starts_over():
+    off = SourceCache(ttl_s=0)
+    off.put_many({"a": {}})
+    assert off.get_many(["a"]) == {}
+    small = SourceCache(max_entries=2)
+    small.put_many({"a": {}, "b": {}})
+    small.put_many({"c": {}})
+    assert small.get_many(["a", "b", "c"]) == {"c": {}}
+
+
+def test_fill_sources_fetches_the_uncached_in_one_mget(monkeypatch):
+    calls = []
+
+    def mget(es, index, ids, excludes=None):
+        calls.append((index, list(ids), excludes))
+        return {i: {"title": i.upper()} for i in ids if i != "d3"}  # d3 deleted since the search
+
+    monkeypatch.setattr(src.esio, "mget_sources", mget)
+    cache = SourceCache()
+    cache.put_many({"d1": {"title": "cached"}})
+    pool, fetched = fill_sources(None, "music", _pool(5), [0, 1, 3], cache, ["lrr_emb"])
+    assert calls == [("music-1", ["d0", "d3"], ["lrr_emb"])] and fetched == 2
+    assert [c.source for c in pool] == [{"title": "D0"}, {"title": "cached"}, {}, {}, {}]
+    pool, fetched = fill_sources(None, "music", _pool(5), [0, 1], cache, ["lrr_emb"])
+    assert fetched == 0 and len(calls) == 1 and pool[0].source == {"title": "D0"}
+
+
+def test_the_engine_sub_searches_can_ask_for_no_source():
+    line = build_msearch("music", [(PlanItem("lexical", 5), {"size": 5, "query": {"match_all": {}}})], False)[1]
+    assert line["_source"] is False
+
+
+def test_ids_mode_reads_no_stored_field_and_parses_the_id_from_doc_values():
+    item = PlanItem("lexical", 5, timeout_ms=250)
+    line = build_msearch("music", [(item, {"size": 5, "query": {"match_all": {}}})], IDS)[1]
+    assert line == {"size": 5, "query": {"match_all": {}}, "timeout": "250ms", "stored_fields": "_none_",
+                    "docvalue_fields": ["_id"]}
+    answer = {"responses": [{"took": 2, "hits": {"hits": [
+        {"_index": "music-1", "_type": "_doc", "_score": 2.5, "fields": {"_id": ["song:1"]}},
+        {"_index": "music-1", "_id": "song:2", "_score": 1.0}]}}]}
+    hits = parse_msearch([item], answer)[0].hits
+    assert [(h.id, h.score, h.source, h.index) for h in hits] == [("song:1", 2.5, {}, "music-1"), ("song:2", 1.0, {}, "music-1")]
+
+
+def test_candidates_of_two_concrete_indices_are_fetched_from_each(monkeypatch):
+    calls = []
+    monkeypatch.setattr(src.esio, "mget_sources",
+                        lambda es, index, ids, excludes=None: calls.append((index, ids)) or {i: {"i": index} for i in ids})
+    pool = _pool(3)
+    pool = (pool[0], Candidate("d1", {}, pool[1].provenance, pool[1].fused, "music-2"), Candidate("d2", {}, (), 0.1))
+    out, fetched = fill_sources(None, "music", pool, [0, 1, 2], SourceCache(), [])
+    assert calls == [("music-1", ["d0"]), ("music-2", ["d1"]), ("music", ["d2"])] and fetched == 3
+    assert [c.source for c in out] == [{"i": "music-1"}, {"i": "music-2"}, {"i": "music"}]
