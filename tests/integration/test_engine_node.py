@@ -191,7 +191,7 @@ class CollectedDecisions:
     def __init__(self):
         self.logged = []
 
-    def log(self, build):
+    def log(self, build, size=0):
         self.logged.append(build)
 
     def close(self, timeout=None):
