@@ -351,11 +351,12 @@ def search_native(es: Elasticsearch, index: str, body: dict, request_timeout: fl
     return _raw(native), native
 
 
-def msearch_native(es: Elasticsearch, searches: list[dict]) -> Any:
-    """One _msearch as the app would send it; the client's own response object."""
+def msearch_native(es: Elasticsearch, searches: list[dict], **extra: Any) -> Any:
+    """One _msearch as the app would send it (``searches`` alternate header and body); the client's
+    own response object. ``extra`` are the call's other keyword arguments."""
     if CLIENT_MAJOR >= 8:
-        return es.msearch(searches=searches)
-    return es.msearch(body=searches)
+        return es.msearch(searches=searches, **extra)
+    return es.msearch(body=searches, **extra)
 
 
 def client_response(body: dict, like: Any) -> Any:
@@ -411,9 +412,7 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
     if filter_path:
         extra["filter_path"] = filter_path
     try:
-        if CLIENT_MAJOR >= 8:
-            return _raw(client.msearch(searches=searches, **extra))
-        return _raw(client.msearch(body=searches, **extra))
+        return _raw(msearch_native(client, searches, **extra))
     except TransportErrors as exc:
         raise EsUnavailableError(f"_msearch failed: {_reason(exc)}") from None
     except ApiError as exc:

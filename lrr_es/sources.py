@@ -81,16 +81,24 @@ def with_sources(pool: Sequence[Candidate], positions: Sequence[int], sources: d
 
 def fill_sources(es: Elasticsearch, index: str, pool: Sequence[Candidate], positions: Sequence[int],
                  cache: SourceCache, excludes: list[str]) -> tuple[tuple[Candidate, ...], int]:
-    """``pool`` with sources at ``positions`` (cache first, the rest in one ``mget`` per concrete index,
-    less ``excludes``), and how many were fetched."""
-    ids = list(dict.fromkeys(pool[i].id for i in positions))
-    sources = cache.get_many(ids)
+    """``pool`` with sources at ``positions`` (see fetch_sources), and how many were fetched."""
+    sources, fetched = fetch_sources(es, index, [(pool[i].id, pool[i].index) for i in positions], cache, excludes)
+    return with_sources(pool, positions, sources), fetched
+
+
+def fetch_sources(es: Elasticsearch, index: str, refs: Sequence[tuple[str, str | None]], cache: SourceCache,
+                  excludes: list[str], request_timeout: float | None = None) -> tuple[dict[str, dict], int]:
+    """The sources of ``refs`` (document id, and the concrete index a hit named or None for ``index``):
+    cache first, the rest in one ``mget`` per concrete index, less ``excludes``; a document not found
+    is left out. Also how many were fetched."""
+    sources = cache.get_many(list(dict.fromkeys(doc_id for doc_id, _ in refs)))
     missing: dict[str, list[str]] = {}  # concrete index (as the hits named it) -> ids: an alias may point at several
-    for i in positions:
-        if pool[i].id not in sources:
-            missing.setdefault(pool[i].index or index, []).append(pool[i].id)
+    for doc_id, concrete in refs:
+        if doc_id not in sources:
+            missing.setdefault(concrete or index, []).append(doc_id)
+    timeout = {"request_timeout": request_timeout} if request_timeout else {}
     for name, wanted in missing.items():
-        fetched = esio.mget_sources(es, name, list(dict.fromkeys(wanted)), excludes=excludes)
+        fetched = esio.mget_sources(es, name, list(dict.fromkeys(wanted)), excludes=excludes, **timeout)
         cache.put_many(fetched)
         sources.update(fetched)
-    return with_sources(pool, positions, sources), sum(len(set(w)) for w in missing.values())
+    return sources, sum(len(set(w)) for w in missing.values())

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from .. import es as esio
 from ..config import Config, load_config
 from ..execute import INTERNAL_SOURCE
+from ..sources import fetch_sources
 from .pages import PageCache, RankedPool, pool_key
 from .response import search_response
 from .translate import EngineRequest, PassThrough, request_body, translate
@@ -124,7 +125,7 @@ class LrrClient:
             return self._client.search(*args, **kwargs)
         request, transport, context = routed
         try:
-            return self._serve(request, transport, context)
+            return esio.client_response(*self._serve(request, transport, context))
         except Exception as exc:  # noqa: BLE001 - never break the app: its own search answers instead
             self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}")
             log.debug("engine failed on %s, serving the app's own search", request.index, exc_info=True)
@@ -149,7 +150,7 @@ class LrrClient:
             answer = None
             if not isinstance(routed, PassThrough):
                 try:
-                    answer = esio.plain(self._serve(*routed)) | {"status": 200}
+                    answer = self._serve(*routed)[0] | {"status": 200}
                 except Exception as exc:  # noqa: BLE001 - the entry goes to Elasticsearch instead
                     self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}")
             else:
@@ -188,7 +189,9 @@ class LrrClient:
         context = served.get("context") if isinstance(served, Mapping) else None
         return request, transport, context
 
-    def _serve(self, request: EngineRequest, transport: Mapping[str, Any], context: Any) -> Any:
+    def _serve(self, request: EngineRequest, transport: Mapping[str, Any], context: Any) -> tuple[dict, Any]:
+        """The response body of an engine-served search, and the client's own response whose type and
+        metadata it takes (None when no search of the app's client ran)."""
         started = time.perf_counter()
         key = pool_key(request, context)
         pool = self.pages.get(key) if request.from_ > 0 else None
@@ -219,13 +222,14 @@ class LrrClient:
         highlights = self._highlights(request, hits, transport)
         body = search_response(hits, request.source, (time.perf_counter() - started) * 1000, timed_out, counted,
                                highlights, lrr, pool_size)
-        return esio.client_response(body, native)
+        return body, native
 
     def _later_page(self, request: EngineRequest, pool: RankedPool, transport: Mapping[str, Any]) -> list[dict]:
-        """A page inside a recent first page's pool: its ranked ids, their sources in one mget."""
+        """A page inside a recent first page's pool: its ranked ids, their sources as the engine fetches
+        its own (its source cache, then one mget per concrete index)."""
         entries = pool.entries[request.from_:request.from_ + request.size]
-        sources = esio.mget_sources(self._client, request.index, [e[0] for e in entries],
-                                    request_timeout=transport.get("request_timeout"), excludes=INTERNAL_SOURCE)
+        sources, _ = fetch_sources(self._client, request.index, [(e[0], e[1]) for e in entries], self.lrr.sources,
+                                   INTERNAL_SOURCE, transport.get("request_timeout"))
         return [{"_index": index, "_id": doc_id, "_score": score, "_source": sources[doc_id],
                  **({"_type": kind} if kind else {})}
                 for doc_id, index, kind, score in entries if doc_id in sources]

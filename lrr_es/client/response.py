@@ -25,8 +25,8 @@ def source_filter(spec: Any) -> tuple[list[str], list[str]] | None:
     if isinstance(spec, str):
         return spec.split(","), []
     if isinstance(spec, Mapping):
-        return _names(spec.get("includes", spec.get("include"))), _names(spec.get("excludes", spec.get("exclude")))
-    return _names(spec), []
+        return field_names(spec.get("includes", spec.get("include"))), field_names(spec.get("excludes", spec.get("exclude")))
+    return field_names(spec), []
 
 
 def filter_source(source: Mapping[str, Any], includes: Sequence[str], excludes: Sequence[str],
@@ -82,7 +82,8 @@ def _total(counted: Any, pool_size: int, page: int) -> Any:
     return {"value": found, "relation": "gte"}
 
 
-def _names(value: Any) -> list[str]:
+def field_names(value: Any) -> list[str]:
+    """A ``_source`` field list as a list: a comma-separated string split, None empty."""
     if value is None:
         return []
     return value.split(",") if isinstance(value, str) else [str(v) for v in value]

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Collection, Mapping
 
+from .response import field_names
+
 # body keys the engine serves; any other key makes the request pass through under its own name
 SERVED_KEYS = frozenset({"query", "from", "size", "_source", "highlight", "aggs", "aggregations", "post_filter",
                          "track_total_hits", "timeout", "sort"})
@@ -102,7 +104,7 @@ def request_body(body: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> t
         merged["aggs"] = merged.pop("aggregations")
     includes, excludes = merged.pop("_source_includes", None), merged.pop("_source_excludes", None)
     if includes is not None or excludes is not None:
-        merged["_source"] = {"includes": _names(includes), "excludes": _names(excludes)}
+        merged["_source"] = {"includes": field_names(includes), "excludes": field_names(excludes)}
     return merged, transport
 
 
@@ -273,8 +275,3 @@ def _object(body: Mapping[str, Any], key: str) -> dict | None:
     value = body.get(key)
     return dict(value) if isinstance(value, Mapping) else None
 
-
-def _names(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return value.split(",") if isinstance(value, str) else list(value)
