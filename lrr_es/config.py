@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,26 +16,23 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import ConfigError
+from .roles import Attribute, FieldMap, field_map  # noqa: F401 - FieldMap and Attribute are part of the config
 
 ENV_PREFIX = "LRR_"
+BUILTIN_CALLER_FIELDS = ("timestamp", "device", "user_searches", "locale")  # lrr_es.context.CALLER_FIELDS
+_CALLER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 KNOWN_POLICIES = ("thompson", "linucb", "epsilon_greedy")
 KNOWN_STRATEGIES = ("lexical", "popular", "structured", "memory", "fuzzy", "semantic", "explore")
 
 
 @dataclass(frozen=True)
-class FieldMap:
-    """Which of the app's fields plays which role. Lists name several fields for one role."""
+class ContextConfig:
+    """Caller fields of one index: ``fields`` an app may pass in a search's ``context`` besides the
+    built-in ones (they enter the bandit's context), ``memory_key`` the caller fields (``locale`` or
+    one of ``fields``) that scope the Q2E memory key, so that users of two locales keep two memories."""
 
-    title: tuple[str, ...] = ("title",)
-    artist: tuple[str, ...] = ("artist",)
-    genre: str | None = "genre"
-    popularity: str | None = "popularity"
-    added_at: str | None = "added_at"
-    entity_type: str | None = "entity_type"
-    year: str | None = "year"
-    decade: str | None = "decade"
-    main_genre: str | None = "main_genre"
-    mood: str | None = None  # the catalog schema has no mood; an app with one names it here
+    fields: tuple[str, ...] = ()
+    memory_key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,7 @@ class IndexConfig:
     replicas: int = 0
     # false: the client wrapper passes every search of this index straight to Elasticsearch (for incidents)
     learning: bool = True
+    context: ContextConfig = ContextConfig()
 
 
 @dataclass(frozen=True)
@@ -225,11 +224,11 @@ def _index(name: Any, raw: Any) -> IndexConfig:
     raw = raw or {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"indices.{name} must be a mapping, not {raw!r}")
-    _reject_unknown(f"indices.{name}", raw, {"fields", "strategies", "shards", "replicas", "learning"})
+    _reject_unknown(f"indices.{name}", raw, {"fields", "strategies", "shards", "replicas", "learning", "context"})
     fields_raw = raw.get("fields") or {}
     if not isinstance(fields_raw, Mapping):
         raise ConfigError(f"indices.{name}.fields must be a mapping of role to field name, not {fields_raw!r}")
-    fields = _field_map(name, fields_raw)
+    fields = field_map(f"indices.{name}.fields", fields_raw)
     strategies_raw = raw.get("strategies", KNOWN_STRATEGIES)
     if not isinstance(strategies_raw, (list, tuple)) or not strategies_raw:
         raise ConfigError(f"indices.{name}.strategies must be a non-empty list, not {strategies_raw!r}")
@@ -244,22 +243,31 @@ def _index(name: Any, raw: Any) -> IndexConfig:
     if not isinstance(learning, bool):
         raise ConfigError(f"indices.{name}.learning must be true or false, got {learning!r}")
     return IndexConfig(name=name, fields=fields, strategies=strategies, shards=shards, replicas=replicas,
-                       learning=learning)
+                       learning=learning, context=_context(f"indices.{name}.context", raw.get("context")))
 
 
-def _field_map(index: str, raw: Mapping[str, Any]) -> FieldMap:
-    where = f"indices.{index}.fields"
-    _reject_unknown(where, raw, {f.name for f in dataclasses.fields(FieldMap)})
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in ("title", "artist"):
-            value = (value,) if isinstance(value, str) else tuple(value or ())
-            if not value or not all(isinstance(v, str) and v for v in value):
-                raise ConfigError(f"{where}.{key} must name one or more fields, got {raw[key]!r}")
-        elif value is not None and not (isinstance(value, str) and value):
-            raise ConfigError(f"{where}.{key} must be a field name or null, got {value!r}")
-        values[key] = value
-    return FieldMap(**values)
+def _context(where: str, raw: Any) -> ContextConfig:
+    if raw is None:
+        return ContextConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a mapping with fields and memory_key, not {raw!r:.80}")
+    _reject_unknown(where, raw, {"fields", "memory_key"})
+    names: dict[str, tuple[str, ...]] = {}
+    for key in ("fields", "memory_key"):
+        value = raw.get(key) or ()
+        value = (value,) if isinstance(value, str) else value
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and _CALLER_NAME.match(v) for v in value):
+            raise ConfigError(f"{where}.{key} must be a list of field names (lowercase letters, digits, _), "
+                              f"got {raw.get(key)!r:.80}")
+        names[key] = tuple(dict.fromkeys(value))
+    builtin = [f for f in names["fields"] if f in BUILTIN_CALLER_FIELDS]
+    if builtin:
+        raise ConfigError(f"{where}.fields: {', '.join(builtin)} are built in (known without naming them: "
+                          f"{', '.join(BUILTIN_CALLER_FIELDS)})")
+    unknown = [f for f in names["memory_key"] if f not in ("locale", *names["fields"])]
+    if unknown:
+        raise ConfigError(f"{where}.memory_key: {', '.join(unknown)} is neither locale nor one of context.fields")
+    return ContextConfig(**names)
 
 
 def _valid_index_name(name: str) -> bool:

@@ -114,6 +114,6 @@ def _show(echo: Echo, result: SearchResult, index: IndexConfig) -> None:
         src = hit["_source"]
         title = src.get(index.fields.title[0], "?")
         artist = ", ".join(src.get(index.fields.artist[0]) or []) if index.fields.artist else ""
-        genre = ", ".join((src.get(index.fields.genre or "genre") or [])[:2])
+        genre = ", ".join((src.get(index.fields.category or "genre") or [])[:2])
         found = " ".join(f"{n}#{p['rank']}" for n, p in hit["lrr"]["strategies"].items())
         echo(f"  {hit['_score']:.4f}  {title} — {artist} [{genre}] {src.get('year') or ''}  <- {found}")

@@ -9,6 +9,7 @@ Elasticsearch.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from . import es as esio
 from .bandit import Policy
 from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
-from .context import context_vector
+from .context import check_caller, context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document, log_input
 from .errors import FeedbackError, LrrError, QueryError
@@ -31,6 +32,7 @@ from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
 from .models import ModelCache
 from .parse import Query, check_filters, check_page, parse_query
+from .q2e import scoped_key
 from .qu import understand
 from .qu.store import GazetteerCache
 from .rank.logged import logged_features
@@ -83,7 +85,7 @@ class LrrEngine:
     def search(self, index: str, text: str, filters: Sequence[dict] | dict | None = None, size: int = 10,
                from_: int = 0, plan: Sequence[PlanItem] | None = None, seed: int | None = None,
                source: list[str] | bool | None = None, context: Mapping[str, Any] | None = None,
-               extra: Sequence[dict] = ()) -> SearchResult:
+               extra: Sequence[dict] = (), log: bool = True, rank: bool = True) -> SearchResult:
         """Search ``index`` (a configured alias) for ``text`` under the app's ``filters``.
 
         ``extra`` search bodies run unchanged in the same ``_msearch`` (the client wrapper sends the
@@ -96,8 +98,13 @@ class LrrEngine:
         fields).
 
         The bandit policy chooses the plan from the query and the caller's ``context`` (timestamp,
-        device, user_searches; see lrr_es.context); ``plan`` overrides it. ``seed`` fixes the
-        explore strategy's randomness (default: per search).
+        device, user_searches, locale and the index's own ``context.fields``; see lrr_es.context);
+        ``plan`` overrides it. ``seed`` fixes the explore strategy's randomness (default: per search).
+
+        ``log=False`` leaves no trace (evaluation, what-if and health-check searches): no decision
+        in lrr-decisions, nothing for the learners, and feedback on its search id is an orphan.
+        ``rank=False`` serves the plan's fused (RRF) order without the live ranker; with
+        ``plan=[PlanItem("lexical", n)]`` that is Elasticsearch's own BM25 order (:meth:`baseline`).
         """
         started = time.perf_counter()
         cfg = self.config.index(index)
@@ -107,8 +114,12 @@ class LrrEngine:
         search_id = uuid.uuid4().hex
         query = parse_query(text, seed=_seed(search_id) if seed is None else seed)
         strategies = self.strategies(index)
+        caller = check_caller({} if context is None else context, cfg.context.fields)
+        if cfg.context.memory_key:  # users of two locales (say) keep two memories of one query
+            query = dataclasses.replace(query, key=scoped_key(query.key, [_scope(caller.get(f)) for f in cfg.context.memory_key]))
         query = self._understand(index, query)
-        x = context_vector(query, context, self._vocabulary(index))
+        x = context_vector(query, caller, self._vocabulary(index), [a.name for a in cfg.fields.attributes],
+                           cfg.context.fields)
         decision = None
         if plan is not None:
             items = tuple(plan)
@@ -120,7 +131,7 @@ class LrrEngine:
         if plan is None:  # the engine left out what cannot run: say so (an explicit plan reports its own items)
             skipped = {**unavailable(strategies, index, self._resource_problems.get(index)), **skipped}
         t_build = time.perf_counter()
-        live = self._ranker_store.get(self.es, index)
+        live = self._ranker_store.get(self.es, index) if rank else None
         # the sources after the merge, unless the ranker's features read the first 200 candidates': one
         # mget of that many costs more than the sub-searches fetching them (docs/benchmarks.md, --ranker)
         deferred = source is None and self.deferred_source and live is None and not self.config.ranker.always_features
@@ -145,7 +156,8 @@ class LrrEngine:
         if not page and from_ >= len(pool) and from_ > 0:
             page = self._lexical_page(cfg, query, app_filters, size, from_, source)
         ended = time.perf_counter()
-        self.recent_searches.remember(search_id, index, query.text, int(time.time() * 1000))
+        if log:
+            self.recent_searches.remember(search_id, index, query.text, int(time.time() * 1000), query.key)
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
                    "merge": (t_merge - t_exec) * 1000, "fetch": (t_fetch - t_merge) * 1000,
                    "rank": (t_rank - t_fetch) * 1000, "total": (ended - started) * 1000}
@@ -153,8 +165,17 @@ class LrrEngine:
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
                               ranked.schema, swap, tuple(float(v) for v in ranked.scores), executed.extra)
-        self._remember(result, names, cfg)
+        if log:
+            self._remember(result, names, cfg)
         return result
+
+    def baseline(self, index: str, text: str, filters: Sequence[dict] | dict | None = None, size: int = 10,
+                 from_: int = 0, source: list[str] | bool | None = None) -> SearchResult:
+        """Elasticsearch's BM25 over the index's text fields, nothing learned: the lexical strategy
+        alone, no ranker, not logged (the baseline to evaluate lrr-es against)."""
+        check_page(size, from_)
+        return self.search(index, text, filters, size, from_, plan=[PlanItem("lexical", max(from_ + size, 1))],
+                           source=source, log=False, rank=False)
 
     def _run(self, index: str, built: list, source: list[str] | bool | None, extra: Sequence[dict],
              deferred: bool) -> Executed:
@@ -338,6 +359,11 @@ def _load_ranker(es: Elasticsearch, alias: str) -> Any:
     except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
         log.warning("ranker of %s not loaded, serving RRF: %s", alias, exc)
         return exc
+
+
+def _scope(value: Any) -> str | None:
+    """A caller value as part of a memory key (numbers and booleans as their text)."""
+    return value if value is None or isinstance(value, str) else str(value).lower()
 
 
 def _seed(search_id: str) -> int:

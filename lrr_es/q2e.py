@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from .folding import query_tokens
 from .templates import script_id
 
 MAX_KEY_LENGTH = 96
 _HASH_CHARS = 16
-_KEY_SHAPE = re.compile(r"^[^\W_]+(_[^\W_]+)*$")
+_KEY_SHAPE = re.compile(r"^[^\W_]+(_[^\W_]+)*(__[^\W_]+(_[^\W_]+)*)?$")  # the __ part: a scope
 
 # Prior scores of predicted keys (cold start). Observed engagement (click 1, play 3, ...)
 # replaces a prediction the first time it touches that key (see painless/q2e-update.painless).
@@ -40,6 +40,22 @@ def q2e_key(text: str) -> str:
         head = key[: MAX_KEY_LENGTH - _HASH_CHARS - 1].rstrip("_")
         key = f"{head}_{_digest(key)}"
     return key
+
+
+def scoped_key(key: str, scope: Sequence[str | None]) -> str:
+    """``key`` scoped by caller values (a locale, a market ...): ``love_story__pt_br``.
+
+    A query's own key never holds a double underscore, so a scoped key never equals an unscoped
+    one; a missing value is ``none``. Without scope values the key is returned as it is.
+    """
+    if not scope:
+        return key
+    parts = ["_".join(query_tokens(v)) if isinstance(v, str) and query_tokens(v) else "none" for v in scope]
+    scoped = f"{key}__{'_'.join(parts)}"
+    if len(scoped) > MAX_KEY_LENGTH:
+        suffix = _digest(scoped)
+        scoped = f"{key[: MAX_KEY_LENGTH - _HASH_CHARS - 2].rstrip('_')}__{suffix}"
+    return scoped
 
 
 def is_key(key: object) -> bool:
@@ -73,11 +89,14 @@ def seed_keys(title: str | None, artists: Iterable[str] = (), genres: Iterable[s
     return dict(strongest)
 
 
-def seed_fields(doc: Mapping, title_field: str = "title", artist_field: str = "artist", genre_field: str = "genre",
-                popularity_field: str = "popularity") -> dict:
-    """The lrr-owned Q2E fields to add to a catalog document at index time."""
-    seeds = seed_keys(_first(doc.get(title_field)), _as_list(doc.get(artist_field)),
-                      _as_list(doc.get(genre_field)), _number(doc.get(popularity_field)))
+def seed_fields(doc: Mapping, title_field: str = "title", artist_field: str | None = "artist",
+                genre_field: str | None = "genre", popularity_field: str | None = "popularity") -> dict:
+    """The lrr-owned Q2E fields to add to a catalog document at index time (a field of None: the
+    catalog has no such role)."""
+    def value(field: str | None):
+        return doc.get(field) if field else None
+    seeds = seed_keys(_first(value(title_field)), _as_list(value(artist_field)),
+                      _as_list(value(genre_field)), _number(value(popularity_field)))
     return {"q2e": seeds, "q2e_seeded": sorted(seeds)} if seeds else {}
 
 

@@ -31,14 +31,26 @@ PHONETIC_FIELD = "lrr_phonetic"
 SEM_CLUSTER_FIELD = "lrr_sem_cluster"  # keyword: the document's coarse semantic cluster
 EMBEDDING_FIELD = "lrr_emb"  # object of float doc values lrr_emb.d00 .. (the semantic vector)
 ADOPTED_POPULARITY_FEATURE = "lrr_popularity"
-_SINGLE_ROLES = ("genre", "popularity", "added_at", "entity_type", "year", "decade", "main_genre")
+_MUSIC_ROLES = ("title", "artist", "genre", "popularity", "added_at", "entity_type", "year", "decade", "main_genre")
 
 
 @lru_cache(maxsize=None)
 def _template_file(name: str) -> dict:
     raw = json.loads((shipped_dir("index_templates") / f"{name}.json").read_text(encoding="utf-8"))
     raw.pop("_comment", None)
+    roles = raw.pop("_roles", None)
+    if roles is not None:
+        roles.pop("_comment", None)
+        _ROLE_PROTOTYPES[name] = roles
     return raw
+
+
+_ROLE_PROTOTYPES: dict[str, dict] = {}
+
+
+def _prototype(kind: str) -> dict:
+    _template_file("catalog")
+    return copy.deepcopy(_ROLE_PROTOTYPES["catalog"][kind])
 
 
 def template_version(name: str) -> int:
@@ -58,7 +70,9 @@ def catalog_template(index: IndexConfig) -> dict:
     body["index_patterns"] = [f"{index.name}-v*"]
     settings = body["template"]["settings"]["index"]
     settings["number_of_shards"], settings["number_of_replicas"] = index.shards, index.replicas
-    body["template"]["mappings"]["properties"] = _rename_roles(body["template"]["mappings"]["properties"], index)
+    props = body["template"]["mappings"]["properties"]
+    render = _music_properties if index.fields.music else _role_properties
+    body["template"]["mappings"]["properties"] = render(props, index)
     # the hash makes `migrate` update an installed template when the config (shards, field map) changes
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
     body["_meta"] = {"lrr": {"schema_version": body["version"], "alias": index.name, "body_hash": digest}}
@@ -75,18 +89,42 @@ def catalog_analysis() -> dict:
     return copy.deepcopy(_template_file("catalog")["template"]["settings"]["analysis"])
 
 
-def _rename_roles(props: dict, index: IndexConfig) -> dict:
+def _music_properties(props: dict, index: IndexConfig) -> dict:
+    """A field map in the music spelling: the template's music fields, each role under the app's name."""
     fields = index.fields
-    out = {k: v for k, v in props.items() if k not in ("title", "artist", *_SINGLE_ROLES)}
-    for role in ("title", "artist"):
-        for name in getattr(fields, role):
+    genre = fields.attribute("genre")
+    names = {"title": fields.title, "artist": fields.people,
+             "genre": genre.fields[:1] if genre else (), "main_genre": genre.fields[1:2] if genre else (),
+             "year": _attribute_fields(fields, "year"), "decade": _attribute_fields(fields, "decade"),
+             **{role: (getattr(fields, role),) if getattr(fields, role) else ()
+                for role in ("popularity", "added_at", "entity_type")}}
+    out = {k: v for k, v in props.items() if k not in _MUSIC_ROLES}
+    for role, named in names.items():
+        for name in named:
             if "." not in name:  # "title.prefix" names a sub-field, defined with its parent
                 out.setdefault(name, copy.deepcopy(props[role]))
-    for role in _SINGLE_ROLES:
-        name = getattr(fields, role)
-        if name:
-            out.setdefault(name, copy.deepcopy(props[role]))
     return out
+
+
+def _role_properties(props: dict, index: IndexConfig) -> dict:
+    """A field map in the domain-neutral spelling: lrr-es's own fields and exactly the fields the map
+    names, each with its role's mapping (a field named by two roles keeps the first: text roles, then
+    attributes)."""
+    fields = index.fields
+    out = {name: copy.deepcopy(props[name]) for name in LRR_FIELDS}
+    named = [(f, "description" if role == "description" else "text") for role, fs, _ in fields.text_roles() for f in fs]
+    named += [(f, a.kind) for a in fields.attributes for f in a.fields]
+    named += [(f, kind) for f, kind in ((fields.popularity, "popularity"), (fields.added_at, "freshness"),
+                                        (fields.entity_type, "entity_type")) if f]
+    for name, kind in named:
+        if "." not in name:
+            out.setdefault(name, _prototype(kind))
+    return out
+
+
+def _attribute_fields(fields, name: str) -> tuple[str, ...]:
+    attribute = fields.attribute(name)
+    return attribute.fields[:1] if attribute else ()
 
 
 # --- stored scripts ---------------------------------------------------------------------------

@@ -21,7 +21,9 @@ def index_document(doc: Mapping[str, Any], index: IndexConfig, popularity_featur
     ``popularity_feature`` is the rank_feature field; when it differs from the index's popularity
     field (an adopted app index keeps its numeric field), the value is copied into it. A rank_feature
     takes only positive numbers, so zero, negative or non-numeric popularity is left out of it.
-    ``lrr_phonetic`` gets the Metaphone keys of the title and artist values (fuzzy strategy).
+    ``lrr_phonetic`` gets the Metaphone keys of the title, aliases and people values (fuzzy strategy).
+    The seeds come from the title, the people role and the category attribute (music: title, artist,
+    genre); a role the index does not have adds no seed.
     ``id`` is not part of the source (it becomes _id).
     """
     fields = index.fields
@@ -33,12 +35,13 @@ def index_document(doc: Mapping[str, Any], index: IndexConfig, popularity_featur
             source.pop(fields.popularity, None)
         elif value is not None:
             source[feature] = value
-    phonetic = phonetic_field([source.get(f) for f in (*fields.title, *fields.artist) if "." not in f])
+    named = (*fields.title, *fields.aliases, *fields.people)
+    phonetic = phonetic_field([source.get(f) for f in named if "." not in f])
     if phonetic:
         source[PHONETIC_FIELD] = phonetic
     if seed and fields.title and "q2e" not in source:
-        source.update(seed_fields(source, fields.title[0], fields.artist[0] if fields.artist else "artist",
-                                  fields.genre or "genre", fields.popularity or "popularity"))
+        source.update(seed_fields(source, fields.title[0], fields.people[0] if fields.people else None,
+                                  fields.category, fields.popularity))
     return source
 
 

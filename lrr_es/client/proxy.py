@@ -267,6 +267,6 @@ def _count_body(request: EngineRequest) -> dict:
 
 
 def _text_fields(cfg: Any) -> tuple[str, ...]:
-    """The text fields an index's strategies search (title and artist roles, with their sub-fields)."""
-    fields = tuple(cfg.fields.title) + tuple(cfg.fields.artist or ())
+    """The text fields an index's strategies search (its text roles, with their sub-fields)."""
+    fields = cfg.fields.text_fields()
     return fields + tuple(f"{f}.*" for f in fields)

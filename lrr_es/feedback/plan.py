@@ -25,6 +25,7 @@ class SearchContext:
     index: str
     query: str
     timestamp: int | None  # epoch ms of the search (None: unknown, never expires)
+    key: str | None = None  # the search's Q2E key when it differs from the query's (scoped by locale ...)
 
 
 class RecentSearches:
@@ -35,9 +36,9 @@ class RecentSearches:
         self._items: OrderedDict[str, SearchContext] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, search_id: str, index: str, query: str, timestamp: int) -> None:
+    def remember(self, search_id: str, index: str, query: str, timestamp: int, key: str | None = None) -> None:
         with self._lock:
-            self._items[search_id] = SearchContext(index, query, int(timestamp))
+            self._items[search_id] = SearchContext(index, query, int(timestamp), key)
             self._items.move_to_end(search_id)
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
@@ -51,7 +52,9 @@ def context_from_decision(decision: Mapping | None) -> SearchContext | None:
     """The SearchContext of a logged lrr-decisions document (None when it lacks index or query)."""
     if not decision or not isinstance(decision.get("index"), str) or not isinstance(decision.get("query"), str):
         return None
-    return SearchContext(decision["index"], decision["query"], epoch_ms(decision.get("timestamp")))
+    key = decision.get("q2e_key")
+    return SearchContext(decision["index"], decision["query"], epoch_ms(decision.get("timestamp")),
+                         key if isinstance(key, str) and "__" in key else None)
 
 
 
@@ -88,11 +91,12 @@ def resolve(event: FeedbackEvent, context: SearchContext | None, config: Feedbac
         parsed = parse_query(event.query)
     except QueryError:
         return Resolved(event, None, None, 0.0, tuple(flags + ["no_key"]))
+    key = context.key if context is not None and not explicit and context.key else parsed.key
     weight = event_weight(event, config)
-    increment = cap.allow(session_of(event), event.index, parsed.key, event.doc_id, weight, event.received_at)
+    increment = cap.allow(session_of(event), event.index, key, event.doc_id, weight, event.received_at)
     if abs(increment) < abs(weight):
         flags.append("capped")
-    return Resolved(event, parsed.key, parsed.text, increment, tuple(flags))
+    return Resolved(event, key, parsed.text, increment, tuple(flags))
 
 
 @dataclass(frozen=True)

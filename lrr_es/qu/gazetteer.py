@@ -1,7 +1,8 @@
 """The query-understanding gazetteer: the index's own keyword values, by role, with priors (pure).
 
-A gazetteer holds, per role (genre, decade, year, entity_type, artist, mood), the values stored in
-the index with their document counts, plus derived surface forms ("80s" -> "1980s"). Lookups go
+A gazetteer holds, per slot role (the index's configured attributes, e.g. genre, decade and year in
+music or sport and country in a sports catalog; entity_type; the people role, "artist" in music),
+the values stored in the index with their document counts, plus derived surface forms ("80s" -> "1980s"). Lookups go
 through normalized token tuples (:func:`lrr_es.folding.query_tokens`), exactly or within a small edit
 distance per token. Building it from Elasticsearch lives in :mod:`lrr_es.qu.store`.
 """
@@ -21,7 +22,8 @@ from ..config import FieldMap
 from ..errors import QueryError
 from ..folding import query_tokens
 
-ROLES = ("genre", "decade", "year", "entity_type", "artist", "mood")
+ROLES = ("genre", "decade", "year", "entity_type", "artist", "mood")  # music's roles, in tie-break order
+_ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 FORMAT = 1
 MAX_SPAN_TOKENS = 6  # longer values are kept but never matched: a query span is at most this long
 MAX_TOKEN_CHARS = 64
@@ -58,14 +60,16 @@ class Gazetteer:
     fields: Mapping[str, str] = field(default_factory=dict)
     aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     version: int = 0
+    numeric: frozenset = frozenset({"year"})  # roles whose values are numbers (an integer value is typed int)
     _exact: dict = field(init=False, repr=False, compare=False)
     _buckets: dict = field(init=False, repr=False, compare=False)
     max_span: int = field(init=False, repr=False, compare=False)  # the most tokens of any matchable value
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.counts) - set(ROLES))
-        if unknown:
-            raise QueryError(f"gazetteer of {self.index!r}: unknown role(s) {unknown} (known: {', '.join(ROLES)})")
+        bad = sorted(repr(r) for r in self.counts if not isinstance(r, str) or not _ROLE_NAME.match(r))
+        if bad:
+            raise QueryError(f"gazetteer of {self.index!r}: bad role name(s) {', '.join(bad)[:200]} "
+                             f"(lowercase letters, digits and _)")
         if isinstance(self.total, bool) or not isinstance(self.total, int) or self.total < 0:
             raise QueryError(f"gazetteer of {self.index!r}: total must be a non-negative integer, got {self.total!r}")
         exact: dict[tuple[str, ...], dict[tuple[str, str], Entry]] = {}
@@ -88,7 +92,7 @@ class Gazetteer:
         if not key or len(key) > MAX_SPAN_TOKENS or count <= 0:
             return
         prior = min(1.0, count / self.total) if self.total else 0.0
-        typed: str | int = int(value) if role == "year" and value.isdigit() else value
+        typed: str | int = int(value) if role in self.numeric and value.isdigit() else value
         entry = Entry(role, typed, round(prior, 6), quality)
         found = exact.setdefault(key, {})
         previous = found.get((role, str(value)))
@@ -134,7 +138,7 @@ class Gazetteer:
     def to_dict(self) -> dict:
         """Plain JSON-ready data; :meth:`from_dict` reads it back."""
         return {"format": FORMAT, "index": self.index, "version": self.version, "total": self.total,
-                "fields": dict(self.fields), "counts": {r: dict(v) for r, v in self.counts.items()},
+                "fields": dict(self.fields), "numeric": sorted(self.numeric), "counts": {r: dict(v) for r, v in self.counts.items()},
                 "aliases": {r: dict(v) for r, v in self.aliases.items()}}
 
     @classmethod
@@ -144,7 +148,8 @@ class Gazetteer:
             shown = data.get("format") if isinstance(data, Mapping) else type(data).__name__
             raise QueryError(f"not a gazetteer of format {FORMAT}: format {shown!r}")
         return cls(index=str(data["index"]), counts=data["counts"], total=data["total"], fields=data.get("fields", {}),
-                   aliases=data.get("aliases", {}), version=int(data.get("version", 0)))
+                   aliases=data.get("aliases", {}), version=int(data.get("version", 0)),
+                   numeric=frozenset(data.get("numeric", ("year",))))
 
     def to_artifact(self) -> str:
         """base64 of the gzipped JSON (the ``artifact`` of its lrr-models document)."""
@@ -178,25 +183,26 @@ def edit_bound(token: str) -> int:
 
 
 def role_fields(fields: FieldMap) -> dict[str, str]:
-    """The keyword field each role's values live in, from the index's field map.
+    """The keyword field each slot role's values live in (the first, when a role reads several),
+    from the index's field map; the people role uses the ``keyword`` sub-field the catalog template
+    gives every text-role field."""
+    return {role: named[0] for role, named in fields.slot_fields().items()}
 
-    The artist role uses the ``keyword`` sub-field the catalog template gives every artist field.
-    """
-    artist = fields.artist[0] if fields.artist else None
-    candidates = {"genre": fields.genre, "decade": fields.decade, "year": fields.year,
-                  "entity_type": fields.entity_type, "mood": fields.mood,
-                  "artist": f"{artist}.keyword" if artist and "." not in artist else artist}
-    return {role: name for role, name in candidates.items() if name}
+
+def numeric_roles(fields: FieldMap) -> frozenset:
+    """The slot roles whose values are numbers."""
+    return frozenset(a.name for a in fields.attributes if a.kind == "number")
 
 
 def derived_aliases(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, str]]:
     """Surface forms of stored values: decades ("80s", "'80s", "1980's", "eighties"), plural entity
-    types and their common names ("songs", "tracks", "bands"), artists without a leading "the".
+    types and their common names ("songs", "tracks", "bands"), artists (people) without a leading "the".
 
     A form claimed by two values goes to the one on more documents.
     """
     out: dict[str, dict[str, str]] = {}
-    for role, forms in (("decade", _decade_forms), ("entity_type", _entity_forms), ("artist", _artist_forms)):
+    for role, forms in (("decade", _decade_forms), ("entity_type", _entity_forms), ("artist", _artist_forms),
+                        ("people", _artist_forms)):
         values = counts.get(role, {})
         best: dict[str, str] = {}
         for value in sorted(values, key=lambda v: (-values[v], v)):

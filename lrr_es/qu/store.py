@@ -7,6 +7,7 @@ TTL and the artifact only when the version changed.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .. import models
 from ..errors import QueryError
 from ..models import ModelCache
 from ..names import MODELS_INDEX
-from .gazetteer import Gazetteer, derived_aliases, role_fields
+from .gazetteer import Gazetteer, derived_aliases, numeric_roles, role_fields
 
 KIND = "gazetteer"
 
@@ -49,21 +50,24 @@ class RebuildReport:
 
 
 def build_gazetteer(es: Elasticsearch, index: IndexConfig) -> Gazetteer:
-    """Read every value of the role fields of ``index.name`` (composite aggregations) into a Gazetteer.
+    """Read every value of the slot fields of ``index.name`` (composite aggregations) into a Gazetteer.
 
-    Genres come from the genre field and main_genre (a main genre missing from the genre list is
-    added with its own count). Raises QueryError when the index does not exist.
+    A role that reads several fields (music's genre: genre and main_genre) takes the values of the
+    first, then those of the others it lacks, with their own counts. Raises QueryError when the index
+    does not exist.
     """
     if not esio.index_exists(es, index.name):
         raise QueryError(f"cannot build a gazetteer: index or alias {index.name!r} does not exist")
-    fields = role_fields(index.fields)
-    counts = {role: _values(es, index.name, field) for role, field in fields.items()}
-    if index.fields.main_genre and "genre" in counts:
-        for value, count in _values(es, index.name, index.fields.main_genre).items():
-            counts["genre"].setdefault(value, count)
+    counts: dict[str, dict[str, int]] = {}
+    for role, named in index.fields.slot_fields().items():
+        values = counts[role] = _values(es, index.name, named[0])
+        for other in named[1:]:
+            for value, count in _values(es, index.name, other).items():
+                values.setdefault(value, count)
     counts = {role: values for role, values in counts.items() if values}
     total = esio.count(es, index.name)
-    return Gazetteer(index=index.name, counts=counts, total=total, fields=fields, aliases=derived_aliases(counts))
+    return Gazetteer(index=index.name, counts=counts, total=total, fields=role_fields(index.fields),
+                     aliases=derived_aliases(counts), numeric=numeric_roles(index.fields))
 
 
 def _values(es: Elasticsearch, index: str, field: str) -> dict[str, int]:
@@ -80,8 +84,7 @@ def _values(es: Elasticsearch, index: str, field: str) -> dict[str, int]:
 def save_gazetteer(es: Elasticsearch, gazetteer: Gazetteer, refresh: bool | str = "wait_for") -> Gazetteer:
     """Store ``gazetteer`` as the next version of its lrr-models document; returns it with that version."""
     version = stored_version(es, gazetteer.index) + 1
-    stored = Gazetteer(index=gazetteer.index, counts=gazetteer.counts, total=gazetteer.total,
-                       fields=gazetteer.fields, aliases=gazetteer.aliases, version=version)
+    stored = dataclasses.replace(gazetteer, version=version)
     doc = {"model_id": model_id(stored.index), "kind": KIND, "index": stored.index, "version": version,
            "status": "live", "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
            "params": {"total": stored.total, "fields": dict(stored.fields), "values": stored.slot_sizes()},

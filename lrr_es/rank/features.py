@@ -61,7 +61,14 @@ DOC_FEATURES: tuple[str, ...] = (
 )
 QUERY_FEATURES = ("chars", "tokens_1", "tokens_2", "tokens_3", "tokens_4plus", "has_digit", "non_latin",
                   "known_token_share", "qu_top_likelihood", "qu_slot_mass", "qu_free_text_likelihood",
-                  "slot_genre", "slot_decade", "slot_artist")
+                  "slot_attr1", "slot_attr2", "slot_people")
+# names of context version 1 (music's slot roles) for the same columns: a ranker trained under them still serves
+LEGACY_NAMES = {"q_slot_genre": "q_slot_attr1", "q_slot_decade": "q_slot_attr2", "q_slot_artist": "q_slot_people"}
+
+
+def current_names(names: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``names`` (a stored ranker's feature names) with names of an earlier version replaced by today's."""
+    return None if names is None else tuple(LEGACY_NAMES.get(n, n) for n in names)
 _QUERY_COLUMNS = np.array([CONTEXT_SCHEMA.index(name) for name in QUERY_FEATURES])
 _YEAR_S = 365.25 * 86_400
 

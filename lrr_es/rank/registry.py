@@ -27,7 +27,7 @@ from .. import es as esio
 from ..errors import ModelError
 from ..models import ModelCache
 from ..names import MODELS_INDEX
-from .features import FEATURE_VERSION
+from .features import FEATURE_VERSION, current_names
 from .model import LtrRanker
 
 KIND = "ranker"
@@ -187,7 +187,7 @@ def read_live(es: Elasticsearch, alias: str) -> LiveRanker | None:
     if info is None:
         return None
     ranker = _decoded(es, info.model_id)
-    return LiveRanker(alias, info.version, ranker.schema_id, ranker.feature_names_in_, ranker)
+    return LiveRanker(alias, info.version, ranker.schema_id, current_names(ranker.feature_names_in_), ranker)
 
 
 _LIVE = ModelCache(read_live, live_version, ttl=0)

@@ -96,7 +96,7 @@ def build_semantic(es: Elasticsearch, index_config: IndexConfig, dims: int = 64,
 
 def _scan_tokens(es: Elasticsearch, index_config: IndexConfig, progress: bool) -> tuple[list[str], list[str], list[list[str]]]:
     fields = index_config.fields
-    source = [f for f in (*fields.title, *fields.artist) if "." not in f] + ([fields.genre] if fields.genre else [])
+    source = [f for f in fields.text_fields() if "." not in f] + ([fields.category] if fields.category else [])
     ids, homes, tokens = [], [], []
     total = esio.count(es, index_config.name)
     with tqdm(total=total, desc=f"scan {index_config.name}", unit="doc", disable=None if progress else True,

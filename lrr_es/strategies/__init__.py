@@ -68,8 +68,10 @@ def unavailable(strategies: Mapping[str, Strategy], index: str,
 
 
 def why_unavailable(strategy: Strategy, index: str, problems: Mapping[str, str] | None = None) -> str:
-    """Why ``strategy`` cannot run on ``index``: each resource it lacks, missing or damaged."""
-    reasons = []
+    """Why ``strategy`` cannot run on ``index``: each resource it lacks, missing or damaged, or the
+    inputs whose absence makes its search equal another's."""
+    redundant = strategy.redundant()
+    reasons = [redundant] if redundant else []
     for name in strategy.requires:
         if strategy.resources.get(name) is not None:
             continue

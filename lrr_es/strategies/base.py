@@ -22,6 +22,7 @@ class Strategy:
     kind: ClassVar[str]
     cost: ClassVar[float]  # relative Elasticsearch work, lexical = 1.0
     requires: ClassVar[tuple[str, ...]] = ()  # names of resources (models) the strategy cannot build without
+    needs: ClassVar[str] = "a text field"  # what the strategy reads from the catalog (the README's table)
 
     def __init__(self, fields: FieldMap = FieldMap(), popularity_feature: str | None = None,
                  resources: Mapping[str, Any] | None = None) -> None:
@@ -31,8 +32,14 @@ class Strategy:
 
     @property
     def available(self) -> bool:
-        """Whether every resource this strategy needs (e.g. a semantic model) was given."""
-        return all(self.resources.get(name) is not None for name in self.requires)
+        """Whether every resource this strategy needs (e.g. a semantic model) was given and its search
+        could differ from another strategy's (see :meth:`redundant`)."""
+        return all(self.resources.get(name) is not None for name in self.requires) and self.redundant() is None
+
+    def redundant(self) -> str | None:
+        """Why this strategy's search would equal another's on this index (say, popular without a
+        popularity field is lexical), or None when it adds something of its own."""
+        return None
 
     @classmethod
     def descriptors(cls) -> dict:
@@ -53,5 +60,6 @@ class Strategy:
         raise NotImplementedError
 
     # shared field lists
-    def _text_fields(self, title_boost: float = 3.0, artist_boost: float = 2.0) -> list[str]:
-        return [f"{f}^{title_boost:g}" for f in self.fields.title] + [f"{f}^{artist_boost:g}" for f in self.fields.artist]
+    def _text_fields(self) -> list[str]:
+        """Every text-role field with its role's weight (``title^3``, ``aliases^2``, ...)."""
+        return [f"{f}^{weight:g}" for _, fields, weight in self.fields.text_roles() for f in fields]

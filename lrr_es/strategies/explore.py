@@ -5,12 +5,14 @@ from .base import Query, Strategy
 
 
 class ExploreStrategy(Strategy):
-    """Any-token matches (title, artist, genre) in an order drawn from the per-search seed."""
+    """Any-token matches (text roles but the description, and the category attribute's words: music's
+    genre) in an order drawn from the per-search seed."""
 
     name, kind, cost = "explore", "explore", 1.2
 
     def _query(self, query: Query) -> dict:
-        fields = [*self.fields.title, *self.fields.artist] + ([f"{self.fields.genre}.text"] if self.fields.genre else [])
+        f = self.fields
+        fields = [*f.title, *f.aliases, *f.people] + ([f"{f.category}.text"] if f.category else [])
         return {"function_score": {
             "query": {"multi_match": {"query": query.text, "fields": fields, "operator": "or"}},
             "functions": [{"random_score": {"seed": query.seed, "field": "_seq_no"}}],

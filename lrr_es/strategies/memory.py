@@ -8,6 +8,7 @@ class MemoryStrategy(Strategy):
     """``rank_feature`` on ``q2e.<key>`` (one postings list) plus fuzzy matches of past queries."""
 
     name, kind, cost = "memory", "memory", 0.5
+    needs = "lrr-es's q2e fields (every catalog index has them)"
 
     def _query(self, query: Query) -> dict:
         return {"bool": {"should": [

@@ -52,6 +52,7 @@ class SemanticStrategy(Strategy):
 
     name, kind, cost = "semantic", "semantic", 1.5
     requires = ("semantic",)
+    needs = "a text field and the semantic model"
     nprobe = DEFAULT_NPROBE
 
     def _query(self, query: Query) -> dict:

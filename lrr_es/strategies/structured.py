@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from ..qu import interpret, role_fields
+from ..qu import interpret
 from .base import Query, Strategy
 
 NEAR_CERTAIN = 0.85  # a reading at least this likely filters instead of boosting
@@ -20,8 +20,8 @@ class StructuredStrategy(Strategy):
     must match. Otherwise every reading is a ``should`` scored ``likelihood * (SLOT_WEIGHT + BM25 of
     its rest)``, so a doc gains in proportion to how likely the reading it satisfies is; the
     all-text reading is one of them. Slots of one role are alternatives (``terms``), slots of
-    different roles all hold. A main genre equal to a genre slot and popularity add a little, to
-    order items that satisfy a reading equally. Without slotted readings this is the lexical query.
+    different roles all hold. A further field of a slot's attribute (music's main genre beside the
+    genre) and popularity add a little, to order items that satisfy a reading equally. Without slotted readings this is the lexical query.
 
     The readings come from ``query.interpretations`` or, when those are empty and a ``gazetteer``
     resource was given, from :func:`lrr_es.qu.interpret` (pure either way).
@@ -29,6 +29,15 @@ class StructuredStrategy(Strategy):
 
     name, kind, cost = "structured", "structured", 1.3
     requires = ("gazetteer",)
+    needs = "attributes (or an entity type or people field) and the gazetteer"
+
+    def redundant(self) -> str | None:
+        if not self.fields.slot_fields():
+            return "no attributes, entity type or people field to understand: its search would be lexical's"
+        gazetteer = self.resources.get("gazetteer")
+        if gazetteer is not None and not gazetteer.counts:
+            return "the gazetteer holds no values: its search would be lexical's"
+        return None
 
     def _query(self, query: Query) -> dict:
         readings = tuple(query.interpretations)
@@ -69,34 +78,50 @@ class StructuredStrategy(Strategy):
 
     def _slot_clauses(self, slots: Iterable[Any]) -> list[dict]:
         """One clause per role (in first-seen order); values of one role are alternatives."""
-        by_role: dict[str, list] = {}
+        by_role: dict[str, tuple[list, list]] = {}
         for slot in slots:
-            values = by_role.setdefault(slot.role, [])
+            values, texts = by_role.setdefault(slot.role, ([], []))
             if slot.value not in values:
                 values.append(slot.value)
-        clauses = [self._role_clause(role, values) for role, values in by_role.items()]
+            if slot.matched_text not in texts:
+                texts.append(slot.matched_text)
+        clauses = [self._role_clause(role, values, texts) for role, (values, texts) in by_role.items()]
         return [c for c in clauses if c is not None]
 
-    def _role_clause(self, role: str, values: list) -> dict | None:
+    def _role_clause(self, role: str, values: list, texts: list[str]) -> dict | None:
+        """The slot as a clause on its fields. A keyword or people slot also holds for an entity whose
+        name is the matched text, so that reading "fc porto" as a club attribute never filters out
+        the club itself."""
         f = self.fields
-        if role == "genre" and f.genre and f.main_genre:
-            return {"bool": {"should": [_terms(f.genre, values), _terms(f.main_genre, values)], "minimum_should_match": 1}}
-        if role == "decade" and not f.decade and f.year:
-            ranges = [_decade_range(f.year, v) for v in values]
+        named = f.slot_fields().get(role)
+        if role == "decade" and not named and f.attribute("year"):
+            ranges = [_decade_range(f.attribute("year").field, v) for v in values]
             ranges = [r for r in ranges if r is not None]
             return {"bool": {"should": ranges, "minimum_should_match": 1}} if ranges else None
-        field = role_fields(f).get(role)
-        return _terms(field, values) if field else None
+        if not named:
+            return None
+        clauses = [_terms(field, values) for field in named]
+        attribute = f.attribute(role)
+        named_entity = self._title_keyword()
+        if named_entity and role != "entity_type" and (attribute is None or attribute.kind == "keyword"):
+            clauses.append(_terms(named_entity, texts))
+        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+    def _title_keyword(self) -> str | None:
+        title = next((t for t in self.fields.title if "." not in t), None)
+        return f"{title}.keyword" if title else None
 
     def _tie_breakers(self, readings: Iterable[Any]) -> list[dict]:
-        """Main genre (weighted by the likelihood of the readings naming it) and popularity."""
+        """Further fields of a slot's attribute (music: main_genre beside genre), weighted by the
+        likelihood of the readings naming it, and popularity."""
         out: list[dict] = []
-        if self.fields.main_genre:
+        for attribute in (a for a in self.fields.attributes if len(a.fields) > 1):
             weights: dict[Any, float] = {}
             for reading in readings:
-                for genre in dict.fromkeys(s.value for s in reading.slots if s.role == "genre"):
-                    weights[genre] = weights.get(genre, 0.0) + reading.likelihood
-            out += [{"term": {self.fields.main_genre: {"value": g, "boost": round(w, 6)}}} for g, w in weights.items()]
+                for value in dict.fromkeys(s.value for s in reading.slots if s.role == attribute.name):
+                    weights[value] = weights.get(value, 0.0) + reading.likelihood
+            out += [{"term": {field: {"value": v, "boost": round(w, 6)}}}
+                    for field in attribute.fields[1:] for v, w in weights.items()]
         if self.popularity_feature:
             out.append({"rank_feature": {"field": self.popularity_feature, "saturation": {"pivot": 50},
                                          "boost": POPULARITY_BOOST}})

@@ -7,7 +7,7 @@ from .base import Query, Strategy
 
 
 class LexicalStrategy(Strategy):
-    """BM25 over the mapped title and artist fields (the safe arm)."""
+    """BM25 over the index's text-role fields, each with its role's weight (the safe arm)."""
 
     name, kind, cost = "lexical", "text", 1.0
 
@@ -27,6 +27,10 @@ class PopularStrategy(Strategy):
     """
 
     name, kind, cost = "popular", "text", 1.1
+    needs = "a popularity field"
+
+    def redundant(self) -> str | None:
+        return None if self.popularity_feature else "no popularity field: its search would be lexical's"
 
     def _query(self, query: Query) -> dict:
         text = LexicalStrategy._query(self, query)
@@ -38,7 +42,7 @@ class PopularStrategy(Strategy):
 
 class FuzzyStrategy(Strategy):
     """Misspellings: edit-distance matching, phonetic keys (Metaphone, indexed with the document)
-    and edge n-gram prefixes of title and artist.
+    and edge n-gram prefixes of the first title, aliases and people fields.
 
     Edit distance catches typos ("tayler"), phonetic keys catch spellings by ear that are more
     than two edits away ("beyonse", "emenim"), prefixes catch unfinished words ("midn").
@@ -47,7 +51,8 @@ class FuzzyStrategy(Strategy):
     name, kind, cost = "fuzzy", "text", 2.0
 
     def _query(self, query: Query) -> dict:
-        prefixes = [f"{f}.prefix" for f in (*self.fields.title[:1], *self.fields.artist[:1]) if "." not in f]
+        f = self.fields
+        prefixes = [f"{n}.prefix" for n in (*f.title[:1], *f.aliases[:1], *f.people[:1]) if "." not in n]
         should = [{"multi_match": {"query": query.text, "type": "best_fields", "fields": self._text_fields(),
                                    "fuzziness": "AUTO", "prefix_length": 1, "max_expansions": 20}}]
         keys = phonetic_keys(query.text)

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from lrr_es.config import FieldMap
+from lrr_es.roles import field_map
 from lrr_es.errors import QueryError
 from lrr_es.qu import Entry, Gazetteer, Interpretation, Slot, derived_aliases, interpret, role_fields, understand
 from lrr_es.parse import parse_query
@@ -65,8 +66,8 @@ def test_artifact_round_trip_and_refusals():
         Gazetteer.from_dict({**GAZ.to_dict(), "format": 7})
     with pytest.raises(QueryError, match="unreadable"):
         Gazetteer.from_artifact("bm90IGd6aXA=")
-    with pytest.raises(QueryError, match=r"unknown role\(s\) \['colour'\]"):
-        Gazetteer("music", {"colour": {"red": 1}}, 10)
+    with pytest.raises(QueryError, match=r"bad role name\(s\) 'Colour!'"):
+        Gazetteer("music", {"Colour!": {"red": 1}}, 10)
     with pytest.raises(QueryError, match="total must be a non-negative integer, got -1"):
         Gazetteer("music", {}, -1)
 
@@ -74,7 +75,8 @@ def test_artifact_round_trip_and_refusals():
 def test_role_fields_follow_the_field_map():
     assert role_fields(FieldMap()) == {"genre": "genre", "decade": "decade", "year": "year",
                                        "entity_type": "entity_type", "artist": "artist.keyword"}
-    renamed = FieldMap(artist=("performer.raw",), genre="style", decade=None, mood="mood", year=None)
+    renamed = field_map("fields", {"artist": "performer.raw", "genre": "style", "decade": None, "mood": "mood",
+                                   "year": None})
     assert role_fields(renamed) == {"genre": "style", "entity_type": "entity_type", "mood": "mood",
                                     "artist": "performer.raw"}
 

@@ -101,7 +101,7 @@ def test_query_features_come_from_the_given_context_vector():
 
 def test_strategies_outside_the_schema_are_ignored_and_fields_follow_the_field_map():
     c = Candidate("a", {"name": "Love", "by": "Me"}, (Provenance("lexical", 1, 2.0), Provenance("custom", 1, 5.0)), 0.1)
-    x = candidate_features(parse_query("love"), [c], ["lexical"], FieldMap(title=("name",), artist=("by",)), now=NOW)
+    x = candidate_features(parse_query("love"), [c], ["lexical"], FieldMap(title=("name",), people=("by",)), now=NOW)
     schema = feature_schema(["lexical"])
     assert x.shape == (1, len(schema)) and x[0][schema.index("title_exact")] == 1
     assert x[0][schema.index("found_count")] == 2  # provenance count still sees every strategy

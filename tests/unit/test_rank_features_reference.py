@@ -153,7 +153,7 @@ def test_a_changed_document_is_not_served_from_the_cache():
 
 
 def test_other_field_maps_follow_their_fields():
-    fields = FieldMap(title=("name", "name.folded"), artist=("performer",), popularity="plays", added_at="released",
+    fields = FieldMap(title=("name", "name.folded"), people=("performer",), popularity="plays", added_at="released",
                       entity_type="kind")
     pool = [Candidate("x", {"name": "Beyoncé Love", "performer": ["Beyoncé"], "plays": 12, "released": "2001-02-03",
                             "kind": "album", "title": "ignored"}, (Provenance("fuzzy", 2, 4.0),), 0.2)]

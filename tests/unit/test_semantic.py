@@ -27,7 +27,7 @@ def tiny_model() -> SemanticModel:
 def test_document_tokens_fold_title_artist_then_distinct_genre_words():
     doc = {"title": "Love Story", "artist": ["Taylor Swift"], "genre": ["Country Pop", "pop", "country"]}
     assert document_tokens(doc) == ["love", "story", "taylor", "swift", "country", "pop"]
-    other = FieldMap(title=("name", "name.prefix"), artist=("performer",), genre=None)
+    other = FieldMap(title=("name", "name.prefix"), people=("performer",), attributes=())
     assert document_tokens({"name": "Beyoncé", "performer": "Jay-Z", "genre": "rap"}, other) == ["beyonce", "jay", "z"]
 
 

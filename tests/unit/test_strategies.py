@@ -6,6 +6,7 @@ import json
 import pytest
 
 from lrr_es.config import FieldMap
+from lrr_es.roles import field_map
 from lrr_es.errors import ConfigError, QueryError
 from lrr_es.qu import Gazetteer, Interpretation, Slot, derived_aliases, understand
 from lrr_es.parse import MAX_QUERY_CHARS, parse_query
@@ -95,7 +96,7 @@ HOSTILE = ['"quoted" \\back\\slash', "title:(love OR hate) AND -x~2 /re.*gex/ [a
 def test_contract_bodies_serialize_do_not_mutate_and_repeat(name, text):
     # strategies that require a resource (STRATEGIES[name].requires) get a tiny literal one
     resources = {"semantic": tiny_model(), "gazetteer": GAZ}
-    strategy = get_strategy(name, FieldMap(title=("name", "name.prefix"), artist=("performer",)), resources=resources)
+    strategy = get_strategy(name, FieldMap(title=("name", "name.prefix"), people=("performer",)), resources=resources)
     assert strategy.available
     query, filters = parse_query(text, seed=3), copy.deepcopy(COUNTRY)
     body = strategy.build(query, 40, filters)
@@ -119,7 +120,10 @@ GAZ_COUNTS = {"genre": {"rock": 500, "love": 40}, "decade": {"1980s": 3000},
               "artist": {"taylor swift": 120, "love": 5}, "entity_type": {"song": 20000}}
 GAZ = Gazetteer("music", GAZ_COUNTS, 30000, aliases=derived_aliases(GAZ_COUNTS))
 TEXT = {"multi_match": {"query": "rock", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}
-ROCK = {"bool": {"should": [{"term": {"genre": "rock"}}, {"term": {"main_genre": "rock"}}], "minimum_should_match": 1}}
+# a keyword slot also holds for an entity named by the matched text (so a name never filters itself out)
+ROCK = {"bool": {"should": [{"term": {"genre": "rock"}}, {"term": {"main_genre": "rock"}}, {"term": {"title.keyword": "rock"}}],
+                 "minimum_should_match": 1}}
+EIGHTIES = {"bool": {"should": [{"term": {"decade": "1980s"}}, {"term": {"title.keyword": "80s"}}], "minimum_should_match": 1}}
 POPULARITY = {"rank_feature": {"field": "popularity", "saturation": {"pivot": 50}, "boost": 4.0}}
 
 
@@ -136,9 +140,9 @@ def test_structured_golden_boosts_each_reading_by_its_likelihood():
     body = get_strategy("structured").build(query, 50)
     assert body == {"size": 50, "track_total_hits": False, "query": {"bool": {
         "must": [{"bool": {"should": [
-            {"bool": {"must": [{"constant_score": {"filter": {"bool": {"filter": [{"term": {"decade": "1980s"}}, ROCK]}},
+            {"bool": {"must": [{"constant_score": {"filter": {"bool": {"filter": [EIGHTIES, ROCK]}},
                                                    "boost": 10.0}}], "boost": 0.6}},
-            {"bool": {"must": [{"constant_score": {"filter": {"bool": {"filter": [{"term": {"decade": "1980s"}}]}},
+            {"bool": {"must": [{"constant_score": {"filter": {"bool": {"filter": [EIGHTIES]}},
                                                    "boost": 10.0}}, TEXT], "boost": 0.3}},
             {"bool": {"must": [{"multi_match": {"query": "80s rock", "type": "best_fields", "fields": FIELDS,
                                                 "tie_breaker": 0.3}}], "boost": 0.1}},
@@ -153,7 +157,8 @@ def test_structured_golden_filters_a_near_certain_reading():
         Interpretation((), "taylor swift love story", 0.1))
     body = get_strategy("structured").build(query, 10, COUNTRY)
     assert body["query"] == {"bool": {"must": [{"bool": {
-        "filter": [{"term": {"artist.keyword": "taylor swift"}}],
+        "filter": [{"bool": {"should": [{"term": {"artist.keyword": "taylor swift"}},
+                                        {"term": {"title.keyword": "taylor swift"}}], "minimum_should_match": 1}}],
         "must": [{"multi_match": {"query": "love story", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}],
         "should": [POPULARITY]}}], "filter": COUNTRY}}
 
@@ -165,14 +170,15 @@ def test_structured_without_slots_is_the_lexical_query():
 
 
 def test_structured_uses_the_apps_field_names():
-    fields = FieldMap(title=("name",), artist=("performer",), genre="style", main_genre=None, decade=None,
-                      year="released", popularity=None)
+    fields = field_map("fields", {"title": "name", "artist": "performer", "genre": "style", "main_genre": None,
+                                  "decade": None, "year": "released", "popularity": None})
     query = with_readings("80s rock", Interpretation((Slot("decade", "1980s", "80s", 0.8),
                                                       Slot("genre", "rock", "rock", 0.7),
                                                       Slot("genre", "pop", "pop", 0.7)), "", 0.95))
     assert get_strategy("structured", fields).build(query, 5)["query"] == {"bool": {"filter": [
         {"bool": {"should": [{"range": {"released": {"gte": 1980, "lt": 1990}}}], "minimum_should_match": 1}},
-        {"terms": {"style": ["rock", "pop"]}}]}}
+        {"bool": {"should": [{"terms": {"style": ["rock", "pop"]}}, {"terms": {"name.keyword": ["rock", "pop"]}}],
+                  "minimum_should_match": 1}}]}}
 
 
 def test_structured_reads_the_query_itself_when_given_a_gazetteer():
@@ -185,7 +191,7 @@ def test_structured_reads_the_query_itself_when_given_a_gazetteer():
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 @pytest.mark.parametrize("text", [*HOSTILE, "80s rock songs", "love taylor swift eighties"], ids=range(len(HOSTILE) + 2))
 def test_contract_with_interpretations(name, text):
-    strategy = get_strategy(name, FieldMap(title=("name",), artist=("performer",)),
+    strategy = get_strategy(name, FieldMap(title=("name",), people=("performer",)),
                             resources={"gazetteer": GAZ, "semantic": tiny_model()})
     query, filters = understand(parse_query(text, seed=3), GAZ), copy.deepcopy(COUNTRY)
     before = copy.deepcopy(query)
