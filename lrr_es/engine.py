@@ -317,7 +317,10 @@ class LrrEngine:
         return fallback_hits(esio.search_served(self.es, cfg.name, body)["hits"]["hits"], from_)
 
     def _popularity_feature(self, cfg: IndexConfig) -> str | None:
-        """The rank_feature that holds popularity (an adopted index keeps its own numeric field)."""
+        """The rank_feature that holds popularity (an adopted index keeps its own numeric field); None
+        when the configuration names no popularity."""
+        if not cfg.fields.popularity:
+            return None
         try:
             targets = esio.alias_targets(self.es, cfg.name)
             meta = (esio.get_mapping(self.es, targets[0]).get("_meta") or {}).get("lrr", {}) if targets else {}
