@@ -23,7 +23,7 @@ from . import es as esio
 from .bandit import Policy
 from .bandit.store import load_policy, policy_version
 from .config import Config, IndexConfig
-from .context import check_caller, context_vector
+from .context import CONTEXT_DIM, check_caller, context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document, log_input
 from .errors import FeedbackError, LrrError, QueryError
@@ -65,7 +65,8 @@ class LrrEngine:
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
         self._policy_store = ModelCache(load_policy, policy_version, refresh_s)
         self._ranker_store = ModelCache(_load_ranker, _ranker_version, refresh_s)
-        self._decider = Decider(partial(self._policy_store.get, es), config.bandit.budget, config.retrieval.timeout_ms)
+        self._decider = Decider(self._published_policy, config.bandit.budget, config.retrieval.timeout_ms)
+        self._stale_policies: set[Any] = set()  # published policies of another context version, reported once
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
         self._stores = stored_resources(refresh_s)
@@ -230,6 +231,19 @@ class LrrEngine:
         after the refresh interval; a damaged one is logged and the current one kept.
         """
         return self._decider.policy(index)
+
+    def _published_policy(self, index: str) -> Policy | None:
+        """The published policy of ``index``, or None (cold start) while it was learned on contexts of
+        another length (an earlier context version): its next ``lrr-es learn`` starts a fresh one."""
+        policy = self._policy_store.get(self.es, index)
+        if policy is None or getattr(policy, "dim", CONTEXT_DIM) == CONTEXT_DIM:
+            return policy
+        if id(policy) not in self._stale_policies:
+            self._stale_policies.add(id(policy))
+            log.warning("policy of %s was learned on %d context features, this version has %d: serving the "
+                        "cold-start plan until `lrr-es learn --index %s` publishes a new one",
+                        index, policy.dim, CONTEXT_DIM, index)
+        return None
 
     def _vocabulary(self, index: str) -> frozenset[str] | None:
         model = self._strategies[index][0].get("semantic") if index in self._strategies else None

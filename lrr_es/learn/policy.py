@@ -13,6 +13,7 @@ are dropped with what they learned, and their logged rewards are ignored (counte
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -27,6 +28,8 @@ from ..context import CONTEXT_DIM
 from ..errors import ConfigError
 from ..strategies import STRATEGIES
 from .logged import Logged, LoggedSearch, Mark, check_time, load_logged
+
+log = logging.getLogger(__name__)
 
 Echo = Callable[[str], None]
 
@@ -78,6 +81,10 @@ def current_policy(es: Elasticsearch, config: Config, index: str) -> tuple[Polic
     """(the published policy of ``index`` or a fresh one from config.bandit, its document without artifact)."""
     record = policy_record(es, index)
     policy = load_policy(es, index) if record is not None else None
+    if policy is not None and policy.dim != CONTEXT_DIM:  # learned on an earlier context version
+        log.warning("the published policy of %s has %d context features, this version %d: learning a fresh one",
+                    index, policy.dim, CONTEXT_DIM)
+        policy, record = None, None
     if policy is None:
         b = config.bandit
         return make_policy(b.policy, dim=CONTEXT_DIM, seed=b.seed), None

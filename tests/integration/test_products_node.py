@@ -10,10 +10,12 @@ import yaml
 from click.testing import CliRunner
 
 from lrr_es import es as esio
-from lrr_es.bandit.store import MODELS_INDEX, model_id, policy_record
+from lrr_es.bandit import make_policy
+from lrr_es.bandit.store import MODELS_INDEX, load_policy, model_id, policy_record, save_policy
 from lrr_es.cli import cli
 from lrr_es.config import config_from_dict
-from lrr_es.decide import PlanItem
+from lrr_es.context import CONTEXT_DIM
+from lrr_es.decide import COLD_START, PlanItem
 from lrr_es.decisions import DECISIONS_INDEX
 from lrr_es.engine import LrrEngine
 from lrr_es.learn import learn
@@ -190,4 +192,20 @@ def test_clicks_are_remembered_per_locale_and_the_bandit_learns(es, catalog):
     report = learn(es, config, NAME, since=since, batch=10, echo=lambda _: None)
     assert report.decisions == 12 and report.engaged >= 6 and report.version == 1
     assert policy_record(es, NAME)["version"] == 1
+    engine.close()
+
+
+def test_a_policy_of_an_earlier_context_version_is_not_served_and_is_relearned(es, catalog):
+    """A policy published before the context grew (version 1: 33 features) cannot read today's
+    contexts: searches run the cold-start plan, and ``learn`` starts a fresh policy."""
+    config, _ = catalog
+    save_policy(es, NAME, make_policy("thompson", dim=33, seed=7))
+    engine = LrrEngine(es, config, refresh_s=0)
+    result = engine.search(NAME, "bright watch", size=5, context={"locale": "en"})
+    assert result.versions["policy"] == COLD_START and {i.strategy for i in result.plan} >= {"lexical", "popular"}
+    engine.decisions.flush()
+    esio.refresh(es, DECISIONS_INDEX)
+    report = learn(es, config, NAME, batch=10, echo=lambda _: None)
+    assert report.base_version is None and report.decisions >= 1
+    assert load_policy(es, NAME).dim == CONTEXT_DIM
     engine.close()

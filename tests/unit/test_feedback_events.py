@@ -6,7 +6,7 @@ import pytest
 from lrr_es.config import FeedbackConfig, config_from_dict
 from lrr_es.errors import ConfigError, FeedbackError
 from lrr_es.feedback import FeedbackEvent, SessionCap, derive_event_id, event_weight, make_event
-from lrr_es.feedback.plan import SearchContext, event_lines, plan_updates, resolve
+from lrr_es.feedback.plan import SearchContext, context_from_decision, event_lines, plan_updates, resolve
 from lrr_es.q2e import DAY_MS
 
 NOW = 1_700_000_000_000
@@ -153,3 +153,15 @@ def test_coalesced_updates_sum_pre_decayed_increments_and_scale_the_bound():
     assert [u.update_id for u in separate] == [e.event_id for e in events]
     lines = event_lines(resolved)
     assert lines[0] == {"create": {"_index": "lrr-events", "_id": events[0].event_id}} and len(lines) == 6
+
+
+def test_resolve_keeps_the_scoped_key_of_its_search():
+    """A search whose memory key was scoped by locale gets its feedback under that key, whether the
+    search is remembered in the process or read back from its logged decision."""
+    config, cap = FeedbackConfig(), SessionCap(100, 1000)
+    scoped = SearchContext("music", "Love Story", NOW - 1000, "love_story__pt_br")
+    assert resolve(ev(), scoped, config, cap).key == "love_story__pt_br"
+    logged = context_from_decision({"index": "music", "query": "Love Story", "q2e_key": "love_story__pt_br"})
+    assert resolve(ev(), logged, config, cap).key == "love_story__pt_br"
+    plain = context_from_decision({"index": "music", "query": "Love Story", "q2e_key": "love_story"})
+    assert plain.key is None and resolve(ev(), plain, config, cap).key == "love_story"

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrr_es.q2e import MAX_KEY_LENGTH, q2e_key, seed_keys
+from lrr_es.q2e import MAX_KEY_LENGTH, is_key, q2e_key, scoped_key, seed_keys
 
 VALID_KEY = re.compile(r"^[^\W_]+(_[^\W_]+)*$")
 
@@ -81,3 +81,13 @@ def test_seed_keys_priorities_and_bounds():
     assert seed_keys("  ", ["!!"], [], 0) == {"h_" + q2e_key("!!")[2:]: 0.25}
     many = seed_keys("t", [f"artist {i}" for i in range(10)], [f"g{i}" for i in range(10)], 100)
     assert 0 < len(many) <= 12 and all(v > 0 for v in many.values())
+
+
+def test_scoped_keys_never_equal_a_query_key():
+    assert scoped_key("love_story", ["pt-BR"]) == "love_story__pt_br"
+    assert scoped_key("love_story", ["pt-BR", None]) == "love_story__pt_br_none"
+    assert scoped_key("love_story", []) == "love_story"
+    assert is_key(scoped_key("love_story", ["en"])) and "__" not in q2e_key("love story pt br")
+    long = scoped_key(q2e_key("x" * 300), ["pt-BR"])
+    assert len(long) <= MAX_KEY_LENGTH and is_key(long) and "__" in long
+    assert long != scoped_key(q2e_key("x" * 300), ["en"])

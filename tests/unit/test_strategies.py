@@ -10,7 +10,7 @@ from lrr_es.roles import field_map
 from lrr_es.errors import ConfigError, QueryError
 from lrr_es.qu import Gazetteer, Interpretation, Slot, derived_aliases, understand
 from lrr_es.parse import MAX_QUERY_CHARS, parse_query
-from lrr_es.strategies import STRATEGIES, get_strategy
+from lrr_es.strategies import STRATEGIES, get_strategy, unavailable, why_unavailable
 
 from .test_semantic import tiny_model
 
@@ -200,3 +200,24 @@ def test_contract_with_interpretations(name, text):
     assert query == before and filters == COUNTRY
     assert strategy.build(query, 40, filters) == body
     assert len(json.dumps(body)) < 8 * MAX_QUERY_CHARS + 4000
+
+
+def test_a_strategy_whose_search_would_equal_lexicals_is_unavailable_and_says_why():
+    no_popularity = get_strategy("popular", FieldMap(popularity=None))
+    assert not no_popularity.available
+    assert why_unavailable(no_popularity, "shop") == "no popularity field: its search would be lexical's"
+    plain = field_map("fields", {"title": "name", "attributes": []})
+    structured = get_strategy("structured", plain, resources={"gazetteer": GAZ})
+    assert not structured.available and "no attributes, entity type or people field" in why_unavailable(structured, "shop")
+    empty = Gazetteer("shop", {}, 10)
+    assert "the gazetteer holds no values" in why_unavailable(get_strategy("structured", resources={"gazetteer": empty}), "x")
+    assert get_strategy("popular").available and get_strategy("structured", resources={"gazetteer": GAZ}).available
+    unavailable_names = set(unavailable({n: get_strategy(n, FieldMap(popularity=None)) for n in STRATEGIES}, "shop"))
+    assert unavailable_names == {"popular", "structured", "semantic"}
+
+
+def test_text_roles_search_with_their_weights():
+    fields = field_map("fields", {"title": ["name", "name.prefix"], "aliases": "aka", "people": {"fields": "brand", "weight": 1.5},
+                                  "description": "about"})
+    body = get_strategy("lexical", fields).build(parse_query("lamp"), 5)
+    assert body["query"]["multi_match"]["fields"] == ["name^3", "name.prefix^3", "aka^2", "brand^1.5", "about^0.5"]

@@ -6,7 +6,7 @@ import pytest
 from lrr_es.catalog.document import index_document
 from lrr_es.config import config_from_dict
 from lrr_es.names import SYSTEM_INDICES
-from lrr_es.templates import catalog_template, script_id, script_names, script_source, system_template
+from lrr_es.templates import LRR_FIELDS, catalog_template, script_id, script_names, script_source, system_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,3 +100,33 @@ def test_catalog_template_meta_changes_with_the_rendered_body():
     hashes = {t["_meta"]["lrr"]["body_hash"] for t in (one, two, renamed)}
     assert len(hashes) == 3
     assert catalog_template(config_from_dict({}).index("music")) == one
+
+
+MUSIC_TEMPLATE_FIELDS = {"entity_type", "title", "artist", "genre", "main_genre", "year", "decade", "popularity",
+                         "explicit", "added_at", "followers", "song_type", "billboard"}
+
+
+def test_a_music_field_map_keeps_the_music_template():
+    """The music spelling (or no field map at all) renders the template of earlier versions: upgrading
+    reindexes nothing."""
+    props = catalog_template(config_from_dict({}).index("music"))["template"]["mappings"]["properties"]
+    assert set(props) == MUSIC_TEMPLATE_FIELDS | set(LRR_FIELDS)
+    assert props["year"] == {"type": "short"} and props["billboard"]["type"] == "text"
+
+
+def test_a_domain_neutral_field_map_maps_only_its_own_fields():
+    config = config_from_dict({"indices": {"shop": {"fields": {
+        "title": ["name", "name.prefix"], "aliases": "aka", "people": {"fields": "brand", "weight": 1.5},
+        "description": "about", "attributes": {"category": "category", "price": {"field": "price", "kind": "number"}},
+        "popularity": "sold", "freshness": "listed", "entity_type": "kind"}}}})
+    props = catalog_template(config.index("shop"))["template"]["mappings"]["properties"]
+    assert set(props) == {"name", "aka", "brand", "about", "category", "price", "sold", "listed", "kind", *LRR_FIELDS}
+    assert set(props["name"]["fields"]) == set(props["brand"]["fields"]) == {"keyword", "prefix", "shingles"}
+    assert props["about"] == {"type": "text", "analyzer": "lrr_text"}
+    assert props["category"] == {"type": "keyword", "normalizer": "lrr_keyword",
+                                 "fields": {"text": {"type": "text", "analyzer": "lrr_text"}}}
+    assert props["price"] == {"type": "double"} and props["sold"] == {"type": "rank_feature"}
+    assert props["listed"] == {"type": "date"} and props["kind"] == {"type": "keyword"}
+    # title alone is the music spelling too (music defaults); one domain-neutral key names exactly the fields
+    minimal = config_from_dict({"indices": {"places": {"fields": {"title": "label", "attributes": []}}}})
+    assert set(catalog_template(minimal.index("places"))["template"]["mappings"]["properties"]) == {"label", *LRR_FIELDS}
