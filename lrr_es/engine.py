@@ -173,9 +173,12 @@ class LrrEngine:
     def baseline(self, index: str, text: str, filters: Sequence[dict] | dict | None = None, size: int = 10,
                  from_: int = 0, source: list[str] | bool | None = None) -> SearchResult:
         """Elasticsearch's BM25 over the index's text fields, nothing learned: the lexical strategy
-        alone, no ranker, not logged (the baseline to evaluate lrr-es against)."""
+        alone, no ranker, not logged (the baseline to evaluate lrr-es against). Its sub-search may take
+        as long as the client's timeout (a partial baseline would skew an evaluation)."""
         check_page(size, from_)
-        return self.search(index, text, filters, size, from_, plan=[PlanItem("lexical", max(from_ + size, 1))],
+        timeout_ms = int(self.config.elasticsearch.timeout * 1000)
+        return self.search(index, text, filters, size, from_, plan=[PlanItem("lexical", max(from_ + size, 1),
+                                                                             timeout_ms=timeout_ms)],
                            source=source, log=False, rank=False)
 
     def _run(self, index: str, built: list, source: list[str] | bool | None, extra: Sequence[dict],

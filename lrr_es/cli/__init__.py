@@ -14,7 +14,7 @@ import click
 from .. import __version__
 from ..config import Config, load_config
 from ..errors import LrrError
-from . import catalog, cluster, learn, models, q2e, resources, simulate
+from . import catalog, cluster, learn, models, q2e, resources, search, simulate
 
 log = logging.getLogger("lrr_es")
 
@@ -58,7 +58,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     ctx.obj = Context(config_path)
 
 
-MODULES = (cluster, catalog, resources, q2e, simulate, learn, models)
+MODULES = (cluster, catalog, resources, search, q2e, simulate, learn, models)
 for _module in MODULES:
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -28,7 +28,14 @@ def _external_url() -> str | None:
 
 @click.group("dev-cluster")
 def dev_cluster() -> None:
-    """A real local Elasticsearch 7.10.2 (from Maven Central) for development and tests."""
+    """A real local Elasticsearch 7.10.2 (from Maven Central) for development and tests.
+
+    \b
+    Ports: node i of --nodes N serves HTTP on --port P + i - 1 and transport
+    on P + 100 + i - 1. P is 1024-9299 (the runner refuses HTTP ports above
+    9299); default 9200, so transport 9300. The test suite uses 9250 (or
+    $LRR_TEST_PORT), 9270-9283 for its own clusters and 9420 for 8.x.
+    """
 
 
 @dev_cluster.command("start")

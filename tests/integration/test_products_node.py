@@ -209,3 +209,22 @@ def test_a_policy_of_an_earlier_context_version_is_not_served_and_is_relearned(e
     assert report.base_version is None and report.decisions >= 1
     assert load_policy(es, NAME).dim == CONTEXT_DIM
     engine.close()
+
+
+def test_the_search_command_prints_a_baseline_and_leaves_no_trace(es, es_url, engine, catalog, tmp_path):
+    path = tmp_path / "lrr-es.yaml"
+    path.write_text(yaml.safe_dump({**products_config(), "elasticsearch": {"url": es_url}}))
+    runner = CliRunner()
+    before = esio.count(es, DECISIONS_INDEX)
+    baseline = runner.invoke(cli, ["--config", str(path), "search", "compact backpack", "--index", NAME, "--baseline",
+                                   "--size", "3"], catch_exceptions=False)
+    assert baseline.exit_code == 0, baseline.output
+    expected = engine.baseline(NAME, "compact backpack", size=3).hits
+    assert "plan: lexical:3; order: rrf" in baseline.output
+    printed = [line.split() for line in baseline.output.splitlines()]
+    assert [words[2] for words in printed if words[0].endswith(".") and words[0][:-1].isdigit()] == [h["_id"] for h in expected]
+    learned = runner.invoke(cli, ["--config", str(path), "search", "north fjord lamp", "--index", NAME,
+                                  "--locale", "pt-BR"], catch_exceptions=False)
+    assert learned.exit_code == 0 and "semantic: needs semantic" in learned.output
+    esio.refresh(es, DECISIONS_INDEX)
+    assert esio.count(es, DECISIONS_INDEX) == before

@@ -57,3 +57,12 @@ def test_diagnose_unknown_cause_quotes_the_log(tmp_path):
     path.write_text("Caused by: java.lang.RuntimeException: something odd\n")
     assert "something odd" in diagnose(path) and str(path) in diagnose(path)
     assert "no log was written" in diagnose(tmp_path / "missing.log")
+
+
+def test_the_help_says_the_port_range():
+    from click.testing import CliRunner
+    from lrr_es.cli import cli
+    group = CliRunner().invoke(cli, ["dev-cluster", "--help"]).output
+    assert "P + 100 + i - 1" in group and "1024-9299" in group
+    start = CliRunner().invoke(cli, ["dev-cluster", "start", "--help"]).output
+    assert "1024-9299" in start and "transport port+100+i-1" in start
