@@ -196,10 +196,10 @@ def test_clicks_are_remembered_per_locale_and_the_bandit_learns(es, catalog):
 
 
 def test_a_policy_of_an_earlier_context_version_is_not_served_and_is_relearned(es, catalog):
-    """A policy published before the context grew (version 1: 33 features) cannot read today's
+    """A policy published before the context grew (version 1: 32 features) cannot read today's
     contexts: searches run the cold-start plan, and ``learn`` starts a fresh policy."""
     config, _ = catalog
-    save_policy(es, NAME, make_policy("thompson", dim=33, seed=7))
+    save_policy(es, NAME, make_policy("thompson", dim=32, seed=7))
     engine = LrrEngine(es, config, refresh_s=0)
     result = engine.search(NAME, "bright watch", size=5, context={"locale": "en"})
     assert result.versions["policy"] == COLD_START and {i.strategy for i in result.plan} >= {"lexical", "popular"}
