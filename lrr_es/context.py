@@ -1,6 +1,7 @@
 """The context stage: one dense feature vector per search for the bandit (pure).
 
-``context_vector(query, caller, vocabulary, slot_roles, caller_fields)`` returns a float64 array of shape (CONTEXT_DIM,) whose
+``context_vector(query, caller, vocabulary, slot_roles, caller_fields)`` returns a float64 array of
+shape (CONTEXT_DIM,) whose
 entries are named, in order, by ``CONTEXT_SCHEMA`` (version ``CONTEXT_VERSION``); every entry is
 finite and roughly in [0, 1]. Query features come from the parsed query and its interpretations
 (query understanding); caller features from what the app passes (all optional):
@@ -166,7 +167,8 @@ def _put_attributes(put: _Writer, attributes: Mapping[str, Any]) -> None:
 
 def _bucket(text: str, buckets: int) -> int:
     """A stable bucket of ``text`` (the same in every process and Python version)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).digest(), "big") % buckets
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % buckets
 
 
 def check_caller(caller: Mapping[str, Any], caller_fields: Collection[str] = ()) -> dict[str, Any]:

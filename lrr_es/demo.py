@@ -113,7 +113,7 @@ def _show(echo: Echo, result: SearchResult, index: IndexConfig) -> None:
     for hit in result.hits:
         src = hit["_source"]
         title = src.get(index.fields.title[0], "?")
-        artist = ", ".join(src.get(index.fields.artist[0]) or []) if index.fields.artist else ""
+        artist = ", ".join(src.get(index.fields.people[0]) or []) if index.fields.people else ""
         genre = ", ".join((src.get(index.fields.category or "genre") or [])[:2])
         found = " ".join(f"{n}#{p['rank']}" for n, p in hit["lrr"]["strategies"].items())
         echo(f"  {hit['_score']:.4f}  {title} — {artist} [{genre}] {src.get('year') or ''}  <- {found}")

@@ -117,7 +117,8 @@ class LrrEngine:
         strategies = self.strategies(index)
         caller = check_caller({} if context is None else context, cfg.context.fields)
         if cfg.context.memory_key:  # users of two locales (say) keep two memories of one query
-            query = dataclasses.replace(query, key=scoped_key(query.key, [_scope(caller.get(f)) for f in cfg.context.memory_key]))
+            scope = [_scope(caller.get(f)) for f in cfg.context.memory_key]
+            query = dataclasses.replace(query, key=scoped_key(query.key, scope))
         query = self._understand(index, query)
         x = context_vector(query, caller, self._vocabulary(index), [a.name for a in cfg.fields.attributes],
                            cfg.context.fields)

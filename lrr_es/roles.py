@@ -137,7 +137,8 @@ def field_map(where: str, raw: Mapping[str, Any]) -> FieldMap:
     known = (*SHARED_KEYS, *MUSIC_KEYS, *NEUTRAL_KEYS)
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(map(str, unknown))} (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(map(str, unknown))} "
+                          f"(known: {', '.join(sorted(known))})")
     music = [k for k in raw if k in MUSIC_KEYS]
     neutral = [k for k in raw if k in NEUTRAL_KEYS]
     if music and neutral:

@@ -11,7 +11,8 @@ import click
 @click.option("--index", "alias", default="music", show_default=True, help="Configured index (alias) to search.")
 @click.option("--size", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits to print.")
 @click.option("--baseline", is_flag=True,
-              help="Elasticsearch's BM25 over the text roles only: the lexical strategy, no ranker (LrrEngine.baseline).")
+              help="Elasticsearch's BM25 over the text roles only: the lexical strategy, no ranker "
+                   "(LrrEngine.baseline).")
 @click.option("--no-ranker", is_flag=True, help="Serve the plan's fused (RRF) order, not the live ranker's.")
 @click.option("--locale", default=None, help="The caller's locale (context), e.g. pt-BR.")
 @click.option("--log", "logged", is_flag=True,
@@ -41,7 +42,8 @@ def search_cmd(obj, text, alias, size, baseline, no_ranker, locale, logged, as_j
     title = config.index(alias).fields.title[0]
     for rank, hit in enumerate(result.hits, 1):
         found = " ".join(f"{n}#{p['rank']}" for n, p in hit["lrr"]["strategies"].items())
-        click.echo(f"{rank:3d}. {hit['_score']:9.4f}  {hit['_id']}  {(hit.get('_source') or {}).get(title, '')}  <- {found}")
+        name = (hit.get("_source") or {}).get(title, "")
+        click.echo(f"{rank:3d}. {hit['_score']:9.4f}  {hit['_id']}  {name}  <- {found}")
 
 
 COMMANDS = (search_cmd,)

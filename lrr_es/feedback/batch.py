@@ -152,7 +152,8 @@ class BatchWriting:
         attempt = 0
         while wanted:
             try:
-                found = esio.mget_sources(self.es, DECISIONS_INDEX, sorted(wanted), ["index", "query", "timestamp", "q2e_key"],
+                found = esio.mget_sources(self.es, DECISIONS_INDEX, sorted(wanted),
+                                          ["index", "query", "timestamp", "q2e_key"],
                                           self.request_timeout)
                 break
             except EsUnavailableError as exc:

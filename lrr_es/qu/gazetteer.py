@@ -138,7 +138,8 @@ class Gazetteer:
     def to_dict(self) -> dict:
         """Plain JSON-ready data; :meth:`from_dict` reads it back."""
         return {"format": FORMAT, "index": self.index, "version": self.version, "total": self.total,
-                "fields": dict(self.fields), "numeric": sorted(self.numeric), "counts": {r: dict(v) for r, v in self.counts.items()},
+                "fields": dict(self.fields), "numeric": sorted(self.numeric),
+                "counts": {r: dict(v) for r, v in self.counts.items()},
                 "aliases": {r: dict(v) for r, v in self.aliases.items()}}
 
     @classmethod

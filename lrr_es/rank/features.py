@@ -224,7 +224,7 @@ _MISSING = (object(), None)  # a cache entry whose values equal nothing
 
 def _statics(pool: Sequence[Candidate], sources: list[dict], fields: FieldMap) -> list[_Static]:
     title_field = next((f for f in fields.title if "." not in f), None)
-    artist_field = next((f for f in fields.artist if "." not in f), None)
+    artist_field = next((f for f in fields.people if "." not in f), None)  # the people role
     roles = (title_field, artist_field, fields.popularity, fields.added_at, fields.entity_type)
     cache = _STATIC.setdefault(roles, {})
     if len(cache) > STATIC_CACHE:

@@ -21,7 +21,8 @@ class StructuredStrategy(Strategy):
     its rest)``, so a doc gains in proportion to how likely the reading it satisfies is; the
     all-text reading is one of them. Slots of one role are alternatives (``terms``), slots of
     different roles all hold. A further field of a slot's attribute (music's main genre beside the
-    genre) and popularity add a little, to order items that satisfy a reading equally. Without slotted readings this is the lexical query.
+    genre) and popularity add a little, to order items that satisfy a reading equally. Without slotted
+    readings this is the lexical query.
 
     The readings come from ``query.interpretations`` or, when those are empty and a ``gazetteer``
     resource was given, from :func:`lrr_es.qu.interpret` (pure either way).
