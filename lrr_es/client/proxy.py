@@ -54,8 +54,9 @@ class LrrClient:
 
     ``client.lrr`` is the engine (``client.lrr.feedback(search_id, doc_id, action, position=...)``);
     ``client.passthrough.snapshot()`` counts the searches that went to Elasticsearch unchanged, by
-    reason. A search can opt out with ``lrr=False`` and pass caller context with
-    ``lrr={"context": {...}}``; neither reaches Elasticsearch.
+    reason. A search can opt out with ``lrr=False``, pass caller context with
+    ``lrr={"context": {...}}``, leave no trace with ``lrr={"log": False}`` and skip the live ranker
+    with ``lrr={"rank": False}``; none of it reaches Elasticsearch.
     """
 
     def __init__(self, es_client: Any, config: Config, engine: Any = None,
@@ -123,9 +124,9 @@ class LrrClient:
         if isinstance(routed, PassThrough):
             self.passthrough.add(routed.reason)
             return self._client.search(*args, **kwargs)
-        request, transport, context = routed
+        request, transport, options = routed
         try:
-            return esio.client_response(*self._serve(request, transport, context))
+            return esio.client_response(*self._serve(request, transport, options))
         except Exception as exc:  # noqa: BLE001 - never break the app: its own search answers instead
             self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}")
             log.debug("engine failed on %s, serving the app's own search", request.index, exc_info=True)
@@ -186,14 +187,18 @@ class LrrClient:
             return request
         if not self._config.index(request.index).learning:
             return PassThrough("learning off")
-        context = served.get("context") if isinstance(served, Mapping) else None
-        return request, transport, context
+        options = served if isinstance(served, Mapping) else {}
+        return request, transport, {"context": options.get("context"), "log": options.get("log", True) is not False,
+                                    "rank": options.get("rank", True) is not False}
 
-    def _serve(self, request: EngineRequest, transport: Mapping[str, Any], context: Any) -> tuple[dict, Any]:
+    def _serve(self, request: EngineRequest, transport: Mapping[str, Any],
+               options: Mapping[str, Any]) -> tuple[dict, Any]:
         """The response body of an engine-served search, and the client's own response whose type and
-        metadata it takes (None when no search of the app's client ran)."""
+        metadata it takes (None when no search of the app's client ran). ``options``: the caller
+        ``context``, whether to ``log`` the search and to ``rank`` it with the live ranker."""
         started = time.perf_counter()
-        key = pool_key(request, context)
+        context = options["context"]
+        key = pool_key(request, context) + ("" if options["rank"] else " unranked")
         pool = self.pages.get(key) if request.from_ > 0 else None
         counted, native = None, None
         if pool is not None and request.from_ < len(pool.entries):
@@ -202,7 +207,8 @@ class LrrClient:
         else:
             # the app's own query at size 0 rides along in the engine's _msearch: total and aggregations
             result = self.lrr.search(request.index, request.text, filters=list(request.filters), size=request.size,
-                                     from_=request.from_, context=context, extra=[_count_body(request)])
+                                     from_=request.from_, context=context, extra=[_count_body(request)],
+                                     log=options["log"], rank=options["rank"])
             if result.failed:
                 raise _EngineFailed("; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())))
             hits, timed_out = result.hits, any(r.status == "timed_out" for r in result.results)

@@ -13,6 +13,7 @@ from lrr_es import es as esio
 from lrr_es.bandit import make_policy
 from lrr_es.bandit.store import MODELS_INDEX, load_policy, model_id, policy_record, save_policy
 from lrr_es.cli import cli
+from lrr_es.client import LrrClient
 from lrr_es.config import config_from_dict
 from lrr_es.context import CONTEXT_DIM
 from lrr_es.decide import COLD_START, PlanItem
@@ -228,3 +229,22 @@ def test_the_search_command_prints_a_baseline_and_leaves_no_trace(es, es_url, en
     assert learned.exit_code == 0 and "semantic: needs semantic" in learned.output
     esio.refresh(es, DECISIONS_INDEX)
     assert esio.count(es, DECISIONS_INDEX) == before
+
+
+def test_the_wrapper_serves_the_catalog_and_can_leave_no_trace(es, catalog):
+    """Through LrrClient an app's match on a text role is served by the engine; lrr={"log": False}
+    leaves no decision, lrr={"rank": False} says the fused order served."""
+    config, _ = catalog
+    client = LrrClient(es, config)
+    body = {"query": {"bool": {"must": [{"match": {"description": "kettle"}}],
+                               "filter": [{"term": {"colour": "red"}}]}}, "size": 5}
+    quiet = client.search(index=NAME, body=body, lrr={"log": False, "rank": False, "context": {"locale": "en"}})
+    logged = client.search(index=NAME, body=body)
+    assert quiet["lrr"]["ranker"] == "rrf" and quiet["hits"]["hits"]
+    assert all(h["_source"]["colour"] == "red" for h in quiet["hits"]["hits"])
+    assert client.passthrough.snapshot() == {}
+    client.lrr.decisions.flush()
+    esio.refresh(es, DECISIONS_INDEX)
+    assert esio.get_source(es, DECISIONS_INDEX, logged["lrr"]["search_id"]) is not None
+    assert esio.get_source(es, DECISIONS_INDEX, quiet["lrr"]["search_id"]) is None
+    client.lrr.close()
