@@ -186,6 +186,12 @@ def put_settings(es: Elasticsearch, index: str, settings: dict) -> None:
         es.indices.put_settings(index=index, body=settings)
 
 
+def index_health(es: Elasticsearch, index: str) -> dict:
+    """Live and deleted documents and segments of ``index`` (primaries; an alias sums its indices)."""
+    found = _raw(es.indices.stats(index=index, metric="docs,segments"))["_all"]["primaries"]
+    return {"live": found["docs"]["count"], "deleted": found["docs"]["deleted"], "segments": found["segments"]["count"]}
+
+
 def block_writes(es: Elasticsearch, index: str) -> None:
     """Block writes and wait for in-flight ones (add_block), then refresh so a scan sees every document."""
     es.indices.add_block(index=index, block="write")
