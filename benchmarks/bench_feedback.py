@@ -221,7 +221,7 @@ def main() -> None:  # noqa: C901 - a linear script
         parser.error(f"unknown part(s) {', '.join(sorted(parts - set(PARTS)))}; known: {', '.join(PARTS)}")
     with tempfile.TemporaryDirectory() as data, local_node(args.port) as node:
         tmp = Path(data)
-        es = node.client(timeout=10)
+        es = node.client(timeout=60)  # a loaded shared machine: setup requests can take long
         setup(es)
         writer_for(es, tmp).close()  # warm-up: templates, scripts, the first bulk
         if "throughput" in parts:

@@ -96,17 +96,11 @@ def spam(es, alias: str, tmp: Path, start_ms: int, target: str, sessions: int, h
     clock = Clock(start_ms)
     with writer(es, alias, tmp, clock, pair_cap) as w:
         for hour in range(hours):
-            events = []
-            for s in range(sessions or 1000):
+            for s in range(sessions or 1000):  # each session's plays in one call, at its moment of the hour
                 clock.now_ms = start_ms + hour * HOUR_MS + s * (HOUR_MS // 2000)
-                for k in range(plays):
-                    events.append({"search_id": f"spam-{hour}-{s}-{k}", "doc_id": target, "action": "play",
-                                   "session_id": f"spam-{hour}-{s}" if sessions else None, "query": QUERY, "index": alias,
-                                   "event_id": f"spam-{uuid.uuid4().hex}"})
-                if len(events) >= 1000:
-                    w.feedback_many(events)
-                    events = []
-            w.feedback_many(events)
+                w.feedback_many({"search_id": f"spam-{hour}-{s}-{k}", "doc_id": target, "action": "play",
+                                 "session_id": f"spam-{hour}-{s}" if sessions else None, "query": QUERY,
+                                 "index": alias, "event_id": f"spam-{uuid.uuid4().hex}"} for k in range(plays))
             assert w.flush(300)
 
 
