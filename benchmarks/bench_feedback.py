@@ -62,14 +62,15 @@ def stream(n: int, seed: int, run: str) -> list[dict]:
              "event_id": f"{run}-{i}"} for i in range(n)]
 
 
-def writer_for(es, tmp: Path, **feedback) -> FeedbackWriter:
-    config = config_from_dict({"indices": {INDEX: {}}, "feedback": {"queue_size": 200_000, "block_timeout_s": 300,
+def writer_for(es, tmp: Path, index: str = INDEX, **feedback) -> FeedbackWriter:
+    config = config_from_dict({"indices": {index: {}}, "feedback": {"queue_size": 200_000, "block_timeout_s": 300,
                                                                    **feedback}})
     return FeedbackWriter(es, config, spool_path=tmp / f"spool-{uuid.uuid4().hex[:6]}.jsonl")
 
 
 CONTENDERS = {  # label -> feedback settings
-    "per document, 1 s window (default)": {},
+    "per document, 250 ms window (default)": {},
+    "per document, 1 s window": {"apply_window_ms": 1000},
     "per document, no window": {"apply_window_ms": 0},
 }
 PER_EVENT = {"one update per event": {"coalesce": False, "apply_window_ms": 0}}  # --per-event: slow
@@ -119,9 +120,9 @@ def bench_throughput(es, tmp: Path, n: int, rounds: int, per_event: bool) -> dic
 
 
 HEALTH_SETUPS = {  # label -> (feedback settings, catalog settings put after migrate; None: lrr-es's own)
-    "lrr-es defaults (1 s window, lrr-es merge settings)": ({}, None),
-    "1 s window, Elasticsearch's merge defaults": ({}, MERGE_DEFAULTS),
-    "no window, Elasticsearch's merge defaults": ({"apply_window_ms": 0}, MERGE_DEFAULTS),
+    "lrr-es defaults (expunge past 25% deleted, deletes_pct_allowed 20)": ({}, None),
+    "no expunge, deletes_pct_allowed 20": ({"max_deleted_share": None}, None),
+    "no expunge, Elasticsearch's merge defaults (as before)": ({"max_deleted_share": None}, MERGE_DEFAULTS),
 }
 
 
@@ -140,14 +141,14 @@ def bench_health(es, tmp: Path, n: int, samples: int = 5) -> dict:
         esio.refresh(es, alias)
         events = [dict(e, index=alias) for e in stream(n, 13, uuid.uuid4().hex[:8])]
         points, step = [], max(1, n // samples)
-        writer = writer_for(es, tmp, batch_size=1000, **feedback)
+        writer = writer_for(es, tmp, alias, batch_size=1000, **feedback)
         for start_at in range(0, n, step):
             for chunk in range(start_at, min(n, start_at + step), 1000):
                 writer.feedback_many(events[chunk:min(chunk + 1000, start_at + step)])
             assert writer.flush(900)
             points.append((min(n, start_at + step), esio.index_health(es, alias)))
-        writer.close()
-        out[label] = points
+        stats = writer.close()
+        out[label] = (points, stats.expunges, stats.q2e_updates)
     return out
 
 
@@ -227,10 +228,10 @@ def main() -> None:  # noqa: C901 - a linear script
         if "throughput" in parts:
             report_throughput(bench_throughput(es, tmp, args.events, args.rounds, args.per_event), args.events)
         if "health" in parts:
-            for label, points in bench_health(es, tmp, args.health_events).items():
+            for label, (points, expunges, updates) in bench_health(es, tmp, args.health_events).items():
                 shown = ", ".join(f"{n:,}: {h['deleted']:,} deleted / {h['live']:,} live, {h['segments']} segments"
                                   for n, h in points)
-                print(f"health {label}: after {shown}")
+                print(f"health {label}: after {shown} ({updates:,} scripted updates, {expunges} expunges)")
         if "latency" in parts:
             lat = bench_latency(es, tmp, args.latency_samples)
             print(f"feedback -> visible to search: p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms "

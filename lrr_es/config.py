@@ -116,7 +116,10 @@ class FeedbackConfig:
     play_full_s: float = 30.0  # a play ``value`` above 1 is seconds; this many count as a full play
     search_ttl_s: float = 86_400.0  # feedback later than this after its search is an orphan
     coalesce: bool = True  # combine the events of one document (all its keys) into one scripted update
-    apply_window_ms: int = 1000  # how long a document's Q2E increments are gathered before its one update
+    apply_window_ms: int = 250  # how long a document's Q2E increments are gathered before its one update
+    # every Q2E update leaves the old copy of its document deleted; past this share of deleted copies in a
+    # catalog index (checked every 500 updates) the writer has Elasticsearch expunge them (null: never)
+    max_deleted_share: float | None = 0.25
     queue_size: int = 10_000  # events held in memory while Elasticsearch is slow or down
     # bytes (approximate) of the events the writer holds: queued, in flight, awaiting their Q2E update,
     # replayed from the spool; at the bound feedback() blocks like on a full queue
@@ -343,6 +346,8 @@ def _check_feedback(where: str, c: FeedbackConfig) -> None:
     if not isinstance(c.coalesce, bool):
         raise ConfigError(f"{where}.coalesce must be true or false, got {c.coalesce!r}")
     _check_int(f"{where}.apply_window_ms", c.apply_window_ms, 0, 600_000)
+    if c.max_deleted_share is not None:
+        _check_number(f"{where}.max_deleted_share", c.max_deleted_share, 0.01, 0.99)
     _check_int(f"{where}.queue_size", c.queue_size, 1, 10_000_000)
     _check_int(f"{where}.queue_max_bytes", c.queue_max_bytes, 2 ** 16, 2 ** 40)
     _check_int(f"{where}.rejected_max_bytes", c.rejected_max_bytes, 0, 2 ** 40)

@@ -10,6 +10,11 @@ update of a document changed since the last refresh makes Elasticsearch refresh 
 it (a small segment, and the old copy a deleted document), the cost docs/benchmarks.md "Feedback"
 measures.
 
+Every update leaves the document's old copy deleted in its segment; on a small catalog the merge
+policy rarely reclaims them (docs/benchmarks.md measured 37% deleted after 30,000 events on 2,000
+documents, whatever ``deletes_pct_allowed``), so every HEALTH_CHECK_UPDATES updates this thread
+reads the index's counts and, past ``feedback.max_deleted_share``, has Elasticsearch expunge them.
+
 An update Elasticsearch cannot take now (down, 409/429/5xx) is retried with the writer's backoff; at
 close, what is not applied in time goes to the spool with its events (already stored: replayed, they
 answer 409 "ours" and their increments are applied then).
@@ -27,6 +32,8 @@ from .batch import GiveUp, QueuedEvent, WriterStats
 from .plan import Q2EUpdate, Resolved, plan_updates
 
 log = logging.getLogger(__name__)
+HEALTH_CHECK_UPDATES = 500  # scripted updates between two looks at a catalog index's deleted share
+EXPUNGE_TIMEOUT_S = 300.0
 Awaiting = dict[tuple[str, str], list[tuple[QueuedEvent, Resolved]]]
 
 
@@ -47,6 +54,7 @@ class Q2EApplying:
     _applying: list[QueuedEvent]
     _flushes: int
     _writer_done: bool
+    _updates_unchecked: dict[str, int]  # index -> scripted updates since its deleted share was last read
 
     def _hand_over(self, stored: list[tuple[QueuedEvent, Resolved]]) -> None:
         """Queue the Q2E increments of newly stored events for the applier thread."""
@@ -101,6 +109,28 @@ class Q2EApplying:
         items = {item.event.event_id: item for members in taken.values() for item, _ in members}
         for start in range(0, len(updates), self.fb.batch_size):
             self._send_updates(updates[start:start + self.fb.batch_size], items)
+        for update in updates:
+            self._updates_unchecked[update.index] = self._updates_unchecked.get(update.index, 0) + 1
+        for index, count in list(self._updates_unchecked.items()):
+            if count >= HEALTH_CHECK_UPDATES:
+                self._updates_unchecked[index] = 0
+                self._keep_healthy(index)
+
+    def _keep_healthy(self, index: str) -> None:
+        """Expunge the deleted copies of ``index`` when they exceed ``max_deleted_share`` (best effort)."""
+        if self.fb.max_deleted_share is None:
+            return
+        try:
+            health = esio.index_health(self.es, index)
+            share = health["deleted"] / max(1, health["deleted"] + health["live"])
+            if share <= self.fb.max_deleted_share:
+                return
+            log.info("catalog %s holds %d deleted copies (%.0f%%, over max_deleted_share %.0f%%); expunging them",
+                     index, health["deleted"], 100 * share, 100 * self.fb.max_deleted_share)
+            esio.expunge_deletes(self.es, index, EXPUNGE_TIMEOUT_S)
+            self.stats.expunges += 1
+        except EsUnavailableError as exc:
+            log.warning("catalog %s: deleted copies not expunged now (%s); tried again later", index, exc)
 
     def _send_updates(self, todo: list[Q2EUpdate], items: dict[str, QueuedEvent]) -> None:
         attempt = 0

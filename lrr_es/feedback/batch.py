@@ -69,6 +69,7 @@ class WriterStats:
     replayed: int = 0  # read back from the spool at start
     spooled: int = 0  # left unwritten at close, saved to the spool
     spool_path: str = ""
+    expunges: int = 0  # times the writer had a catalog's deleted copies expunged (max_deleted_share)
     held_bytes: int = 0  # approximate bytes of the events held now (queued, in flight, awaiting Q2E)
     peak_bytes: int = 0  # the most held_bytes ever was
 
@@ -126,15 +127,14 @@ class BatchWriting:
 
     def _dead_letter(self, event: FeedbackEvent, status: int | None, reason: str) -> None:
         try:
-            kept = dead_letter(self.rejected_path, event, status, reason, self.fb.rejected_max_bytes)
+            if dead_letter(self.rejected_path, event, status, reason, self.fb.rejected_max_bytes):
+                return
+            why = f"it holds rejected_max_bytes ({self.fb.rejected_max_bytes}) already"
         except OSError as exc:
-            log.error("dead-letter file %s not written (%s): event %s lost", self.rejected_path, exc, event.to_dict())
-            kept = False
-        if not kept:
-            self.stats.not_kept += 1
-            log.error("dead-letter file %s holds rejected_max_bytes (%d) already: event %s not kept (%d so far): %s",
-                      self.rejected_path, self.fb.rejected_max_bytes, event.event_id, self.stats.not_kept,
-                      event.to_dict())
+            why = f"it cannot be written ({exc})"
+        self.stats.not_kept += 1
+        log.error("dead-letter file %s: %s; event %s not kept (%d so far): %s", self.rejected_path, why,
+                  event.event_id, self.stats.not_kept, event.to_dict())
 
     # --- one batch ---------------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ class FeedbackWriter(BatchWriting, Q2EApplying):
         self._awaiting_since: float | None = None
         self._applying: list[QueuedEvent] = []
         self._flushes = 0  # flush() calls waiting: the applier does not wait for its window
+        self._updates_unchecked: dict[str, int] = {}
         self._closing = self._closed = self._writer_done = False
         self._close_deadline = float("inf")
         self._replay_left = 0  # replayed events taken from the spool and not settled yet

@@ -11,6 +11,7 @@ from lrr_es import es as esio
 from lrr_es.config import config_from_dict
 from lrr_es.errors import FeedbackBacklogError
 from lrr_es.feedback import FeedbackWriter
+from lrr_es.feedback import apply as apply_module
 from lrr_es.feedback.events import make_event
 from lrr_es.feedback.spool import write_spool
 from lrr_es.migrate import migrate
@@ -152,3 +153,19 @@ def test_the_dead_letter_file_stops_at_its_bound_and_counts_what_it_did_not_keep
     kept = (tmp_path / "spool.jsonl.rejected").read_text().splitlines()
     assert writer.stats.rejected == 50 and writer.stats.not_kept == 50 - len(kept) and 0 < len(kept) < 10
     assert (tmp_path / "spool.jsonl.rejected").stat().st_size <= 2000
+
+
+# --- issue 16 item 5: the deleted copies the updates leave behind are expunged -------------------------
+
+def test_past_max_deleted_share_the_writer_has_the_deleted_copies_expunged(es, small, writer_of, monkeypatch):
+    monkeypatch.setattr(apply_module, "HEALTH_CHECK_UPDATES", 5)  # look after every 5 updates, not 500
+    writer = writer_of(small, max_deleted_share=0.3, pair_cap=None)
+    for round_ in range(40):  # 40 flushed rounds: each document updated once per round, its old copy deleted
+        writer.feedback_many({"search_id": f"h{round_}-{d}", "doc_id": f"d{d}", "action": "click",
+                              "session_id": f"h{round_}-{d}", "query": "healthy", "index": small} for d in range(5))
+        assert writer.flush(60)
+    assert writer.stats.q2e_updates == 200 and writer.stats.expunges >= 1
+    health = esio.index_health(es, small)
+    # 200 old copies were deleted; a force merge reclaims those older than the shard's soft-delete
+    # retention lease (renewed about every 30 s), so the most recent ones stay for a while
+    assert health["live"] == 5 and health["deleted"] < 100
