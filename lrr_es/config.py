@@ -106,10 +106,24 @@ class FeedbackConfig:
     # process (lrr_es/feedback/cap.py explains the multi-process trade-off).
     cap_per_session: float = 3
     cap_window_s: float = 3600.0
+    # Spam bound that does not depend on the caller's honesty: one query key's score on one document
+    # moves by at most pair_cap (weight units, either direction) at once and pair_cap per pair_window_s
+    # after that (a token bucket), however many sessions or processes send the events. Enforced inside
+    # the Painless update, on the writers' clock (null: off).
+    pair_cap: float | None = 20.0
+    pair_window_s: float = 3600.0
     play_full_s: float = 30.0  # a play ``value`` above 1 is seconds; this many count as a full play
     search_ttl_s: float = 86_400.0  # feedback later than this after its search is an orphan
-    coalesce: bool = True  # combine one batch's events for the same (document, key) into one update
+    coalesce: bool = True  # combine the events of one document (all its keys) into one scripted update
+    apply_window_ms: int = 250  # how long a document's Q2E increments are gathered before its one update
+    # every Q2E update leaves the old copy of its document deleted; past this share of deleted copies in a
+    # catalog index (checked every 500 updates) the writer has Elasticsearch expunge them (null: never)
+    max_deleted_share: float | None = 0.25
     queue_size: int = 10_000  # events held in memory while Elasticsearch is slow or down
+    # bytes (approximate) of the events the writer holds: queued, in flight, awaiting their Q2E update,
+    # replayed from the spool; at the bound feedback() blocks like on a full queue
+    queue_max_bytes: int = 64 * 2 ** 20
+    rejected_max_bytes: int = 64 * 2 ** 20  # the dead-letter file's bound; past it events are counted, not kept
     batch_size: int = 500
     flush_ms: int = 200  # longest wait for a batch to fill
     block_timeout_s: float = 5.0  # how long feedback() blocks on a full queue before raising
@@ -332,11 +346,19 @@ def _check_feedback(where: str, c: FeedbackConfig) -> None:
     _check_int(f"{where}.max_queries", c.max_queries, 0, 1000)
     _check_number(f"{where}.cap_per_session", c.cap_per_session, 0.001, 1e6)
     _check_number(f"{where}.cap_window_s", c.cap_window_s, 1, 30 * 86_400)
+    if c.pair_cap is not None:
+        _check_number(f"{where}.pair_cap", c.pair_cap, 0, 1e6)
+    _check_number(f"{where}.pair_window_s", c.pair_window_s, 1, 30 * 86_400)
     _check_number(f"{where}.play_full_s", c.play_full_s, 1, 86_400)
     _check_number(f"{where}.search_ttl_s", c.search_ttl_s, 1, 365 * 86_400)
     if not isinstance(c.coalesce, bool):
         raise ConfigError(f"{where}.coalesce must be true or false, got {c.coalesce!r}")
+    _check_int(f"{where}.apply_window_ms", c.apply_window_ms, 0, 600_000)
+    if c.max_deleted_share is not None:
+        _check_number(f"{where}.max_deleted_share", c.max_deleted_share, 0.01, 0.99)
     _check_int(f"{where}.queue_size", c.queue_size, 1, 10_000_000)
+    _check_int(f"{where}.queue_max_bytes", c.queue_max_bytes, 2 ** 16, 2 ** 40)
+    _check_int(f"{where}.rejected_max_bytes", c.rejected_max_bytes, 0, 2 ** 40)
     _check_int(f"{where}.batch_size", c.batch_size, 1, 10_000)
     _check_int(f"{where}.flush_ms", c.flush_ms, 1, 60_000)
     _check_number(f"{where}.block_timeout_s", c.block_timeout_s, 0, 3600)

@@ -186,6 +186,27 @@ def put_settings(es: Elasticsearch, index: str, settings: dict) -> None:
         es.indices.put_settings(index=index, body=settings)
 
 
+def index_health(es: Elasticsearch, index: str) -> dict:
+    """Live and deleted documents and segments of ``index`` (primaries; an alias sums its indices)."""
+    try:
+        found = _raw(es.indices.stats(index=index, metric="docs,segments"))["_all"]["primaries"]
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"stats of {index} failed: {_reason(exc)}") from None
+    return {"live": found["docs"]["count"], "deleted": found["docs"]["deleted"], "segments": found["segments"]["count"]}
+
+
+def expunge_deletes(es: Elasticsearch, index: str, request_timeout: float | None = None) -> None:
+    """Merge away the deleted documents of ``index`` (a force merge of only the segments holding more
+    than ``index.merge.policy.expunge_deletes_allowed`` of them); EsUnavailableError when it cannot."""
+    client, kwargs = _timed(es, request_timeout)
+    try:
+        client.indices.forcemerge(index=index, only_expunge_deletes=True, **kwargs)
+    except TransportErrors as exc:
+        raise EsUnavailableError(f"force merge of {index} failed: {_reason(exc)}") from None
+    except ApiError as exc:
+        raise EsUnavailableError(f"force merge of {index} answered {_status(exc)}: {_error_info(exc)}") from None
+
+
 def block_writes(es: Elasticsearch, index: str) -> None:
     """Block writes and wait for in-flight ones (add_block), then refresh so a scan sees every document."""
     es.indices.add_block(index=index, block="write")

@@ -22,7 +22,7 @@ from .config import Config, IndexConfig
 from .errors import MigrationError
 from .names import SYSTEM_INDICES
 from .templates import (ADOPTED_POPULARITY_FEATURE, catalog_analysis, catalog_template,
-                        lrr_field_mappings, script_id, script_names, script_source,
+                        lrr_field_mappings, merge_settings, script_id, script_names, script_source,
                         system_template, template_version)
 
 Echo = Callable[[str], None]
@@ -79,6 +79,28 @@ def setup_steps(es: Elasticsearch, config: Config) -> list[tuple[str, Callable[[
         if missing:
             steps.append((f"add fields {', '.join(sorted(missing))} to system index {name}",
                           lambda n=name, m=missing: esio.put_mapping(es, n, m)))
+    for ix in config.indices.values():
+        steps += catalog_steps(es, ix)
+    return steps
+
+
+def catalog_steps(es: Elasticsearch, index: IndexConfig) -> list[tuple[str, Callable[[], None]]]:
+    """(description, action) that bring the live index behind ``index``'s alias up to date in place: lrr-es
+    fields added since it was created (additive, no reindex) and the merge settings."""
+    targets = esio.alias_targets(es, index.name)
+    if len(targets) != 1:
+        return []  # none yet (migrate creates it), or a broken alias plan() reports
+    current = targets[0]
+    steps: list[tuple[str, Callable[[], None]]] = []
+    missing = missing_fields(esio.get_mapping(es, current).get("properties", {}), lrr_field_mappings())
+    if missing:
+        steps.append((f"add fields {', '.join(sorted(missing))} to catalog index {current}",
+                      lambda m=missing: esio.put_mapping(es, current, m)))
+    wanted = merge_settings()
+    policy = esio.get_settings(es, current).get("merge", {}).get("policy", {})
+    if any(str(policy.get(name.rsplit(".", 1)[1])) != value for name, value in wanted.items()):
+        steps.append((f"set {', '.join(f'{k}={v}' for k, v in wanted.items())} on catalog index {current}",
+                      lambda: esio.put_settings(es, current, wanted)))
     return steps
 
 
@@ -215,7 +237,7 @@ def _app_index_body(es: Elasticsearch, source: str, index: IndexConfig, version:
     meta["lrr"]["adopted"] = True
     mappings = {**app_mapping, "properties": {**app_mapping.get("properties", {}), **_adoption_fields(feature, index)},
                 "_meta": meta}
-    return {"settings": {"analysis": _merged_analysis(es, source)}, "mappings": mappings}, feature
+    return {"settings": {"analysis": _merged_analysis(es, source), **merge_settings()}, "mappings": mappings}, feature
 
 
 def _copy_and_swap(es: Elasticsearch, index: IndexConfig, p: MigrationPlan, feature: str | None, release: list[dict],

@@ -8,6 +8,7 @@ whitespace, never empty, at most :data:`MAX_KEY_LENGTH` characters (longer keys 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from typing import Iterable, Mapping, Sequence
 
@@ -132,18 +133,43 @@ MAX_SCORE = 10_000.0
 
 def update_script(key: str | None, increment: float, now_ms: int, *, decay_days: float, max_keys: int,
                   max_increment: float, max_queries: int, event_id: str | None = None,
-                  query: str | None = None) -> dict:
+                  query: str | None = None, **budget) -> dict:
     """The ``script`` of a scripted update that applies one engagement to one document's Q2E memory.
 
-    ``key`` must come from :func:`q2e_key`; ``None`` only decays. Everything travels in params.
+    ``key`` must come from :func:`q2e_key`; ``None`` only decays. ``budget``: see :func:`memory_update_script`.
     """
-    if key is not None and not is_key(key):
-        raise ValueError(f"{key!r} is not a normalized Q2E key; pass q2e_key(query)")
-    increment = float(increment)
-    if increment != increment or increment in (float("inf"), float("-inf")):
-        raise ValueError(f"increment must be a finite number, got {increment!r}")
+    return memory_update_script({} if key is None else {key: increment}, now_ms, decay_days=decay_days,
+                                max_keys=max_keys, max_increment=max_increment, max_queries=max_queries,
+                                event_id=event_id, queries=() if query is None else (query,), **budget)
+
+
+def memory_update_script(increments: Mapping[str, float], now_ms: int, *, decay_days: float, max_keys: int,
+                         max_increment: float, max_queries: int, event_id: str | None = None,
+                         queries: Iterable[str] = (), pair_cap: float | None = None,
+                         pair_window_ms: int = 3_600_000, clock_ms: int | None = None,
+                         clock_from_ms: int | None = None) -> dict:
+    """The ``script`` of one scripted update applying several keys' increments to one document's Q2E memory.
+
+    ``increments`` maps keys from :func:`q2e_key` to signed increments (empty: only decay). ``pair_cap``
+    is the spam bound, across every call: a token bucket per key and document, bursts up to
+    ``pair_cap``, refilled at ``pair_cap`` per ``pair_window_ms`` on the writers' clock (the events were
+    received from ``clock_from_ms`` to ``clock_ms``; default ``now_ms``); None: no bound.
+    Everything travels in params.
+    """
+    for key, increment in increments.items():
+        if not is_key(key):
+            raise ValueError(f"{key!r} is not a normalized Q2E key; pass q2e_key(query)")
+        if not math.isfinite(float(increment)):
+            raise ValueError(f"increment must be a finite number, got {increment!r}")
+    if pair_cap is not None and not (math.isfinite(float(pair_cap)) and pair_cap >= 0 and pair_window_ms > 0):
+        raise ValueError(f"pair_cap must be a finite number >= 0 and pair_window_ms positive, got {pair_cap!r}, "
+                         f"{pair_window_ms!r}")
+    clock = int(now_ms if clock_ms is None else clock_ms)
     return {"id": script_id("q2e-update"), "params": {
-        "key": key, "inc": increment, "now": int(now_ms), "half_life_ms": float(decay_days) * DAY_MS,
-        "max_keys": int(max_keys), "max_inc": float(max_increment), "max_score": MAX_SCORE,
-        "event_id": event_id, "max_events": MAX_EVENTS_REMEMBERED, "query": query, "max_queries": int(max_queries),
+        "incs": {key: float(inc) for key, inc in increments.items()}, "now": int(now_ms),
+        "half_life_ms": float(decay_days) * DAY_MS, "max_keys": int(max_keys), "max_inc": float(max_increment),
+        "max_score": MAX_SCORE, "event_id": event_id, "max_events": MAX_EVENTS_REMEMBERED,
+        "queries": list(queries), "max_queries": int(max_queries),
+        "pair_cap": None if pair_cap is None else float(pair_cap), "pair_window_ms": int(pair_window_ms),
+        "clock": clock, "clock_from": clock if clock_from_ms is None else min(int(clock_from_ms), clock),
     }}

@@ -25,7 +25,7 @@ def shipped_dir(name: str) -> Path:
     return inside if inside.is_dir() else PACKAGE.parent / name
 
 
-LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events",
+LRR_FIELDS = ("q2e", "q2e_queries", "q2e_ts", "q2e_seeded", "q2e_pinned", "q2e_events", "q2e_window",
               "lrr_phonetic", "lrr_sem_cluster", "lrr_emb")
 PHONETIC_FIELD = "lrr_phonetic"
 SEM_CLUSTER_FIELD = "lrr_sem_cluster"  # keyword: the document's coarse semantic cluster
@@ -83,6 +83,14 @@ def lrr_field_mappings() -> dict:
     """The mappings of the fields lrr-es owns in every catalog index (for adopting an app's index)."""
     props = _template_file("catalog")["template"]["mappings"]["properties"]
     return {name: copy.deepcopy(props[name]) for name in LRR_FIELDS}
+
+
+def merge_settings() -> dict[str, str]:
+    """The catalog's merge policy settings, flat (``index.merge.policy.<name>``: value as text): they keep
+    the deleted copies the Q2E updates leave behind bounded (docs/benchmarks.md "Feedback"). Dynamic
+    settings, so ``lrr-es migrate`` also puts them on a live index in place."""
+    policy = _template_file("catalog")["template"]["settings"]["index"]["merge"]["policy"]
+    return {f"index.merge.policy.{name}": str(value) for name, value in policy.items()}
 
 
 def catalog_analysis() -> dict:

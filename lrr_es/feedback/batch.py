@@ -7,7 +7,8 @@ Elasticsearch; the writer holds the queue and the lifecycle. Per batch:
    the decision logged in lrr-decisions, one _mget per batch) and cap its Q2E increment;
 2. create the events in lrr-events under their event ids (one _bulk; 409 = already stored: a
    duplicate, unless this writer sent it before, which means an earlier attempt got through);
-3. apply the Q2E increments of the newly stored events (one _bulk of scripted updates).
+3. hand the Q2E increments of the newly stored events to the applier thread (lrr_es.feedback.apply),
+   which combines them per document over a window while this thread writes the next batch.
 
 Elasticsearch unavailable: the request is retried with backoff until the writer closes. One bad event
 never costs another: an event Elasticsearch refuses for good (alone, or by spoiling a whole _bulk,
@@ -33,7 +34,7 @@ from ..errors import EsUnavailableError
 from ..names import DECISIONS_INDEX
 from .cap import SessionCap
 from .events import FeedbackEvent
-from .plan import RecentSearches, Resolved, context_from_decision, event_lines, plan_updates, resolve
+from .plan import RecentSearches, Resolved, context_from_decision, event_lines, resolve
 from .spool import dead_letter
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ class QueuedEvent:
     event: FeedbackEvent
     attempted: bool = False  # a write of it may have reached Elasticsearch
     replayed: bool = False
+    size: int = 0  # approximate bytes held for it (lrr_es.feedback.events.event_bytes)
+    awaiting: bool = False  # stored, its Q2E increment handed to the applier
+    applied: bool = False  # its Q2E update settled (applied, or refused for good)
 
 
 @dataclass
@@ -60,10 +64,14 @@ class WriterStats:
     q2e_updates: int = 0  # scripted update requests (fewer than q2e_events when coalesced)
     missing_docs: int = 0  # events whose document is not in the index
     rejected: int = 0  # refused by Elasticsearch for good (logged; events also go to the dead-letter file)
+    not_kept: int = 0  # rejected events the dead-letter file had no room for (rejected_max_bytes): logged only
     retries: int = 0  # batch requests retried after a failure
     replayed: int = 0  # read back from the spool at start
     spooled: int = 0  # left unwritten at close, saved to the spool
     spool_path: str = ""
+    expunges: int = 0  # times the writer had a catalog's deleted copies expunged (max_deleted_share)
+    held_bytes: int = 0  # approximate bytes of the events held now (queued, in flight, awaiting Q2E)
+    peak_bytes: int = 0  # the most held_bytes ever was
 
 
 class GiveUp(Exception):
@@ -115,10 +123,18 @@ class BatchWriting:
         reason = _reason(error)
         log.error("lrr-events refused event %s (%s): %s; kept in %s", event.event_id, status, reason,
                   self.rejected_path)
+        self._dead_letter(event, status, reason)
+
+    def _dead_letter(self, event: FeedbackEvent, status: int | None, reason: str) -> None:
         try:
-            dead_letter(self.rejected_path, event, status, reason)
+            if dead_letter(self.rejected_path, event, status, reason, self.fb.rejected_max_bytes):
+                return
+            why = f"it holds rejected_max_bytes ({self.fb.rejected_max_bytes}) already"
         except OSError as exc:
-            log.error("dead-letter file %s not written (%s): event %s lost", self.rejected_path, exc, event.to_dict())
+            why = f"it cannot be written ({exc})"
+        self.stats.not_kept += 1
+        log.error("dead-letter file %s: %s; event %s not kept (%d so far): %s", self.rejected_path, why,
+                  event.event_id, self.stats.not_kept, event.to_dict())
 
     # --- one batch ---------------------------------------------------------------------------
 
@@ -127,7 +143,7 @@ class BatchWriting:
         contexts = self._contexts(batch)
         resolved = [resolve(i.event, contexts.get(i.event.search_id), self.fb, self.cap) for i in batch]
         stored = self._store_events(list(zip(batch, resolved)))
-        self._apply_q2e(stored)
+        self._hand_over(stored)  # lrr_es.feedback.apply: the Q2E updates, in the applier's thread
 
     def _unique(self, batch: list[QueuedEvent]) -> list[QueuedEvent]:
         seen: dict[str, QueuedEvent] = {}
@@ -197,34 +213,6 @@ class BatchWriting:
         self.stats.written += 1
         self.stats.orphans += "orphan" in r.flags
         self.stats.capped += "capped" in r.flags
-
-    def _apply_q2e(self, stored: list[tuple[QueuedEvent, Resolved]]) -> None:
-        items = {item.event.event_id: item for item, _ in stored}
-        todo = plan_updates((r for _, r in stored), self.fb)
-        attempt = 0
-        while todo:
-            try:
-                results = esio.bulk_units(self.es, [[u.action, u.body] for u in todo], self.request_timeout)
-            except EsUnavailableError as exc:
-                attempt = self._backoff(attempt, exc, [items[e] for u in todo for e in u.event_ids])
-                continue
-            retry = []
-            for update, result in zip(todo, results):
-                status = result.get("status", 0)
-                if status in (200, 201):
-                    self.stats.q2e_updates += 1
-                    self.stats.q2e_events += len(update.event_ids)
-                elif status == 404:
-                    self.stats.missing_docs += len(update.event_ids)
-                elif status in esio.RETRYABLE_STATUSES or status >= 500 or status == 409:
-                    retry.append(update)
-                else:
-                    self.stats.rejected += len(update.event_ids)
-                    log.error("Q2E update of %s/%s refused: %s", update.index, update.doc_id, result.get("error"))
-            todo = retry
-            if retry:
-                attempt = self._backoff(attempt, EsUnavailableError(f"{len(retry)} updates answered 409/429/5xx"),
-                                        [items[e] for u in retry for e in u.event_ids])
 
     def _backoff(self, attempt: int, exc: Exception, remaining: list[QueuedEvent]) -> int:
         """Sleep before a retry (0.1 s doubling to MAX_BACKOFF_S); give up only when closing runs out of time."""

@@ -15,10 +15,13 @@ within one process. It is not a global guarantee:
 - Memory is bounded (``max_entries`` windows, least recently used evicted); evicting a live window
   resets that session's budget, which needs ``max_entries`` distinct active triples to happen.
 
-The alternative, a per-document map of session budgets inside the Painless update, would hold
-across processes but costs every update a bigger document, makes each spam click a real write
-(the reason to cap at all) and needs a catalog schema change. Events without a session_id are
-capped per search_id instead (one search can move a score only by the cap).
+Because session ids come from the caller, this cap alone does not stop a spammer with many
+sessions (or none: events without a session_id are capped per search_id, and each search is new).
+The bound that does not trust the caller is the pair budget (``feedback.pair_cap`` per
+``pair_window_s``): how much one query key's score on one document may move per window, whoever
+sends the events. It lives in the document (``q2e_window``) and is enforced by the Painless update
+(painless/q2e-update.painless) on the writers' clock, so it holds across processes and restarts;
+this session cap stays in front of it because it is free (capped events cost Elasticsearch nothing).
 """
 from __future__ import annotations
 

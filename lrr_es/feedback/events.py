@@ -209,3 +209,12 @@ def _value(value: Any) -> float | None:
     if value > MAX_VALUE:  # checked before float(): a huge int would overflow it
         raise FeedbackError(f"value must be at most {MAX_VALUE:.7g} (a float field in lrr-events), got {value!r:.80}")
     return float(value)
+
+
+EVENT_OVERHEAD_BYTES = 600  # the event object, its queue entry and the fixed-size fields, in CPython
+
+
+def event_bytes(event: FeedbackEvent) -> int:
+    """Approximate bytes an event holds in memory (what the writer's byte bound counts)."""
+    texts = (event.event_id, event.search_id, event.doc_id, event.action, event.session_id, event.query, event.index)
+    return EVENT_OVERHEAD_BYTES + sum(len(t) for t in texts if t is not None)

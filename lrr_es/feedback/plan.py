@@ -1,18 +1,19 @@
 """Planning one batch of feedback (pure): which search each event belongs to, its Q2E increment after
-the cap, the lrr-events documents and the scripted Q2E updates, grouped per (index, document, key)."""
+the cap, the lrr-events documents and the scripted Q2E updates, one per (index, document)."""
 from __future__ import annotations
 
 import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 from ..config import FeedbackConfig
 from ..errors import QueryError
 from ..names import EVENTS_INDEX
-from ..q2e import DAY_MS, update_script
-from ..parse import parse_query
+from ..q2e import DAY_MS, memory_update_script
+from ..parse import Query, parse_query
 from ..timestamps import epoch_ms
 from .cap import SessionCap, event_weight, session_of
 from .events import FeedbackEvent, event_source
@@ -88,7 +89,7 @@ def resolve(event: FeedbackEvent, context: SearchContext | None, config: Feedbac
     if event.query is None or event.index is None or "orphan" in flags:
         return Resolved(event, None, None, 0.0, tuple(flags))
     try:
-        parsed = parse_query(event.query)
+        parsed = _parsed(event.query)
     except QueryError:
         return Resolved(event, None, None, 0.0, tuple(flags + ["no_key"]))
     key = context.key if context is not None and not explicit and context.key else parsed.key
@@ -99,13 +100,19 @@ def resolve(event: FeedbackEvent, context: SearchContext | None, config: Feedbac
     return Resolved(event, key, parsed.text, increment, tuple(flags))
 
 
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> Query:
+    """parse_query, remembered: feedback repeats the same few queries many times."""
+    return parse_query(text)
+
+
 @dataclass(frozen=True)
 class Q2EUpdate:
-    """One scripted update of one document's Q2E memory, applying one or more events."""
+    """One scripted update of one document's Q2E memory, applying one or more events (of one or more keys)."""
 
     index: str
     doc_id: str
-    key: str
+    keys: tuple[str, ...]
     update_id: str  # the event id (one event) or a digest of the group's event ids
     event_ids: tuple[str, ...]
     action: dict  # the _bulk action line
@@ -113,11 +120,12 @@ class Q2EUpdate:
 
 
 def plan_updates(resolved: Iterable[Resolved], config: FeedbackConfig) -> list[Q2EUpdate]:
-    """The scripted updates for ``resolved`` events with an increment, one per (index, doc, key) when
-    ``config.coalesce`` (late events pre-decayed to the group's newest timestamp, bounds scaled by size)."""
+    """The scripted updates for ``resolved`` events with an increment: one per (index, document), applying
+    all its keys, when ``config.coalesce`` (late events pre-decayed to the group's newest timestamp, each
+    key's bound scaled by its number of events); else one per event."""
     groups: dict[tuple, list[Resolved]] = {}
     for n, r in enumerate(x for x in resolved if x.increment != 0.0 and x.key is not None):
-        slot = (r.event.index, r.event.doc_id, r.key) if config.coalesce else (n,)
+        slot = (r.event.index, r.event.doc_id) if config.coalesce else (n,)
         groups.setdefault(slot, []).append(r)
     return [_update(members, config) for members in groups.values()]
 
@@ -126,15 +134,25 @@ def _update(members: list[Resolved], config: FeedbackConfig) -> Q2EUpdate:
     first = members[0]
     now = max(m.event.timestamp for m in members)
     half_life_ms = config.decay_days * DAY_MS
-    increment = sum(m.increment * 0.5 ** ((now - m.event.timestamp) / half_life_ms) for m in members)
+    increments: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for m in members:
+        increments[m.key] = increments.get(m.key, 0.0) + m.increment * 0.5 ** ((now - m.event.timestamp) / half_life_ms)
+        counts[m.key] = counts.get(m.key, 0) + 1
     ids = tuple(m.event.event_id for m in members)
     update_id = ids[0] if len(ids) == 1 else "g-" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:30]
-    latest_query = max(members, key=lambda m: m.event.timestamp).query_text
-    script = update_script(first.key, increment, now, decay_days=config.decay_days, max_keys=config.max_keys,
-                           max_increment=config.max_increment * len(members), max_queries=config.max_queries,
-                           event_id=update_id, query=latest_query)
+    latest_first = sorted(members, key=lambda m: m.event.timestamp, reverse=True)
+    queries = list(dict.fromkeys(m.query_text for m in latest_first if m.query_text is not None))
+    queries = queries[:config.max_queries][::-1]  # the newest last, as the document keeps them
+    pair_window_ms = int(config.pair_window_s * 1000)
+    script = memory_update_script(increments, now, decay_days=config.decay_days, max_keys=config.max_keys,
+                                  max_increment=config.max_increment * max(counts.values()),
+                                  max_queries=config.max_queries, event_id=update_id, queries=queries,
+                                  pair_cap=config.pair_cap, pair_window_ms=pair_window_ms,
+                                  clock_ms=max(m.event.received_at for m in members),
+                                  clock_from_ms=min(m.event.received_at for m in members))
     action = {"update": {"_index": first.event.index, "_id": first.event.doc_id, "retry_on_conflict": 5}}
-    return Q2EUpdate(first.event.index, first.event.doc_id, first.key, update_id, ids, action, {"script": script})
+    return Q2EUpdate(first.event.index, first.event.doc_id, tuple(increments), update_id, ids, action, {"script": script})
 
 
 def event_lines(resolved: Iterable[Resolved]) -> list[dict]:

@@ -152,6 +152,14 @@ def test_documents_get_put_update_and_mget(es, songs):
     assert esio.mget_sources(es, songs, []) == {}
 
 
+def test_index_health_counts_live_and_deleted_documents_and_segments(es, songs):
+    before = esio.index_health(es, songs)
+    esio.put_document(es, songs, "1", {"title": "Blue Monday", "plays": 901}, refresh=True)  # the old copy: deleted
+    after = esio.index_health(es, songs)
+    assert after["live"] == before["live"] == esio.count(es, songs) and after["segments"] >= 1
+    assert isinstance(after["deleted"], int) and after["deleted"] >= 0  # a merge may have dropped the old copy
+
+
 def test_block_unblock_and_clone(es, songs):
     esio.block_writes(es, songs)
     with pytest.raises(elasticsearch.ApiError) as blocked:

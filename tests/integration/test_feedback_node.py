@@ -216,7 +216,7 @@ def test_unwritten_events_are_spooled_at_close_and_replayed_by_the_next_writer(e
     assert stats.spooled == accepted >= 5 and stats.written == 0
     assert len((tmp_path / "spool.jsonl").read_text().splitlines()) == accepted
     alive = writers(small)
-    assert alive.stats.replayed == accepted and alive.flush(30)
+    assert alive.flush(30) and alive.stats.replayed == accepted
     assert {e["event_id"] for e in stored_events(es, search_id=sid)} >= set(ids)
     assert q2e(es, small, "d3")["offline"] == pytest.approx(accepted)
     assert not (tmp_path / "spool.jsonl").exists()

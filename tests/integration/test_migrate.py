@@ -4,7 +4,7 @@ import pytest
 from lrr_es import es as esio
 from lrr_es.errors import MigrationError
 from lrr_es.migrate import MigrationPlan, _copy_and_swap, migrate, plan, rollback, setup_steps
-from lrr_es.templates import script_id
+from lrr_es.templates import LRR_FIELDS, catalog_analysis, script_id
 
 pytestmark = pytest.mark.integration
 QUIET = dict(progress=False, echo=lambda _: None)
@@ -102,7 +102,8 @@ def test_adopting_an_apps_index_keeps_its_name_fields_and_a_backup(es, alias, ma
     assert esio.alias_targets(es, alias) == [f"{alias}-v1"] and esio.count(es, f"{alias}-v0") == 2
     mapping = esio.get_mapping(es, f"{alias}-v1")["properties"]
     assert mapping["plays"]["type"] == "long" and mapping["lrr_popularity"]["type"] == "rank_feature"
-    assert mapping["q2e"]["type"] == "rank_features"
+    assert mapping["q2e"]["type"] == "rank_features" and mapping["q2e_window"] == {"type": "object", "enabled": False}
+    assert esio.get_settings(es, f"{alias}-v1")["merge"]["policy"]["deletes_pct_allowed"] == "20"
     doc = esio.get_source(es, alias, "s0")
     assert doc["plays"] == 120 and doc["lrr_popularity"] == 120.0 and "love_story_swift_taylor" in doc["q2e"]
     hits = esio.search(es, alias, {"query": {"rank_feature": {"field": "lrr_popularity"}}})["hits"]["hits"]
@@ -119,6 +120,24 @@ def test_adopting_an_apps_index_keeps_its_name_fields_and_a_backup(es, alias, ma
     assert rollback(es, alias, echo=lambda _: None) == (f"{alias}-v2", f"{alias}-v1")
     assert rollback(es, alias, echo=lambda _: None) == (f"{alias}-v1", f"{alias}-v0")
     assert esio.count(es, alias) == 2  # the app's original documents, as they were
+
+
+def test_a_live_catalog_gets_new_lrr_fields_and_the_merge_settings_in_place(es, alias, make_config):
+    older = {"_meta": {"lrr": {"schema_version": 2, "alias": alias}},
+             "properties": {"title": {"type": "text"}, "q2e": {"type": "rank_features"}}}
+    # as lrr-es made it before q2e_window and the merge settings existed
+    esio.create_index(es, f"{alias}-v1", {"settings": {"analysis": catalog_analysis()}, "mappings": older})
+    esio.update_aliases(es, [{"add": {"index": f"{alias}-v1", "alias": alias, "is_write_index": True}}])
+    config = make_config(alias)
+    steps = [text for text, _ in setup_steps(es, config) if alias in text and "template" not in text]
+    assert steps == [f"add fields {', '.join(sorted(set(LRR_FIELDS) - {'q2e'}))} to catalog index {alias}-v1",
+                     f"set index.merge.policy.deletes_pct_allowed=20 on catalog index {alias}-v1"]
+    [up] = migrate(es, config, alias, **QUIET)
+    assert up.action == "up-to-date" and esio.alias_targets(es, alias) == [f"{alias}-v1"]  # no reindex
+    mapping = esio.get_mapping(es, f"{alias}-v1")["properties"]
+    assert mapping["q2e_window"] == {"type": "object", "enabled": False}
+    assert esio.get_settings(es, f"{alias}-v1")["merge"]["policy"]["deletes_pct_allowed"] == "20"
+    assert setup_steps(es, config) == []
 
 
 def test_an_alias_over_several_indices_is_refused(es, alias, make_config):

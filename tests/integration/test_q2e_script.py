@@ -3,7 +3,7 @@ import pytest
 
 from lrr_es import es as esio
 from lrr_es.migrate import migrate
-from lrr_es.q2e import DAY_MS, q2e_key, update_script
+from lrr_es.q2e import DAY_MS, memory_update_script, q2e_key, update_script
 
 pytestmark = pytest.mark.integration
 T0 = 1_700_000_000_000
@@ -144,4 +144,41 @@ def test_update_script_refuses_long_unnormalized_keys():
     with pytest.raises(ValueError, match="not a normalized Q2E key"):
         update_script("Feat. Somebody " * 5, 1.0, T0, decay_days=1, max_keys=1, max_increment=1, max_queries=1)
     assert update_script(q2e_key("Feat. Somebody " * 50), 1.0, T0, decay_days=1, max_keys=1, max_increment=1,
-                         max_queries=1)["params"]["key"] == q2e_key("Feat. Somebody " * 50)
+                         max_queries=1)["params"]["incs"] == {q2e_key("Feat. Somebody " * 50): 1.0}
+
+
+def apply_many(es, index, doc_id, increments, event_id, clock, **kw):
+    script = memory_update_script(increments, T0, decay_days=HALF_LIFE_DAYS, max_keys=64, max_increment=50.0,
+                                  max_queries=20, event_id=event_id, clock_ms=clock, **kw)
+    esio.update(es, index, doc_id, {"script": script}, refresh=True)
+    return esio.get_source(es, index, doc_id)
+
+
+def test_one_call_applies_several_keys_and_queries(es, index):
+    put(es, index, "d", {"title": "Love"})
+    doc = apply_many(es, index, "d", {"love": 1.0, "home": 2.5}, "g-1", T0, queries=["Home", "love"])
+    assert doc["q2e"] == {"love": pytest.approx(1.0), "home": pytest.approx(2.5)}
+    assert doc["q2e_queries"] == ["Home", "love"] and doc["q2e_events"] == ["g-1"]
+    assert apply_many(es, index, "d", {"love": 1.0, "home": 2.5}, "g-1", T0)["q2e"]["love"] == pytest.approx(1.0)
+
+
+def test_the_pair_budget_is_a_token_bucket_per_key_shared_by_every_call(es, index):
+    put(es, index, "d", {"title": "Love", "q2e_pinned": ["pinned"], "q2e": {"pinned": 2.0}})
+    budget = dict(pair_cap=5.0, pair_window_ms=3_600_000)  # bursts of 5, refilled at 5 an hour
+    near = dict(abs=1e-3)  # a few milliseconds refill a few millionths
+    for n in range(8):  # eight callers, each within its own increment bound: together past the budget
+        doc = apply_many(es, index, "d", {"love": 1.0, "pinned": 1.0}, f"e{n}", T0 + n, **budget)
+    assert doc["q2e"]["love"] == pytest.approx(5.0, **near) and doc["q2e"]["pinned"] == 2.0
+    doc = apply_many(es, index, "d", {"home": 3.0, "love": 1.0}, "e-home", T0 - 60_000, **budget)  # a clock behind
+    assert doc["q2e"]["home"] == pytest.approx(3.0) and doc["q2e"]["love"] == pytest.approx(5.0, **near)
+    doc = apply_many(es, index, "d", {"love": -9.0}, "e-down", T0 + 10, **budget)
+    assert doc["q2e"]["love"] == pytest.approx(5.0, **near)  # the bucket counts moves both ways: spent, it holds
+    hour = 3_600_000
+    doc = apply_many(es, index, "d", {"love": 4.0}, "e-next", T0 + hour, **budget)  # an hour later: refilled
+    assert doc["q2e"]["love"] == pytest.approx(9.0, **near) and doc["q2e_window"]["keys"] == ["love"]
+    doc = apply_many(es, index, "d", {"love": 4.0}, "e-more", T0 + hour + 1, **budget)
+    assert doc["q2e"]["love"] == pytest.approx(10.0, **near)  # 1 left of the 5
+    # a backlog received over two hours (an outage) earns those two hours' refill, no more: 5 + 10 of its 20
+    doc = apply_many(es, index, "d", {"love": 20.0}, "e-backlog", T0 + 4 * hour, clock_from_ms=T0 + 2 * hour,
+                     **budget)
+    assert doc["q2e"]["love"] == pytest.approx(10.0 + 15.0, **near)

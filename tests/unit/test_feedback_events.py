@@ -146,7 +146,8 @@ def test_coalesced_updates_sum_pre_decayed_increments_and_scale_the_bound():
     resolved = [resolve(e, CTX, config, cap) for e in events]
     [update] = plan_updates(resolved, config)
     params = update.body["script"]["params"]
-    assert params["inc"] == pytest.approx(1 + 0.5 + 0.25) and params["now"] == NOW and params["max_inc"] == 15.0
+    assert params["incs"] == {"love_story": pytest.approx(1 + 0.5 + 0.25)} and params["now"] == NOW
+    assert params["max_inc"] == 15.0 and params["queries"] == ["Love Story"]
     assert update.update_id.startswith("g-") and update.event_ids == tuple(e.event_id for e in events)
     assert update.action == {"update": {"_index": "music", "_id": "d1", "retry_on_conflict": 5}}
     separate = plan_updates(resolved, FeedbackConfig(decay_days=1.0, coalesce=False))
@@ -165,3 +166,21 @@ def test_resolve_keeps_the_scoped_key_of_its_search():
     assert resolve(ev(), logged, config, cap).key == "love_story__pt_br"
     plain = context_from_decision({"index": "music", "query": "Love Story", "q2e_key": "love_story"})
     assert plain.key is None and resolve(ev(), plain, config, cap).key == "love_story"
+
+
+def test_one_update_per_document_applies_every_key_with_the_pair_budget_on_the_writers_clock():
+    config = FeedbackConfig(pair_cap=7.0, pair_window_s=60)
+    cap = SessionCap(100, 1000)
+    events = [make_event(f"s{i}", doc, "click", session_id=f"u{i}", query=text, index="music", timestamp=NOW - i,
+                         now_ms=NOW + 5 + i)
+              for i, (doc, text) in enumerate([("d1", "love story"), ("d1", "home"), ("d2", "home"), ("d1", "home")])]
+    updates = plan_updates([resolve(e, None, config, cap) for e in events], config)
+    assert [(u.doc_id, u.keys, len(u.event_ids)) for u in updates] == [("d1", ("love_story", "home"), 3),
+                                                                       ("d2", ("home",), 1)]
+    params = updates[0].body["script"]["params"]
+    assert params["incs"] == {"love_story": 1.0, "home": pytest.approx(2.0)} and params["max_inc"] == 10.0
+    assert params["queries"] == ["home", "love story"]  # each text once, the newest last
+    assert params["pair_cap"] == 7.0 and params["pair_window_ms"] == 60_000 and params["clock"] == NOW + 8
+    assert params["clock_from"] == NOW + 5
+    assert plan_updates([resolve(events[0], None, FeedbackConfig(pair_cap=None), cap)],
+                        FeedbackConfig(pair_cap=None))[0].body["script"]["params"]["pair_cap"] is None

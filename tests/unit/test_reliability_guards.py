@@ -64,7 +64,7 @@ def test_a_spooled_event_for_an_index_no_longer_configured_is_dead_lettered_not_
     config = config_from_dict({"indices": {"music": {}}})
     writer = FeedbackWriter(NoClient(), config, spool_path=spool)
     try:
-        assert writer.pending == 0 and writer.stats.rejected == 1
+        assert writer.flush(5) and writer.pending == 0 and writer.stats.rejected == 1
         [line] = (tmp_path / "spool.jsonl.rejected").read_text().splitlines()
         assert json.loads(line)["event_id"] == gone.event_id
         assert "index 'retired' is not a configured catalog alias (configured: music)" in json.loads(line)["reason"]

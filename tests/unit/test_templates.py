@@ -54,7 +54,7 @@ def test_script_ids_follow_the_source():
     assert "q2e-update" in script_names()
     sid = script_id("q2e-update")
     assert sid.startswith("lrr-q2e-update-") and len(sid) == len("lrr-q2e-update-") + 10
-    assert "params.key" in script_source("q2e-update")
+    assert "params.incs" in script_source("q2e-update")
     with pytest.raises(ValueError, match="unknown stored script 'nope'"):
         script_source("nope")
 
