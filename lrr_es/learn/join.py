@@ -2,8 +2,11 @@
 
 :func:`join_events` is pure (decision dicts and event dicts in, :class:`SearchFeedback` out).
 :func:`read_logs` streams both from Elasticsearch for a time range: decisions in (timestamp,
-search_id) order, a page at a time (``search_after``), each page with the events of its own searches
-(a ``terms`` lookup on ``search_id``), so memory holds one page whatever the window's size;
+search_id) order, a page at a time, each page with the events of its own searches (a ``terms``
+lookup on ``search_id``), so memory holds one page whatever the window's size. The decisions are
+read in consecutive time slices of about a page each (a ``range`` on ``timestamp``, paged with
+``search_after`` inside the slice): a sorted ``search_after`` over the whole window would make
+Elasticsearch visit every remaining decision for every page, quadratic in the log's size;
 :func:`join_pages` joins page by page and :func:`join_feedback` yields the joined searches. The
 bandit learner reads ``engaged``/``reward`` per search, LTR training reads ``labels`` (grade and
 shown position per candidate, with the strategies that found it).
@@ -22,7 +25,9 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from .. import es as esio
+from ..errors import ConfigError
 from ..names import DECISIONS_INDEX, EVENTS_INDEX
+from ..timestamps import epoch_ms
 
 DECISION_ORDER = [{"timestamp": "asc"}, {"search_id": "asc"}]  # search_id is unique: search_after skips nothing
 EVENT_ORDER = [{"event_id": "asc"}]
@@ -170,24 +175,54 @@ def read_logs(es: Elasticsearch, since: Any = None, until: Any = None, grace_ms:
               source: dict | None = None) -> Iterator[tuple[list[dict], list[dict]]]:
     """Pages of (decision documents, the events of those decisions), decisions in (timestamp, search_id) order.
 
-    The decisions are those logged in [since, until) (filtered by ``where``), ``page`` at a time;
-    each page's events are the events of its searches logged in the same window extended by
-    ``grace_ms`` (the events a whole-window read would have matched to them). ``source``: the
-    decisions' ``_source`` filter (e.g. ``{"excludes": ["features"]}`` when they are not needed).
-    Nothing when the decision log does not exist.
+    The decisions are those logged in [since, until) (epoch ms or ISO 8601; filtered by ``where``),
+    about ``page`` at a time; each page's events are the events of its searches logged in the same
+    window extended by ``grace_ms`` (the events a whole-window read would have matched to them).
+    ``source``: the decisions' ``_source`` filter (e.g. ``{"excludes": ["features"]}``). Nothing when
+    the decision log does not exist.
     """
+    since_ms, until_ms = check_time("since", since), check_time("until", until)
     if not esio.index_exists(es, DECISIONS_INDEX):
         return
-    window = _window(since, until)
     with_events = esio.index_exists(es, EVENTS_INDEX)
-    event_window = dict(window)
-    if "lt" in event_window:
-        event_window["lt"] = _later(until, grace_ms)
-    for hits in esio.search_pages(es, DECISIONS_INDEX, DECISION_ORDER, decision_query(since, until, where), page,
-                                  source):
+    event_window = _window(since_ms, None if until_ms is None else until_ms + grace_ms)
+    for hits in _decision_pages(es, since_ms, until_ms, where, page, source):
         decisions = [h["_source"] for h in hits]
         ids = [d["search_id"] for d in decisions if isinstance(d.get("search_id"), str)]
         yield decisions, (_events_of(es, ids, event_window) if with_events and ids else [])
+
+
+def _decision_pages(es: Elasticsearch, since: int | None, until: int | None, where: list[dict] | None, page: int,
+                    source: dict | None) -> Iterator[list[dict]]:
+    """The decision hits of [since, until) in (timestamp, search_id) order, in consecutive time slices
+    whose width adapts so that each holds about ``page`` decisions."""
+    span = _span(es, since, until, where)
+    if span is None:
+        return
+    start, end, total = span
+    width = max(1, (end - start) * page // max(total, 1))
+    while start < end:
+        stop = min(start + width, end)
+        found = 0
+        for hits in esio.search_pages(es, DECISIONS_INDEX, DECISION_ORDER, decision_query(start, stop, where), page,
+                                      source):
+            found += len(hits)
+            yield hits
+        width = max(1, int(width * min(max(page / max(found, 1), 0.25), 4.0)))
+        start = stop
+
+
+def _span(es: Elasticsearch, since: int | None, until: int | None,
+          where: list[dict] | None) -> tuple[int, int, int] | None:
+    """(first timestamp, last timestamp + 1, count) of the decisions of the window; None when there are none."""
+    body = {"size": 0, "track_total_hits": True, "query": decision_query(since, until, where) or {"match_all": {}},
+            "aggs": {"first": {"min": {"field": "timestamp"}}, "last": {"max": {"field": "timestamp"}}}}
+    answer = esio.search(es, DECISIONS_INDEX, body)
+    total = answer["hits"]["total"]["value"]
+    first, last = answer["aggregations"]["first"]["value"], answer["aggregations"]["last"]["value"]
+    if not total or first is None or last is None:
+        return None
+    return int(first), int(last) + 1, int(total)
 
 
 def decision_query(since: Any = None, until: Any = None, where: list[dict] | None = None) -> dict | None:
@@ -201,7 +236,7 @@ def count_decisions(es: Elasticsearch, since: Any = None, until: Any = None, whe
     """How many decisions :func:`read_logs` reads for the same window (0 without a decision log)."""
     if not esio.index_exists(es, DECISIONS_INDEX):
         return 0
-    return esio.count(es, DECISIONS_INDEX, decision_query(since, until, where))
+    return esio.count(es, DECISIONS_INDEX, decision_query(check_time("since", since), check_time("until", until), where))
 
 
 def _events_of(es: Elasticsearch, search_ids: list[str], window: dict) -> list[dict]:
@@ -216,5 +251,11 @@ def _window(since: Any, until: Any) -> dict:
     return {k: v for k, v in (("gte", since), ("lt", until)) if v is not None}
 
 
-def _later(until: Any, grace_ms: int) -> Any:
-    return until + grace_ms if isinstance(until, (int, float)) else f"{until}||+{grace_ms}ms"
+def check_time(name: str, value: Any) -> int | None:
+    """``since``/``until`` as epoch ms (None stays None); ConfigError naming the bad value."""
+    if value is None:
+        return None
+    ms = epoch_ms(value)
+    if ms is None:
+        raise ConfigError(f"{name} must be epoch milliseconds or an ISO 8601 date, got {value!r}")
+    return ms

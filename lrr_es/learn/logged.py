@@ -20,7 +20,7 @@ from elasticsearch import Elasticsearch
 from ..bandit import Decision, RewardParams, arm_rewards
 from ..errors import ConfigError, PolicyError
 from ..timestamps import epoch_ms
-from .join import SearchFeedback, count_decisions, join_feedback
+from .join import SearchFeedback, check_time, count_decisions, join_feedback
 
 
 @dataclass(frozen=True, order=True)
@@ -71,16 +71,6 @@ class Logged:
         """Count one search left out for ``reason``."""
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
-
-
-def check_time(name: str, value: Any) -> int | None:
-    """``since``/``until`` as epoch ms (None stays None); ConfigError naming the bad value."""
-    if value is None:
-        return None
-    ms = epoch_ms(value)
-    if ms is None:
-        raise ConfigError(f"{name} must be epoch milliseconds or an ISO 8601 date, got {value!r}")
-    return ms
 
 
 def check_min_grade(value: Any) -> float:
