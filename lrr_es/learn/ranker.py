@@ -103,9 +103,11 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
                 f"Read {counts['decisions']} decision(s), {counts['with_features']} with features in the current "
                 f"schema, {counts['other_schema']} in another; features are logged when ranker.log_features is on")
 
+        in_train, held = _mask(train_ids, len(log.keys)), _mask(hold_ids, len(log.keys))
+
         def training_rows() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
             for batch in log.batches(exam, min_examination, ipw, seed):
-                yield batch.subset(train_ids).expanded()
+                yield batch.rows(in_train[batch.qid]).expanded()
 
         started = time.perf_counter()
         ranker = LtrRanker(**{"random_state": seed, **dict(params or {})}).fit_batches(
@@ -113,7 +115,7 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
         fit_s = time.perf_counter() - started
         live, live_version = _live(es, index, schema, echo)
         judged = {"new": ranker, **({"live": live} if live is not None else {})}
-        ndcg, rows = _judge(log.batches(exam, min_examination, ipw, seed), train_ids, hold_ids, judged)
+        ndcg, rows = _judge(log.batches(exam, min_examination, ipw, seed), in_train, held, judged)
     metrics = {"ndcg@10": ndcg["new"], "rrf_ndcg@10": ndcg["rrf"], "served_ndcg@10": ndcg["served"],
                "train_searches": int(len(train_ids)), "holdout_searches": int(len(hold_ids)),
                "rows": rows, "ipw": ipw}
@@ -164,15 +166,23 @@ def _live(es: Elasticsearch, index: str, schema: tuple[str, ...],
     return live.ranker, live.version
 
 
-def _judge(batches: Iterator[Examples], train_ids: np.ndarray, hold_ids: np.ndarray,
+def _mask(searches: np.ndarray, count: int) -> np.ndarray:
+    """(count,) bool: true at the search numbers in ``searches`` (a row's search is then one lookup)."""
+    mask = np.zeros(count, dtype=bool)
+    mask[searches] = True
+    return mask
+
+
+def _judge(batches: Iterator[Examples], in_train: np.ndarray, held: np.ndarray,
            models: Mapping[str, LtrRanker]) -> tuple[dict[str, float], int]:
     """(NDCG@10 on the held-out searches' shown rows, position-debiased gains, of each model, of RRF
-    ("rrf") and of the served order ("served"); the count of training rows), one batch at a time."""
+    ("rrf") and of the served order ("served"); the count of training rows), one batch at a time.
+    ``in_train``, ``held``: (searches,) bool masks by search number."""
     scores: dict[str, list[np.ndarray]] = {name: [] for name in (*models, "rrf", "served")}
     gains, qid, rows = [], [], 0
     for batch in batches:
-        rows += int(np.isin(batch.qid, train_ids).sum())
-        hold = batch.subset(hold_ids)
+        rows += int(in_train[batch.qid].sum())
+        hold = batch.rows(held[batch.qid])
         # judged on the shown rows only: a row never shown could not be engaged with, whatever its worth
         hold = hold.rows(hold.shown)
         for name, model in models.items():
