@@ -210,6 +210,8 @@ def child(phase: str, url: str, size: int, sizes: list[int]) -> None:
     es = esio.connect(url, timeout=300)
     config = bench_config(sizes)
     before_kb = _rss_kb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     lines: list[str] = []
     if phase == "learn":
@@ -221,9 +223,9 @@ def child(phase: str, url: str, size: int, sizes: list[int]) -> None:
                   "ndcg": round(report.metrics["ndcg@10"], 4), "rrf_ndcg": round(report.metrics["rrf_ndcg@10"], 4),
                   "fit_s": round(report.fit_s, 1)}
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"phase": phase, "size": size, "seconds": elapsed, "peak_mb": peak_kb / 1024,
-                      "base_mb": before_kb / 1024, **detail}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"phase": phase, "size": size, "seconds": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime - cpu_before,
+                      "peak_mb": usage.ru_maxrss / 1024, "base_mb": before_kb / 1024, **detail}))
 
 
 def _rss_kb() -> int:
@@ -240,6 +242,8 @@ def main() -> None:
     parser.add_argument("--heap-mb", type=int, default=2048)
     parser.add_argument("--templates", type=int, default=2000,
                         help="Searches per size built by the engine's record builders; the rest replay them.")
+    parser.add_argument("--skip-write", action="store_true",
+                        help="The logs are already in --es-url (an earlier run): only measure learn and train.")
     parser.add_argument("--child", choices=["learn", "train"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -255,7 +259,12 @@ def main() -> None:
         start_ms = int(time.time() * 1000) - 2 * 86_400_000
         rows = []
         for size in sizes:
-            written = write_log(es, config, size, args.seed + size, start_ms, args.templates)
+            if args.skip_write:
+                written = {"decisions": esio.count(es, DECISIONS_INDEX, {"term": {"index": alias_of(size)}}),
+                           "events": esio.count(es, EVENTS_INDEX, {"term": {"index": alias_of(size)}}),
+                           "failed": 0, "write_s": 0.0}
+            else:
+                written = write_log(es, config, size, args.seed + size, start_ms, args.templates)
             disk = decision_bytes(es)
             print(f"{size:,}: wrote {written['decisions']:,} decisions and {written['events']:,} events in "
                   f"{written['write_s']:.0f}s ({written['failed']} refused); lrr-decisions holds "

@@ -158,7 +158,7 @@ def join_feedback(es: Elasticsearch, since: Any = None, until: Any = None, grade
     ``where``: further filter clauses on the decisions (e.g. ``{"term": {"index": alias}}``).
     """
     from ..config import FeedbackConfig
-    pages = read_logs(es, since, until, grace_ms, where, page, source={"excludes": ["features"]})
+    pages = read_logs(es, since, until, grace_ms, where, page)
     for _, feedback in join_pages(pages, grades if grades is not None else FeedbackConfig().weights):
         yield feedback
 
@@ -171,29 +171,28 @@ def join_pages(pages: Iterable[tuple[list[dict], list[dict]]],
 
 
 def read_logs(es: Elasticsearch, since: Any = None, until: Any = None, grace_ms: int = 86_400_000,
-              where: list[dict] | None = None, page: int = PAGE,
-              source: dict | None = None) -> Iterator[tuple[list[dict], list[dict]]]:
+              where: list[dict] | None = None, page: int = PAGE) -> Iterator[tuple[list[dict], list[dict]]]:
     """Pages of (decision documents, the events of those decisions), decisions in (timestamp, search_id) order.
 
     The decisions are those logged in [since, until) (epoch ms or ISO 8601; filtered by ``where``),
     about ``page`` at a time; each page's events are the events of its searches logged in the same
     window extended by ``grace_ms`` (the events a whole-window read would have matched to them).
-    ``source``: the decisions' ``_source`` filter (e.g. ``{"excludes": ["features"]}``). Nothing when
-    the decision log does not exist.
+    Whole documents: a ``_source`` filter (e.g. without the feature rows) costs Elasticsearch more
+    than sending them along costs here. Nothing when the decision log does not exist.
     """
     since_ms, until_ms = check_time("since", since), check_time("until", until)
     if not esio.index_exists(es, DECISIONS_INDEX):
         return
     with_events = esio.index_exists(es, EVENTS_INDEX)
     event_window = _window(since_ms, None if until_ms is None else until_ms + grace_ms)
-    for hits in _decision_pages(es, since_ms, until_ms, where, page, source):
+    for hits in _decision_pages(es, since_ms, until_ms, where, page):
         decisions = [h["_source"] for h in hits]
         ids = [d["search_id"] for d in decisions if isinstance(d.get("search_id"), str)]
         yield decisions, (_events_of(es, ids, event_window) if with_events and ids else [])
 
 
-def _decision_pages(es: Elasticsearch, since: int | None, until: int | None, where: list[dict] | None, page: int,
-                    source: dict | None) -> Iterator[list[dict]]:
+def _decision_pages(es: Elasticsearch, since: int | None, until: int | None, where: list[dict] | None,
+                    page: int) -> Iterator[list[dict]]:
     """The decision hits of [since, until) in (timestamp, search_id) order, in consecutive time slices
     whose width adapts so that each holds about ``page`` decisions."""
     span = _span(es, since, until, where)
@@ -204,8 +203,7 @@ def _decision_pages(es: Elasticsearch, since: int | None, until: int | None, whe
     while start < end:
         stop = min(start + width, end)
         found = 0
-        for hits in esio.search_pages(es, DECISIONS_INDEX, DECISION_ORDER, decision_query(start, stop, where), page,
-                                      source):
+        for hits in esio.search_pages(es, DECISIONS_INDEX, DECISION_ORDER, decision_query(start, stop, where), page):
             found += len(hits)
             yield hits
         width = max(1, int(width * min(max(page / max(found, 1), 0.25), 4.0)))

@@ -88,8 +88,7 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
     schema = feature_schema(cfg.strategies)
     with ExampleLog(schema, work_dir) as log:
         started, events = time.perf_counter(), [0]
-        pages = _counted(read_logs(es, since, until, where=[{"term": {"index": index}}],
-                                   source={"excludes": ["bandit", "context"]}), events,
+        pages = _counted(read_logs(es, since, until, where=[{"term": {"index": index}}]), events,
                          count_decisions(es, since, until, [{"term": {"index": index}}]) if progress else None)
         log.read(join_pages(pages, config.feedback.weights))
         counts = dict(log.counts)
