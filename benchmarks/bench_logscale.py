@@ -13,7 +13,8 @@ clicks on the shown hits by a position-based click model (examination position^-
 attractiveness), a play after 40% of the clicks. Searches are 10 ms apart (100 searches/s), events
 2-20 s after their search.
 
-Every size is its own alias (``logscale-<n>``, in the same two indices). For each size, ``learn``
+Every size is its own alias (``logscale-<n>``, in the same two indices); against ``--es-url`` a size
+whose log an earlier run wrote is reused, so sizes can be added run by run. For each size, ``learn``
 and ``train`` (the library functions the CLI calls, with the CLI's defaults) run in a fresh Python
 process, which reports its wall time and peak resident memory (``getrusage`` ru_maxrss) and its
 resident memory before the work (imports, client): the difference is what the work held. After
@@ -242,8 +243,6 @@ def main() -> None:
     parser.add_argument("--heap-mb", type=int, default=2048)
     parser.add_argument("--templates", type=int, default=2000,
                         help="Searches per size built by the engine's record builders; the rest replay them.")
-    parser.add_argument("--skip-write", action="store_true",
-                        help="The logs are already in --es-url (an earlier run): only measure learn and train.")
     parser.add_argument("--child", choices=["learn", "train"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -259,10 +258,12 @@ def main() -> None:
         start_ms = int(time.time() * 1000) - 2 * 86_400_000
         rows = []
         for size in sizes:
-            if args.skip_write:
-                written = {"decisions": esio.count(es, DECISIONS_INDEX, {"term": {"index": alias_of(size)}}),
-                           "events": esio.count(es, EVENTS_INDEX, {"term": {"index": alias_of(size)}}),
+            held = esio.count(es, DECISIONS_INDEX, {"term": {"index": alias_of(size)}})
+            if held == size:  # written by an earlier run against the same --es-url: reused
+                written = {"decisions": held, "events": esio.count(es, EVENTS_INDEX, {"term": {"index": alias_of(size)}}),
                            "failed": 0, "write_s": 0.0}
+            elif held:
+                raise SystemExit(f"{alias_of(size)} holds {held} decisions, not {size}: delete them or use another node")
             else:
                 written = write_log(es, config, size, args.seed + size, start_ms, args.templates)
             disk = decision_bytes(es)
@@ -279,22 +280,23 @@ def main() -> None:
 
 
 def report(rows: list) -> None:
-    base = rows[0]
-    print("\n| decisions | learn s | learn peak MiB (work) | train s | train peak MiB (work) | learn µs/decision "
-          "| train µs/decision |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    """The table for docs/benchmarks.md and the ratios against the smallest size."""
+    print("\n| decisions | phase | wall s | CPU s (this process) | peak RSS MiB | of which the work | "
+          "wall µs per decision | CPU µs per decision |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size, _, _, learned, trained in rows:
-        print(f"| {size:,} | {learned['seconds']:.1f} | {learned['peak_mb']:.0f} ({learned['peak_mb'] - learned['base_mb']:.0f}) "
-              f"| {trained['seconds']:.1f} | {trained['peak_mb']:.0f} ({trained['peak_mb'] - trained['base_mb']:.0f}) "
-              f"| {1e6 * learned['seconds'] / size:.0f} | {1e6 * trained['seconds'] / size:.0f} |")
+        for r in (learned, trained):
+            print(f"| {size:,} | {r['phase']} | {r['seconds']:.1f} | {r['cpu_s']:.1f} | {r['peak_mb']:.0f} "
+                  f"| {r['peak_mb'] - r['base_mb']:.0f} | {1e6 * r['seconds'] / size:.0f} | {1e6 * r['cpu_s'] / size:.0f} |")
+    base = rows[0]
     for size, _, _, learned, trained in rows[1:]:
-        scale = size / base[0]
-        print(f"{size:,} vs {base[0]:,} ({scale:.0f}x the decisions): learn {learned['seconds'] / base[3]['seconds']:.1f}x "
-              f"the time, train {trained['seconds'] / base[4]['seconds']:.1f}x")
-    per_decision = rows[-1][2]["per_decision"]
+        print(f"{size:,} vs {base[0]:,} ({size / base[0]:.0f}x the decisions): learn {learned['seconds'] / base[3]['seconds']:.1f}x "
+              f"the wall time, {learned['cpu_s'] / base[3]['cpu_s']:.1f}x the CPU; train "
+              f"{trained['seconds'] / base[4]['seconds']:.1f}x the wall time, {trained['cpu_s'] / base[4]['cpu_s']:.1f}x the CPU")
+    disk = rows[-1][2]
     daily = 100 * 86_400
-    print(f"lrr-decisions on disk: {per_decision:.0f} B per decision; at 100 searches/s: {daily:,} decisions, "
-          f"{per_decision * daily / 1e9:.1f} GB per day")
+    print(f"lrr-decisions on disk: {disk['per_decision']:.0f} B per decision ({disk['docs']:,} decisions); at 100 "
+          f"searches/s: {daily:,} decisions, {disk['per_decision'] * daily / 1e9:.1f} GB per day")
 
 
 if __name__ == "__main__":
