@@ -50,10 +50,12 @@ from lrr_es.feedback.plan import Resolved, event_lines
 from lrr_es.learn.policy import configured_arms
 from lrr_es.merge import merge
 from lrr_es.migrate import setup_steps
-from lrr_es.names import DECISIONS_INDEX, EVENTS_INDEX
+from lrr_es.bandit.store import model_id
+from lrr_es.names import DECISIONS_INDEX, EVENTS_INDEX, MODELS_INDEX
 from lrr_es.parse import parse_query
 from lrr_es.rank.features import feature_schema
 from lrr_es.rank.logged import logged_features
+from lrr_es.rank.registry import delete_models
 from lrr_es.respond import SearchResult
 
 from .node import bench_node
@@ -210,6 +212,7 @@ def child(phase: str, url: str, size: int, sizes: list[int]) -> None:
     from lrr_es.learn.ranker import train
     es = esio.connect(url, timeout=300)
     config = bench_config(sizes)
+    forget(es, alias_of(size), phase)
     before_kb = _rss_kb()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
@@ -227,6 +230,14 @@ def child(phase: str, url: str, size: int, sizes: list[int]) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"phase": phase, "size": size, "seconds": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime - cpu_before,
                       "peak_mb": usage.ru_maxrss / 1024, "base_mb": before_kb / 1024, **detail}))
+
+
+def forget(es, alias: str, phase: str) -> None:
+    """Start from nothing learned: the alias's published policy (learn) or stored rankers (train) deleted."""
+    if phase == "learn":
+        es.delete(index=MODELS_INDEX, id=model_id(alias), ignore=[404], refresh=True)
+    elif esio.index_exists(es, MODELS_INDEX):
+        delete_models(es, alias)
 
 
 def _rss_kb() -> int:
