@@ -315,6 +315,28 @@ def scan(es: Elasticsearch, index: str, query: dict | None = None, size: int = 1
     yield from helpers.scan(es, index=index, query=body, size=size, preserve_order=True)
 
 
+def search_pages(es: Elasticsearch, index: str, sort: list, query: dict | None = None, size: int = 1000,
+                 source: list[str] | dict | None = None) -> Iterator[list[dict]]:
+    """The hits of ``query`` in ``index`` in ``sort`` order, one page (a list of hits) at a time.
+
+    Pages follow each other with ``search_after``: nothing is held open on the server and the caller
+    holds one page. ``sort`` must end on a field unique per document (e.g. ``search_id``), else hits
+    that tie on every sort value at a page boundary could be skipped.
+    """
+    body: dict = {"query": query or {"match_all": {}}, "sort": sort, "size": size, "track_total_hits": False}
+    if source is not None:
+        body["_source"] = source
+    after = None
+    while True:
+        page = body if after is None else {**body, "search_after": after}
+        hits = _raw(es.search(index=index, **_body_kwargs(page)))["hits"]["hits"]
+        if hits:
+            yield hits
+        if len(hits) < size:
+            return
+        after = hits[-1]["sort"]
+
+
 def get_source(es: Elasticsearch, index: str, doc_id: str) -> dict | None:
     try:
         return _raw(es.get(index=index, id=doc_id))["_source"]

@@ -60,18 +60,25 @@ def evaluate_policy_cmd(obj, alias, since, until, unique_bonus, cost_weight, min
 @click.option("--no-ipw", is_flag=True, help="Do not correct for position bias (for comparison).")
 @click.option("--no-promote", is_flag=True, help="Save the model as a candidate, never make it live.")
 @click.option("--dry-run", is_flag=True, help="Train and evaluate, store nothing.")
+@click.option("--work-dir", type=click.Path(file_okay=False, writable=True), default=None,
+              help="Where the example rows and XGBoost's page cache wait during training (about 17 KB per "
+                   "engaged search; default: a temporary directory, removed after).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def train_cmd(obj, alias, since, until, holdout, trees, depth, no_ipw, no_promote, dry_run) -> None:
+def train_cmd(obj, alias, since, until, holdout, trees, depth, no_ipw, no_promote, dry_run, work_dir,
+              no_progress) -> None:
     """Train a ranker from logged searches and feedback, judge it on a holdout, save it, promote it if better.
 
     Prints the position-bias estimate, NDCG@10 of the new model, the live one and RRF on the
     holdout (gains debiased by position), the top features, and what became of the new version.
+    The logs are read a page at a time and the rows reach XGBoost in batches from disk, so memory
+    stays bounded however many decisions the window holds.
     """
     from ..learn.ranker import report_lines, train
     obj.config.index(alias)
     report = train(obj.es(), obj.config, alias, since=since, until=until, holdout=holdout,
                    params={"n_estimators": trees, "max_depth": depth}, promote=not no_promote,
-                   dry_run=dry_run, ipw=not no_ipw, echo=click.echo)
+                   dry_run=dry_run, ipw=not no_ipw, progress=not no_progress, work_dir=work_dir, echo=click.echo)
     for line in report_lines(report):
         click.echo(line)
 

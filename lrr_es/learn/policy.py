@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from itertools import islice
+from typing import Any, Callable, Iterable, Mapping
 
 from elasticsearch import Elasticsearch
 from tqdm import tqdm
@@ -27,7 +28,7 @@ from ..config import Config
 from ..context import CONTEXT_DIM
 from ..errors import ConfigError
 from ..strategies import STRATEGIES
-from .logged import Logged, LoggedSearch, Mark, check_time, load_logged
+from .logged import Logged, LoggedSearch, Mark, Tally, check_time, count_logged, stream_logged
 
 log = logging.getLogger(__name__)
 
@@ -112,41 +113,43 @@ def learn(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
         until_ms = settled if until_ms is None else min(until_ms, settled)
     policy, record = current_policy(es, config, index)
     mark = Mark.from_params((record or {}).get("params"))
-    logged = load_logged(es, index, since, until_ms, config.feedback.weights, mark, policy.dim, rewards, min_grade)
+    skipped = Logged()
+    searches = stream_logged(es, index, since, until_ms, config.feedback.weights, mark, policy.dim, rewards, min_grade,
+                             skipped)
     policy.offer(configured_arms(config, index))
-    _update(policy, logged.searches, batch, progress)
-    report = _report(index, logged, record, policy, dry_run)
-    if logged.searches and not dry_run:
-        last = logged.searches[-1].mark
-        version = save_policy(es, index, policy, metrics=_metrics(report), params={"learned_through": last.to_dict()},
-                              training_window=dict(report.window))
+    total = count_logged(es, index, since, until_ms, mark) if progress else None
+    tally = _update(policy, searches, batch, progress, total)
+    report = _report(index, tally, skipped, record, policy, dry_run)
+    if tally.searches and not dry_run:
+        version = save_policy(es, index, policy, metrics=_metrics(report),
+                              params={"learned_through": tally.last.to_dict()}, training_window=dict(report.window))
         report = LearnReport(**{**vars(report), "version": version})
     echo(report.summary())
     return report
 
 
-def _update(policy: Policy, searches: list[LoggedSearch], batch: int, progress: bool) -> None:
-    with tqdm(total=len(searches), desc="learn", unit="decision", disable=None if progress else True,
+def _update(policy: Policy, searches: Iterable[LoggedSearch], batch: int, progress: bool,
+            total: int | None = None) -> Tally:
+    """Feed ``searches`` (in time order) to ``policy``, ``batch`` per update; what they held."""
+    tally = Tally()
+    searches = iter(searches)
+    with tqdm(total=total, desc="learn", unit="decision", disable=None if progress else True,
               mininterval=0.5) as bar:
-        for start in range(0, len(searches), batch):
-            chunk = searches[start:start + batch]
+        while chunk := list(islice(searches, batch)):
             policy.update([s.decision for s in chunk], [dict(s.rewards) for s in chunk])
+            for search in chunk:
+                tally.add(search)
             bar.update(len(chunk))
+    return tally
 
 
-def _report(index: str, logged: Logged, record: dict | None, policy: Policy, dry_run: bool) -> LearnReport:
-    totals: dict[str, float] = {}
-    pulls: dict[str, int] = {}
-    for s in logged.searches:
-        for arm, r in s.rewards.items():
-            totals[arm] = totals.get(arm, 0.0) + r
-            pulls[arm] = pulls.get(arm, 0) + 1
-    searches = logged.searches
-    window = {"from": searches[0].timestamp, "to": searches[-1].timestamp} if searches else {}
+def _report(index: str, tally: Tally, skipped: Logged, record: dict | None, policy: Policy,
+            dry_run: bool) -> LearnReport:
+    window = {"from": tally.first.timestamp, "to": tally.last.timestamp} if tally.searches else {}
     return LearnReport(
-        index=index, decisions=len(searches), engaged=sum(1 for s in searches if s.engaged),
-        reward_per_arm={arm: totals[arm] / pulls[arm] for arm in pulls}, pulls=pulls, skipped=dict(logged.skipped),
-        window=window, base_version=(record or {}).get("version"), policy_version=policy.version, dry_run=dry_run)
+        index=index, decisions=tally.searches, engaged=tally.engaged, reward_per_arm=tally.reward_per_arm,
+        pulls=dict(tally.pulls), skipped=dict(skipped.skipped), window=window,
+        base_version=(record or {}).get("version"), policy_version=policy.version, dry_run=dry_run)
 
 
 def _metrics(report: LearnReport) -> dict:

@@ -30,163 +30,26 @@
 from __future__ import annotations
 
 import logging
-import random
 import time
-import zlib
 from dataclasses import dataclass, field
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 from elasticsearch import Elasticsearch
+from tqdm import tqdm
 
 from ..config import Config
 from ..errors import ModelError
-from ..rank.features import feature_schema, schema_id
+from ..rank.features import feature_schema
 from ..rank.metrics import ndcg_from_gains
 from ..rank.model import LtrRanker
 from ..rank.registry import load_live, promote as promote_version, promote_if_better, save_ranker
-from ..timestamps import epoch_ms
-from .examination import Examination, estimate_examination, estimate_from_swaps
-from .join import join_events, load_logs
+from .examination import Examination
+from .examples import ExampleLog, Examples
+from .join import count_decisions, join_pages, read_logs
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Examples:
-    """Rows of logged candidates: X (n, f), integer grades y (n,), search number qid (n,), gains (n,)
-    (debiased: (2^grade - 1) / examination, 0 when not engaged), copies (n,) (IPW repetitions),
-    fused RRF score (n,), served rank (n,), and per search its key and timestamp."""
-
-    X: np.ndarray
-    y: np.ndarray
-    qid: np.ndarray
-    gains: np.ndarray
-    copies: np.ndarray
-    fused: np.ndarray
-    served: np.ndarray
-    shown: np.ndarray  # (n,) bool: the row's document was on the page
-    keys: list[str] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-
-    def subset(self, searches: np.ndarray) -> "Examples":
-        """The rows of the search numbers in ``searches``."""
-        return self.rows(np.isin(self.qid, searches))
-
-    def rows(self, keep: np.ndarray) -> "Examples":
-        """The rows where ``keep`` (n,) is true."""
-        return Examples(self.X[keep], self.y[keep], self.qid[keep], self.gains[keep], self.copies[keep],
-                        self.fused[keep], self.served[keep], self.shown[keep], self.keys, self.times)
-
-    def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """X, y, qid with every row repeated ``copies`` times (the IPW training set)."""
-        repeat = self.copies.astype(int)
-        return np.repeat(self.X, repeat, axis=0), np.repeat(self.y, repeat), np.repeat(self.qid, repeat)
-
-
-def build_examples(decisions: Sequence[Mapping], events: Sequence[Mapping], grades: Mapping[str, float],
-                   schema: Sequence[str], min_examination: float = 0.1, ipw: bool = True,
-                   seed: int = 0) -> tuple[Examples, Examination, dict]:
-    """The training examples and the examination estimate from decision and event documents.
-
-    Returns (examples, examination, counts) where counts says how many decisions were read, had
-    features in ``schema``, had engagement, and how many were skipped and why.
-    """
-    wanted = schema_id(schema)
-    joined = join_events(decisions, events, grades)
-    by_id = {d.get("search_id"): d for d in decisions}
-    counts = {"decisions": len(joined), "with_features": 0, "other_schema": 0, "engaged": 0, "rows": 0}
-    keys, docs, positions, engaged_flags = [], [], [], []
-    swapped, unswapped = [], []
-    for search in joined:
-        decision = by_id[search.search_id]
-        key = str(decision.get("q2e_key") or search.query or "")
-        positive = {e.doc_id for e in search.engaged if e.grade > 0}
-        for label in search.labels:
-            if label.shown_position is not None:
-                keys.append(key)
-                docs.append(label.doc_id)
-                positions.append(label.shown_position)
-                engaged_flags.append(label.doc_id in positive)
-        shown = [str(d) for d in decision.get("shown") or []]
-        swap = decision.get("swap")
-        if isinstance(swap, list) and len(swap) == 2 and isinstance(swap[1], int) and 2 <= swap[1] <= len(shown):
-            swapped.append((swap[1], shown[swap[1] - 1] in positive, shown[0] in positive))
-        elif shown:
-            unswapped.append([d in positive for d in shown])
-    exam = estimate_from_swaps(swapped, unswapped) or estimate_examination(keys, docs, positions, engaged_flags)
-    rng = random.Random(seed)
-    width = len(schema)
-    rows, y, qid, gains, copies, fused, served, shown = [], [], [], [], [], [], [], []
-    out_keys, out_times = [], []
-    fused_col = list(schema).index("fused") if "fused" in schema else None
-    for search in joined:
-        decision = by_id[search.search_id]
-        logged = decision.get("features") if isinstance(decision.get("features"), Mapping) else None
-        if logged is None:
-            continue
-        if decision.get("feature_schema") != wanted:
-            counts["other_schema"] += 1
-            continue
-        counts["with_features"] += 1
-        engaged = {e.doc_id: e for e in search.engaged if e.grade > 0}
-        if not engaged:
-            continue
-        on_page = {label.doc_id for label in search.labels if label.shown_position is not None}
-        ids, matrix = logged.get("ids") or [], logged.get("rows") or []
-        try:
-            X = np.asarray(matrix, dtype=float).reshape(len(ids), width)
-        except (ValueError, TypeError):
-            counts["other_schema"] += 1
-            continue
-        counts["engaged"] += 1
-        n = len(out_keys)
-        out_keys.append(str(decision.get("q2e_key") or search.query or ""))
-        out_times.append(_millis(decision.get("timestamp")))
-        for rank, (doc_id, row) in enumerate(zip(ids, np.nan_to_num(X, nan=0.0, posinf=0.0, neginf=0.0))):
-            e = engaged.get(doc_id)
-            grade = int(min(max(round(e.grade), 0), 31)) if e is not None else 0
-            weight, gain = 1.0, 0.0
-            if e is not None:
-                p = exam.at(e.position, min_examination) if isinstance(e.position, int) else 1.0
-                weight = 1.0 / p if ipw else 1.0
-                gain = (2.0 ** grade - 1.0) / p
-            rows.append(row)
-            y.append(grade)
-            qid.append(n)
-            gains.append(gain)
-            copies.append(_stochastic_round(weight, rng))
-            fused.append(row[fused_col] if fused_col is not None else 0.0)
-            served.append(rank)
-            shown.append(doc_id in on_page)
-    counts["rows"] = len(rows)
-    X = np.vstack(rows) if rows else np.zeros((0, width))
-    return Examples(X, np.array(y, dtype=float), np.array(qid, dtype=int), np.array(gains), np.array(copies, dtype=int),
-                    np.array(fused), np.array(served, dtype=float), np.array(shown, dtype=bool), out_keys,
-                    out_times), exam, counts
-
-
-def _stochastic_round(value: float, rng: random.Random) -> int:
-    whole = int(value)
-    return max(1, whole + (1 if rng.random() < value - whole else 0))
-
-
-def _millis(value: Any) -> float:
-    ms = epoch_ms(value)
-    return float(ms) if ms is not None else 0.0
-
-
-def split_holdout(examples: Examples, holdout: float) -> tuple[np.ndarray, np.ndarray]:
-    """(train search numbers, holdout search numbers): held-out query keys after the time cut vs the
-    other keys before it (see the module docstring)."""
-    if not 0 < holdout < 1:
-        raise ModelError(f"holdout must be a share between 0 and 1, got {holdout!r}")
-    times = np.array(examples.times)
-    cut = np.quantile(times, 1 - holdout) if len(times) else 0.0
-    held_key = np.array([zlib.crc32(k.encode()) % 10_000 < holdout * 10_000 for k in examples.keys], dtype=bool)
-    searches = np.arange(len(examples.keys))
-    return searches[~held_key & (times < cut)], searches[held_key & (times >= cut)]
 
 
 @dataclass
@@ -212,50 +75,51 @@ class TrainReport:
 def train(es: Elasticsearch, config: Config, index: str, since: Any = None, until: Any = None,
           holdout: float = 0.2, params: Mapping[str, Any] | None = None, promote: bool = True,
           dry_run: bool = False, ipw: bool = True, min_examination: float = 0.1, seed: int = 0,
-          min_searches: int = 20, min_holdout: int = 25, echo: Callable[[str], None] = lambda _: None) -> TrainReport:
+          min_searches: int = 20, min_holdout: int = 25, progress: bool = False, work_dir: str | None = None,
+          echo: Callable[[str], None] = lambda _: None) -> TrainReport:
     """Build the examples of ``index`` from the logs of [since, until), train, evaluate, save, promote.
 
+    The logs are read once, a page at a time; the example rows wait on disk (under ``work_dir``, a
+    temporary directory by default) and reach XGBoost batch by batch (:meth:`LtrRanker.fit_batches`).
     A model judged on fewer than ``min_holdout`` held-out searches is saved but not promoted
     automatically (the comparison is too noisy to act on).
     """
     cfg = config.index(index)
     schema = feature_schema(cfg.strategies)
-    started = time.perf_counter()
-    decisions, events = load_logs(es, since, until, where=[{"term": {"index": index}}])
-    echo(f"read {len(decisions)} decision(s) and {len(events)} event(s) in {time.perf_counter() - started:.1f}s")
-    examples, exam, counts = build_examples(decisions, events, config.feedback.weights, schema,
-                                            min_examination, ipw, seed)
-    train_ids, hold_ids = split_holdout(examples, holdout)
-    if len(train_ids) < min_searches or len(hold_ids) < 1:
-        raise ModelError(
-            f"too little to train on for {index}: {counts['engaged']} search(es) with features and engagement "
-            f"({len(train_ids)} for training, {len(hold_ids)} held out; at least {min_searches} and 1 needed). "
-            f"Read {counts['decisions']} decision(s), {counts['with_features']} with features in the current "
-            f"schema, {counts['other_schema']} in another; features are logged when ranker.log_features is on")
-    # judged on the shown rows only: a row never shown could not be engaged with, whatever its worth
-    fit_set, hold = examples.subset(train_ids), examples.subset(hold_ids)
-    hold = hold.rows(hold.shown)
-    X, y, qid = fit_set.expanded()
-    started = time.perf_counter()
-    ranker = LtrRanker(**{"random_state": seed, **dict(params or {})}).fit(X, y, qid=qid, feature_names=schema)
-    fit_s = time.perf_counter() - started
-    metrics = {"ndcg@10": ndcg_from_gains(ranker.predict(hold.X), hold.gains, hold.qid),
-               "rrf_ndcg@10": ndcg_from_gains(hold.fused, hold.gains, hold.qid),
-               "served_ndcg@10": ndcg_from_gains(-hold.served, hold.gains, hold.qid),
+    with ExampleLog(schema, work_dir) as log:
+        started, events = time.perf_counter(), [0]
+        pages = _counted(read_logs(es, since, until, where=[{"term": {"index": index}}]), events,
+                         count_decisions(es, since, until, [{"term": {"index": index}}]) if progress else None)
+        log.read(join_pages(pages, config.feedback.weights))
+        counts = dict(log.counts)
+        echo(f"read {counts['decisions']} decision(s) and {events[0]} event(s) in {time.perf_counter() - started:.1f}s")
+        exam = log.examination()
+        train_ids, hold_ids = log.split(holdout)
+        if len(train_ids) < min_searches or len(hold_ids) < 1:
+            raise ModelError(
+                f"too little to train on for {index}: {counts['engaged']} search(es) with features and engagement "
+                f"({len(train_ids)} for training, {len(hold_ids)} held out; at least {min_searches} and 1 needed). "
+                f"Read {counts['decisions']} decision(s), {counts['with_features']} with features in the current "
+                f"schema, {counts['other_schema']} in another; features are logged when ranker.log_features is on")
+
+        in_train, held = _mask(train_ids, len(log.keys)), _mask(hold_ids, len(log.keys))
+
+        def training_rows() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            for batch in log.batches(exam, min_examination, ipw, seed):
+                yield batch.rows(in_train[batch.qid]).expanded()
+
+        started = time.perf_counter()
+        ranker = LtrRanker(**{"random_state": seed, **dict(params or {})}).fit_batches(
+            training_rows, feature_names=schema, cache_dir=work_dir)
+        fit_s = time.perf_counter() - started
+        live, live_version = _live(es, index, schema, echo)
+        judged = {"new": ranker, **({"live": live} if live is not None else {})}
+        ndcg, rows = _judge(log.batches(exam, min_examination, ipw, seed), in_train, held, judged)
+    metrics = {"ndcg@10": ndcg["new"], "rrf_ndcg@10": ndcg["rrf"], "served_ndcg@10": ndcg["served"],
                "train_searches": int(len(train_ids)), "holdout_searches": int(len(hold_ids)),
-               "rows": int(len(fit_set.y)), "ipw": ipw}
-    live_version = None
-    try:
-        live = load_live(es, index)
-    except ModelError as exc:
-        live = None
-        echo(f"the live ranker could not be loaded ({exc}); comparing against RRF only")
-    if live is not None:
-        live_version = live.version
-        if tuple(live.feature_names or ()) == tuple(schema):
-            metrics["live_ndcg@10"] = ndcg_from_gains(live.ranker.predict(hold.X), hold.gains, hold.qid)
-        else:
-            echo(f"the live ranker v{live.version} has another feature schema; it cannot be judged on these rows")
+               "rows": rows, "ipw": ipw}
+    if "live" in ndcg:
+        metrics["live_ndcg@10"] = ndcg["live"]
     importance = sorted(ranker.feature_importances_.items(), key=lambda kv: -kv[1])
     version, promoted = None, False
     if not dry_run:
@@ -271,6 +135,64 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
             promoted = True
     return TrainReport(index, counts, exam, len(train_ids), len(hold_ids), metrics, version, promoted,
                        live_version, fit_s, importance[:15], dry_run, promote, ranker)
+
+
+def _counted(pages: Iterator[tuple[list[dict], list[dict]]], events: list[int],
+             total: int | None) -> Iterator[tuple[list[dict], list[dict]]]:
+    """``pages`` as they come, counting their events into ``events[0]``, with a progress bar when
+    ``total`` (the decisions to read) is given."""
+    with tqdm(total=total, desc="read logs", unit="decision", disable=True if total is None else None,
+              mininterval=0.5) as bar:
+        for decisions, page_events in pages:
+            events[0] += len(page_events)
+            yield decisions, page_events
+            bar.update(len(decisions))
+
+
+def _live(es: Elasticsearch, index: str, schema: tuple[str, ...],
+          echo: Callable[[str], None]) -> tuple[LtrRanker | None, int | None]:
+    """(the live ranker when it can be judged on rows of ``schema``, its version)."""
+    try:
+        live = load_live(es, index)
+    except ModelError as exc:
+        echo(f"the live ranker could not be loaded ({exc}); comparing against RRF only")
+        return None, None
+    if live is None:
+        return None, None
+    if tuple(live.feature_names or ()) != tuple(schema):
+        echo(f"the live ranker v{live.version} has another feature schema; it cannot be judged on these rows")
+        return None, live.version
+    return live.ranker, live.version
+
+
+def _mask(searches: np.ndarray, count: int) -> np.ndarray:
+    """(count,) bool: true at the search numbers in ``searches`` (a row's search is then one lookup)."""
+    mask = np.zeros(count, dtype=bool)
+    mask[searches] = True
+    return mask
+
+
+def _judge(batches: Iterator[Examples], in_train: np.ndarray, held: np.ndarray,
+           models: Mapping[str, LtrRanker]) -> tuple[dict[str, float], int]:
+    """(NDCG@10 on the held-out searches' shown rows, position-debiased gains, of each model, of RRF
+    ("rrf") and of the served order ("served"); the count of training rows), one batch at a time.
+    ``in_train``, ``held``: (searches,) bool masks by search number."""
+    scores: dict[str, list[np.ndarray]] = {name: [] for name in (*models, "rrf", "served")}
+    gains, qid, rows = [], [], 0
+    for batch in batches:
+        rows += int(in_train[batch.qid].sum())
+        hold = batch.rows(held[batch.qid])
+        # judged on the shown rows only: a row never shown could not be engaged with, whatever its worth
+        hold = hold.rows(hold.shown)
+        for name, model in models.items():
+            scores[name].append(model.predict(hold.X))
+        scores["rrf"].append(hold.fused)
+        scores["served"].append(-hold.served)
+        gains.append(hold.gains)
+        qid.append(hold.qid)
+    gains_all, qid_all = np.concatenate(gains or [np.zeros(0)]), np.concatenate(qid or [np.zeros(0, dtype=int)])
+    return {name: ndcg_from_gains(np.concatenate(parts or [np.zeros(0)]), gains_all, qid_all)
+            for name, parts in scores.items()}, rows
 
 
 def report_lines(report: TrainReport) -> list[str]:

@@ -16,8 +16,9 @@ def ndcg_from_gains(scores: np.ndarray, gains: np.ndarray, qid: np.ndarray, k: i
     scores, gains, qid = np.asarray(scores, dtype=float), np.asarray(gains, dtype=float), np.asarray(qid)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     values = []
-    for q in np.unique(qid):
-        rows = np.flatnonzero(qid == q)
+    order = np.argsort(qid, kind="stable")  # one slice per query (in np.unique's order), rows in their given order
+    _, starts = np.unique(qid[order], return_index=True)
+    for rows in np.split(order, starts[1:]):
         g = gains[rows]
         ideal = np.sort(g)[::-1][:k]
         best = float((ideal * discounts[:len(ideal)]).sum())

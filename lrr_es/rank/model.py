@@ -2,13 +2,19 @@
 
 ``LtrRanker(**params)`` stores its parameters; ``fit(X, y, group=None, qid=None, sample_weight=None)``
 trains and returns self with ``model_`` (an ``xgboost.Booster``) and ``n_features_in_`` set;
-``predict(X)`` returns one score per row and refuses a matrix with another feature count. A model
+``predict(X)`` returns one score per row and refuses a matrix with another feature count.
+``fit_batches(batches)`` trains on the same rows given as a sequence of batches, through XGBoost's
+external-memory input (``ExtMemQuantileDMatrix`` over a ``DataIter``): the quantized rows are kept in
+a disk cache, never as one float matrix in memory, so a log of any size trains. A model
 serializes to bytes in XGBoost's own UBJSON format (never pickle) with the feature schema, its
 version and the parameters stored as booster attributes, so a loaded model knows what it expects.
 """
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -76,6 +82,29 @@ class LtrRanker:
         data.set_group(sizes)
         if weight is not None:
             data.set_weight(_group_weights(weight, sizes))
+        return self._train(data, X.shape[1], names)
+
+    def fit_batches(self, batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+                    feature_names: Sequence[str] | None = None, cache_dir: str | Path | None = None) -> "LtrRanker":
+        """Train on rows given in batches; returns self.
+
+        ``batches()`` yields (X (m, f), y (m,), qid (m,)) and is called once per pass XGBoost makes over
+        the data; qid must not decrease from row to row across the batches (a query's rows are
+        consecutive). The quantized rows are cached under ``cache_dir`` (a temporary directory by
+        default) and read back page by page while the trees grow.
+        """
+        self._check_params()
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix="lrr-train-") as cache:
+            rows = _Batches(batches, str(Path(cache) / "rows"))
+            data = xgb.ExtMemQuantileDMatrix(rows, nthread=self.n_jobs, max_bin=256)
+            if rows.width is None:
+                raise ModelError("no rows to train on: the batches were empty")
+            names = _check_names(feature_names, rows.width)
+            if names:
+                data.feature_names = list(names)
+            return self._train(data, rows.width, names)
+
+    def _train(self, data: xgb.DMatrix, width: int, names: tuple[str, ...] | None) -> "LtrRanker":
         booster = xgb.train(self._xgb_params(), data, num_boost_round=int(self.n_estimators))
         booster.set_param({"nthread": 1})  # one request scores a few hundred rows: threads cost more than they give
         attrs = {"lrr_params": json.dumps(self.get_params()), "lrr_feature_version": str(FEATURE_VERSION)}
@@ -83,7 +112,7 @@ class LtrRanker:
             attrs.update(lrr_feature_schema=json.dumps(list(names)), lrr_schema_id=schema_id(names))
         booster.set_attr(**attrs)
         self.model_ = booster
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = width
         self.feature_names_in_ = names
         return self
 
@@ -156,6 +185,44 @@ class LtrRanker:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value <= 1:
                 raise ModelError(f"{name} must be in (0, 1], got {value!r}")
+
+
+class _Batches(xgb.DataIter):
+    """XGBoost's view of ``batches()``: one pass per reset, each batch checked like ``fit``'s input."""
+
+    def __init__(self, batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]],
+                 cache_prefix: str) -> None:
+        self._batches = batches
+        self._current: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self.width: int | None = None
+        self._last_qid: Any = None
+        super().__init__(cache_prefix=cache_prefix)
+
+    def reset(self) -> None:
+        self._current, self._last_qid = None, None
+
+    def next(self, input_data: Callable) -> bool:
+        if self._current is None:
+            self._current = iter(self._batches())
+        for X, y, qid in self._current:
+            X, y, qid = _matrix(X, "X"), np.asarray(y, dtype=float).reshape(-1), np.asarray(qid).reshape(-1)
+            if X.shape[0] == 0:
+                continue
+            self._check(X, y, qid)
+            input_data(data=X, label=y, qid=qid)
+            return True
+        return False
+
+    def _check(self, X: np.ndarray, y: np.ndarray, qid: np.ndarray) -> None:
+        if self.width is not None and X.shape[1] != self.width:
+            raise ModelError(f"a batch has {X.shape[1]} features, the first had {self.width}")
+        if y.shape[0] != X.shape[0] or not np.isfinite(y).all() or (y < 0).any():
+            raise ModelError(f"y must hold {X.shape[0]} finite non-negative grades, got shape {y.shape}")
+        if qid.shape[0] != X.shape[0]:
+            raise ModelError(f"qid must have one entry per row ({X.shape[0]}), got shape {qid.shape}")
+        if (np.diff(qid) < 0).any() or (self._last_qid is not None and qid[0] < self._last_qid):
+            raise ModelError("qid must not decrease across the batches: a query's rows must be consecutive")
+        self.width, self._last_qid = X.shape[1], qid[-1]
 
 
 def _matrix(X: Any, name: str) -> np.ndarray:

@@ -122,6 +122,13 @@ def test_scan_count_search_and_composite_counts(es, songs):
     assert list(esio.composite_counts(es, songs, "no_such_field")) == []
 
 
+def test_search_pages_follow_the_sort_with_search_after(es, songs):
+    pages = list(esio.search_pages(es, songs, [{"year": "asc"}, {"plays": "asc"}], size=3, source=["year"]))
+    assert [[h["_source"]["year"] for h in page] for page in pages] == [[1963, 1967, 1975], [1983]]
+    pop = esio.search_pages(es, songs, [{"plays": "desc"}], {"term": {"genre": "pop"}}, size=1)
+    assert [[h["_id"] for h in page] for page in pop] == [["2"], ["3"]]
+
+
 def test_msearch_with_a_failing_sub_search(es, songs):
     searches = [{"index": songs}, {"query": {"match": {"title": "monday"}}},
                 {"index": f"{songs}-missing"}, {"query": {"match_all": {}}},

@@ -7,7 +7,9 @@ import pytest
 from lrr_es.errors import ModelError
 from lrr_es.rank.features import feature_schema, schema_id
 from lrr_es.learn.examination import estimate_examination, estimate_from_swaps
-from lrr_es.learn.ranker import build_examples, split_holdout
+from lrr_es.learn.examples import ExampleLog, build_examples, split_holdout
+from lrr_es.learn.join import joined_decisions
+from lrr_es.rank.metrics import ndcg_from_gains
 from lrr_es.simulate.clicks import ClickModel, positive
 
 
@@ -150,3 +152,29 @@ def test_the_holdout_is_split_by_query_key_and_by_time():
     assert times[train].max() < times[held].min()
     with pytest.raises(ModelError, match="holdout"):
         split_holdout(examples, 1.5)
+
+
+def test_examples_written_in_small_batches_are_the_examples_of_one_batch(tmp_path):
+    rng = random.Random(4)
+    decisions, events = [], []
+    for n in range(60):
+        ids = [f"d{rng.randrange(20)}{k}" for k in range(4)]
+        decisions.append(_decision(f"s{n}", f"q{n % 7}", ids, ids[:3], 1000 + n))
+        events.append({"search_id": f"s{n}", "doc_id": ids[n % 3], "action": "play", "position": n % 3 + 1,
+                       "timestamp": n})
+    one, _, counts = build_examples(decisions, events, {"play": 3}, SCHEMA)
+    with ExampleLog(SCHEMA, tmp_path, batch_rows=5) as log:
+        log.read(joined_decisions(decisions, events, {"play": 3}))
+        batches = list(log.batches(log.examination()))
+        assert len(batches) == 30 and log.counts == counts  # 4 rows a search: a batch closes at 8 rows
+        many = log.examples(log.examination())
+    for name in ("X", "y", "qid", "gains", "copies", "fused", "served", "shown"):
+        assert np.array_equal(getattr(many, name), getattr(one, name)), name
+
+
+def test_ndcg_from_gains_reads_each_query_whatever_the_row_order():
+    scores = np.array([0.1, 0.9, 0.5, 0.2])
+    gains = np.array([1.0, 0.0, 0.0, 3.0])
+    qid = np.array([7, 3, 7, 3])  # query 7: gain on the lower score; query 3: gain on the lower score too
+    discount = 1 / np.log2(3)
+    assert ndcg_from_gains(scores, gains, qid) == pytest.approx(discount)
