@@ -165,9 +165,11 @@ def main(argv: list[str] | None = None) -> dict:
         rows = catalog_rows(args.sample, args.musicoset)
         config, docs = prepare(es, args.sample, args.musicoset, ALIAS, rows,
                                {"indices": {ALIAS: {}, SCALED: {}}, "feedback": {"ubi_index": None}})
-        print(f"{ALIAS}: {len(docs)} documents ready in {time.perf_counter() - started:.0f}s")
+        report["prepare_s"] = round(time.perf_counter() - started, 1)
+        print(f"{ALIAS}: {len(docs)} documents ready in {report['prepare_s']:.0f}s", flush=True)
         query_set = generate_queries(docs, args.query_set, seed=args.seed)
         report["learning"] = learn_and_publish(es, config, ALIAS, query_set, args.learn_searches, args.seed)
+        print(f"learned from {args.learn_searches} searches: {report['learning']}", flush=True)
         if args.scale:
             started = time.perf_counter()
             _, scaled_docs = prepare(es, args.sample, args.musicoset, SCALED, expand_rows(rows, args.scale, args.seed),
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
                                      progress=True)
             copy_models(es, ALIAS, SCALED)
             report["scaled"] = {"documents": len(scaled_docs), "load_s": round(time.perf_counter() - started, 1)}
-            print(f"{SCALED}: {len(scaled_docs)} documents ready in {report['scaled']['load_s']:.0f}s")
+            print(f"{SCALED}: {len(scaled_docs)} documents ready in {report['scaled']['load_s']:.0f}s", flush=True)
         rng = random.Random(args.seed + 1)
         measured = [query_set[rng.randrange(len(query_set))] for _ in range(args.queries)]
         engines = {"learned": Recording(es, config), "cold-start": Recording(es, config, cold_start=True)}
