@@ -157,10 +157,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scale", type=int, default=0, help="also time a seeded N-fold expansion (P6)")
     parser.add_argument("--no-levers", action="store_true", help="leave out the 'learned, before' contender")
     parser.add_argument("--seed", type=int, default=31)
+    parser.add_argument("--timeout", type=float, default=300, help="client request timeout, seconds (a loaded machine)")
     parser.add_argument("--json", type=Path, help="write the report here too")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
-    with bench_node(args.es_url, args.port, heap_mb=3072 if args.scale else 2048) as es:
+    with bench_node(args.es_url, args.port, heap_mb=3072 if args.scale else 2048, timeout=args.timeout) as es:
         started = time.perf_counter()
         rows = catalog_rows(args.sample, args.musicoset)
         config, docs = prepare(es, args.sample, args.musicoset, ALIAS, rows,
