@@ -51,16 +51,24 @@ def app_body(text: str) -> dict:
     return {"query": {"multi_match": {"query": text, "fields": ["title", "artist"]}}, "size": 10}
 
 
-def prepare(es, sample: bool, musicoset: Path):
-    config = config_from_dict({"indices": {ALIAS: {}}, "feedback": {"ubi_index": None}})
-    for index in esio.list_indices(es, f"{ALIAS}*"):
+def catalog_rows(sample: bool, musicoset: Path) -> list:
+    """The benchmark's catalog rows: the 2,000-song sample, or MusicOSet's loadable rows."""
+    return list(sample_rows(2000, seed=7)) if sample else [r for r in read_musicoset(musicoset) if r.ok]
+
+
+def prepare(es, sample: bool, musicoset: Path, alias: str = ALIAS, rows: list | None = None,
+            config: dict | None = None, progress: bool = False):
+    """Migrate ``alias``, load ``rows`` (default: the catalog) through the normal load path, build its
+    gazetteer and semantic model; the config and the loaded documents."""
+    config = config_from_dict(config or {"indices": {alias: {}}, "feedback": {"ubi_index": None}})
+    for index in esio.list_indices(es, f"{alias}*"):
         esio.delete_index(es, index)
-    migrate(es, config, ALIAS, progress=False, echo=QUIET)
-    rows = list(sample_rows(2000, seed=7)) if sample else [r for r in read_musicoset(musicoset) if r.ok]
-    load_rows(es, config.index(ALIAS), iter(rows), progress=False)
-    esio.refresh(es, ALIAS)
-    rebuild_gazetteer(es, config.index(ALIAS))
-    build_semantic(es, config.index(ALIAS), progress=False, echo=QUIET)
+    migrate(es, config, alias, progress=False, echo=QUIET)
+    rows = catalog_rows(sample, musicoset) if rows is None else rows
+    load_rows(es, config.index(alias), iter(rows), total=len(rows), progress=progress)
+    esio.refresh(es, alias)
+    rebuild_gazetteer(es, config.index(alias))
+    build_semantic(es, config.index(alias), progress=progress, echo=QUIET)
     return config, [r.doc for r in rows]
 
 

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import replace
 from functools import partial
 from typing import Any, Mapping, Sequence
 
@@ -27,7 +28,7 @@ from .context import CONTEXT_DIM, check_caller, context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document, log_input
 from .errors import FeedbackError, LrrError, QueryError
-from .execute import ID_FIELD_DATA_REFUSED, IDS, INTERNAL_SOURCE, Executed, run_plan
+from .execute import ID_FIELD_DATA_REFUSED, IDS, INTERNAL_SOURCE, DocValueSource, Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
 from .models import ModelCache
@@ -40,7 +41,7 @@ from .rank.registry import live_version, read_live
 from .rank.serve import rank_pool
 from .respond import SearchResult, fallback_hits, page_hits, randomized_swap
 from .semantic import read_semantic, semantic_version
-from .sources import SourceCache, fill_sources, wanted_positions
+from .sources import SourceCache, feature_doc_values, fill_sources, wanted_positions
 from .strategies import STRATEGIES, Strategy, build_plan, get_strategy, unavailable
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class LrrEngine:
     def __init__(self, es: Elasticsearch, config: Config,
                  resources: Mapping[str, Mapping[str, Any]] | None = None, refresh_s: float = 60.0,
                  decisions: DecisionLog | None | bool = True, deferred_source: bool = True,
-                 source_ttl_s: float = 60.0) -> None:
+                 source_ttl_s: float = 60.0, feature_doc_values: bool = True) -> None:
         self.es = es
         self.config = config
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
@@ -80,6 +81,10 @@ class LrrEngine:
         self.deferred_source = deferred_source
         self.sources = SourceCache(source_ttl_s)
         self._ids_from_doc_values: bool | None = None  # known at the first search (the server's version)
+        # with ranking features: their document fields from doc values, the page's sources after ranking
+        # (False: the sub-searches carry every hit's _source, the path before; kept to compare the two)
+        self.feature_doc_values = feature_doc_values
+        self._doc_value_sources = ModelCache(partial(_read_doc_value_source, config), _mapping_version, refresh_s)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -135,9 +140,13 @@ class LrrEngine:
         t_build = time.perf_counter()
         live = self._ranker_store.get(self.es, index) if rank else None
         # the sources after the merge, unless the ranker's features read the first 200 candidates': one
-        # mget of that many costs more than the sub-searches fetching them (docs/benchmarks.md, --ranker)
-        deferred = source is None and self.deferred_source and live is None and not self.config.ranker.always_features
-        executed = self._run(index, built, source, extra, deferred) if built else Executed([], (), 0.0)
+        # mget of that many costs more than the sub-searches fetching them (docs/benchmarks.md, --ranker).
+        # Then the features' fields come from doc values where the mapping has them, the page's sources
+        # after ranking; else every sub-search hit carries its _source.
+        featured = live is not None or self.config.ranker.always_features
+        deferred = source is None and self.deferred_source and not featured
+        doc_values = self._doc_values(cfg) if source is None and self.deferred_source and featured else None
+        executed = self._run(index, built, source, extra, deferred, doc_values) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
         _refused(results)
         t_exec = time.perf_counter()
@@ -152,6 +161,11 @@ class LrrEngine:
         ranked = rank_pool(query, pool, names, cfg.fields, x, live,
                            self.config.ranker.candidates, always_features=self.config.ranker.always_features)
         pool = list(ranked.pool)
+        t_ranked = time.perf_counter()
+        if doc_values is not None:  # --- fetch: the page's own sources, now that the ranker chose it ---
+            pool = list(fill_sources(self.es, index, pool, wanted_positions(len(pool), 0, from_, size),
+                                     self.sources, INTERNAL_SOURCE)[0])
+        t_page = time.perf_counter()
         page = page_hits(pool, ranked.scores, from_, size)
         swap = randomized_swap(page, search_id, self.config.ranker.swap_rate) if from_ == 0 else None
         t_rank = time.perf_counter()
@@ -161,8 +175,9 @@ class LrrEngine:
         if log:
             self.recent_searches.remember(search_id, index, query.text, int(time.time() * 1000), query.key)
         timings = {"build": (t_build - started) * 1000, "es": es_ms, "execute": (t_exec - t_build) * 1000,
-                   "merge": (t_merge - t_exec) * 1000, "fetch": (t_fetch - t_merge) * 1000,
-                   "rank": (t_rank - t_fetch) * 1000, "total": (ended - started) * 1000}
+                   "merge": (t_merge - t_exec) * 1000, "fetch": (t_fetch - t_merge + t_page - t_ranked) * 1000,
+                   "rank": (t_rank - t_fetch - (t_page - t_ranked)) * 1000, "features": ranked.features_ms, "predict": ranked.predict_ms,
+                   "total": (ended - started) * 1000}
         versions = {"policy": policy_version, "ranker": ranked.version, "ranker_fallback": ranked.fallback}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
@@ -183,24 +198,31 @@ class LrrEngine:
                            source=source, log=False, rank=False)
 
     def _run(self, index: str, built: list, source: list[str] | bool | None, extra: Sequence[dict],
-             deferred: bool) -> Executed:
-        """The plan's _msearch; when ``deferred``, sub-searches return ids and scores only: from the id's
-        doc values on a 7.x node (no stored field read), else with ``_source: false``."""
-        if not deferred:
+             deferred: bool, doc_values: DocValueSource | None = None) -> Executed:
+        """The plan's _msearch; when ``deferred``, sub-searches return ids and scores only, with
+        ``doc_values`` ids, scores and those doc values: the id from its doc values on a 7.x node (no
+        stored field read), else with ``_source: false``."""
+        if not deferred and doc_values is None:
             return run_plan(self.es, index, built, source, extra)
+        without_ids = False if deferred else replace(doc_values, ids=False)
         if self._ids_from_doc_values is None:
             try:
                 self._ids_from_doc_values = esio.server_info(self.es)["number"].split(".")[0] == "7"
             except Exception:  # noqa: BLE001 - the msearch will say what is wrong with the node
-                return run_plan(self.es, index, built, False, extra)
+                return run_plan(self.es, index, built, without_ids, extra)
         if not self._ids_from_doc_values:
-            return run_plan(self.es, index, built, False, extra)
-        executed = run_plan(self.es, index, built, IDS, extra)
+            return run_plan(self.es, index, built, without_ids, extra)
+        executed = run_plan(self.es, index, built, IDS if deferred else doc_values, extra)
         if any(ID_FIELD_DATA_REFUSED in (r.error or "") for r in executed.results):  # the node's setting forbids it
             log.warning("%s: _id field data refused (indices.id_field_data.enabled), fetching with _source: false", index)
             self._ids_from_doc_values = False
-            executed = run_plan(self.es, index, built, False, extra)
+            executed = run_plan(self.es, index, built, without_ids, extra)
         return executed
+
+    def _doc_values(self, cfg: IndexConfig) -> DocValueSource | None:
+        """Where the ranking features' fields of ``cfg``'s index are read from doc values (None: from
+        ``_source``); re-read from the mapping at most every refresh interval."""
+        return self._doc_value_sources.get(self.es, cfg.name) if self.feature_doc_values else None
 
     def _read_positions(self, n: int, from_: int, size: int) -> list[int]:
         """Pool positions whose source a search without ranking features reads: the page, and the
@@ -385,6 +407,27 @@ def _load_ranker(es: Elasticsearch, alias: str) -> Any:
 def _scope(value: Any) -> str | None:
     """A caller value as part of a memory key (numbers and booleans as their text)."""
     return value if value is None or isinstance(value, str) else str(value).lower()
+
+
+def _mapping_version(es: Elasticsearch, alias: str) -> Any:
+    """The concrete indices behind ``alias``: a migration (a new target) invalidates the cached mapping."""
+    try:
+        return tuple(sorted(esio.alias_targets(es, alias)))
+    except Exception as exc:  # noqa: BLE001 - read again at the next refresh
+        return exc
+
+
+def _read_doc_value_source(config: Config, es: Elasticsearch, alias: str) -> DocValueSource | None:
+    """``feature_doc_values`` of the mapping of ``alias``'s target (None when it has none, or several
+    with different mappings: the features then read ``_source``)."""
+    try:
+        targets = esio.alias_targets(es, alias)
+        found = [esio.get_mapping(es, t).get("properties") or {} for t in targets]
+    except Exception as exc:  # noqa: BLE001 - the features then read _source, as before
+        log.warning("mapping of %s not read, ranking features from _source: %s", alias, exc)
+        return None
+    same = found and all(f == found[0] for f in found)
+    return feature_doc_values(found[0], config.index(alias).fields) if same else None
 
 
 def _seed(search_id: str) -> int:

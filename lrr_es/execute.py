@@ -27,7 +27,7 @@ INTERNAL_SOURCE = ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", 
 FILTER_PATH = ",".join(f"responses.{p}" for p in (
     "took", "timed_out", "error", "status", "_shards", "hits.total", "hits.max_score", "aggregations",
     "hits.hits._index", "hits.hits._type", "hits.hits._id", "hits.hits._score", "hits.hits._source",
-    "hits.hits.fields._id"))
+    "hits.hits.fields"))
 # source="ids": no stored field is read at all, the id comes from the _id field's doc values. On 7.10
 # the fetch phase otherwise decompresses every hit's stored fields to read _id, even with
 # _source: false (docs/benchmarks.md, "Where a search's time goes on 7.10"). Loading _id's field data
@@ -35,6 +35,29 @@ FILTER_PATH = ",".join(f"responses.{p}" for p in (
 # (indices.id_field_data.enabled): the engine asks for it on 7.x only.
 IDS = "ids"
 ID_FIELD_DATA_REFUSED = "id_field_data"  # in the error of a node that does not load _id's field data
+
+
+@dataclass(frozen=True)
+class DocValueSource:
+    """A source mode like IDS that also reads some fields' doc values (no stored field either) and
+    gives each hit a ``_source`` made of them: ``columns`` are (doc-values field, source key, single),
+    e.g. ("title.keyword", "title", True); ``single`` keeps the first value, else the list. A field
+    without a value in a document is left out of its source. What the ranking features read comes
+    this way (lrr_es.sources.doc_value_columns says which fields and when)."""
+
+    columns: tuple[tuple[str, str, bool], ...]
+    formats: tuple[tuple[str, str], ...] = ()  # (doc-values field, format): dates as ISO text, as sources hold them
+    ids: bool = True  # the id from doc values too (7.x, see IDS); False: ``_source: false``, the id as usual
+
+    def docvalue_fields(self) -> list[str | dict]:
+        formats = dict(self.formats)
+        columns = [{"field": name, "format": formats[name]} if name in formats else name for name, _, _ in self.columns]
+        return ["_id", *columns] if self.ids else columns
+
+    def source(self, fields: dict) -> dict:
+        """The ``_source`` of a hit whose doc values are ``fields``; pure."""
+        return {key: (fields[name][0] if single else fields[name])
+                for name, key, single in self.columns if fields.get(name)}
 
 
 @dataclass(frozen=True)
@@ -62,7 +85,7 @@ class StrategyResult:
         return self.status != "failed"
 
 
-def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: list[str] | bool | str | None = None
+def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: list[str] | bool | str | DocValueSource | None = None
                   ) -> list[dict]:
     """The ``_msearch`` lines (header, body, header, body, ...) for one plan; pure.
 
@@ -79,24 +102,31 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
         sub = dict(body, timeout=f"{item.timeout_ms}ms")
         if source == IDS:
             sub.update(stored_fields="_none_", docvalue_fields=["_id"])
+        elif isinstance(source, DocValueSource):
+            sub.update({"stored_fields": "_none_"} if source.ids else {"_source": False},
+                       docvalue_fields=source.docvalue_fields())
         else:
             sub["_source"] = {"excludes": INTERNAL_SOURCE} if source is None else source
         lines += [{"index": index}, sub]
     return lines
 
 
-def parse_msearch(items: Sequence[PlanItem], response: dict) -> list[StrategyResult]:
-    """One StrategyResult per plan item, in plan order, from an ``_msearch`` response; pure."""
+def parse_msearch(items: Sequence[PlanItem], response: dict, source: Any = None) -> list[StrategyResult]:
+    """One StrategyResult per plan item, in plan order, from an ``_msearch`` response; pure. With a
+    DocValueSource ``source`` each hit's ``_source`` is made from its doc values."""
     responses = response.get("responses") or []
     if len(responses) != len(items):
         raise EsUnavailableError(f"_msearch answered {len(responses)} of {len(items)} sub-searches")
-    return [_result(item.strategy, sub) for item, sub in zip(items, responses)]
+    from_doc_values = source.source if isinstance(source, DocValueSource) else None
+    return [_result(item.strategy, sub, from_doc_values) for item, sub in zip(items, responses)]
 
 
-def _result(strategy: str, sub: dict) -> StrategyResult:
+def _result(strategy: str, sub: dict, from_doc_values: Any = None) -> StrategyResult:
     if "error" in sub:
         return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]), refused=sub.get("status") == 400)
-    hits = tuple(Hit(_hit_id(h), float(h.get("_score") or 0.0), h.get("_source") or {}, h.get("_index"), h.get("_type"))
+    hits = tuple(Hit(_hit_id(h), float(h.get("_score") or 0.0),
+                     from_doc_values(h.get("fields") or {}) if from_doc_values else h.get("_source") or {},
+                     h.get("_index"), h.get("_type"))
                  for h in (sub.get("hits") or {}).get("hits", []))
     shards = sub.get("_shards") or {}
     if sub.get("timed_out"):
@@ -139,14 +169,14 @@ class Executed:
 
 
 def execute(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
-            source: list[str] | bool | str | None = None) -> tuple[list[StrategyResult], float]:
+            source: list[str] | bool | str | DocValueSource | None = None) -> tuple[list[StrategyResult], float]:
     """Run one plan as a single ``_msearch``; returns the results and the wall time in ms (see run_plan)."""
     executed = run_plan(es, index, bodies, source)
     return executed.results, executed.es_ms
 
 
 def run_plan(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
-             source: list[str] | bool | str | None = None, extra: Sequence[dict] = ()) -> Executed:
+             source: list[str] | bool | str | DocValueSource | None = None, extra: Sequence[dict] = ()) -> Executed:
     """Run one plan, and ``extra`` search bodies sent as they are (e.g. the app's own query at size 0
     for its total and aggregations), as a single ``_msearch``.
 
@@ -162,12 +192,12 @@ def run_plan(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dic
     try:
         response = esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH)
         answers = list(response.get("responses") or [])
-        results = parse_msearch(items, {"responses": answers[:len(items)]})
+        results = parse_msearch(items, {"responses": answers[:len(items)]}, source)
         extras = tuple(answers[len(items):])
         if len(extras) != len(extra):
             raise EsUnavailableError(f"_msearch answered {len(extras)} of {len(extra)} extra searches")
     except QueryError:
-        results = [_run_alone(es, item, lines[2 * i:2 * i + 2], request_timeout) for i, item in enumerate(items)]
+        results = [_run_alone(es, item, lines[2 * i:2 * i + 2], request_timeout, source) for i, item in enumerate(items)]
         extras = tuple(_extra_alone(es, lines[2 * (len(items) + j):2 * (len(items) + j) + 2], request_timeout)
                        for j in range(len(extra)))
     return Executed(results, extras, (time.perf_counter() - started) * 1000)
@@ -181,8 +211,10 @@ def _extra_alone(es: Elasticsearch, lines: list[dict], request_timeout: float) -
         return {"error": str(exc)}
 
 
-def _run_alone(es: Elasticsearch, item: PlanItem, lines: list[dict], request_timeout: float) -> StrategyResult:
+def _run_alone(es: Elasticsearch, item: PlanItem, lines: list[dict], request_timeout: float,
+              source: Any = None) -> StrategyResult:
     try:
-        return parse_msearch([item], esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH))[0]
+        answer = esio.msearch(es, lines, request_timeout=request_timeout, filter_path=FILTER_PATH)
+        return parse_msearch([item], answer, source)[0]
     except QueryError as exc:
         return StrategyResult(item.strategy, status="failed", error=str(exc), refused=True)

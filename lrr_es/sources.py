@@ -20,12 +20,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from elasticsearch import Elasticsearch
 
 from . import es as esio
+from .config import FieldMap
+from .execute import DocValueSource
 from .merge import Candidate
+
+NUMERIC_TYPES = frozenset({"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
+                           "unsigned_long"})
+ISO_DATE = "strict_date_optional_time"
 
 
 class SourceCache:
@@ -102,3 +108,59 @@ def fetch_sources(es: Elasticsearch, index: str, refs: Sequence[tuple[str, str |
         cache.put_many(fetched)
         sources.update(fetched)
     return sources, sum(len(set(w)) for w in missing.values())
+
+
+def feature_doc_values(properties: Mapping[str, Any], fields: FieldMap) -> DocValueSource | None:
+    """Where the ranking features' document fields (lrr_es.rank.features: title, artist, popularity,
+    added_at, entity type) can be read from doc values in an index with these mapping ``properties``;
+    None when one of them has none (then the sub-searches carry their ``_source``); pure.
+
+    Title and artist come from a keyword sub-field (the catalog template's ``.keyword``, case and
+    accents folded by its normalizer, which the features fold anyway), popularity from the field
+    itself when numeric or from a numeric sub-field of a ``rank_feature`` (the template's
+    ``popularity.value``), dates as ISO text. A role field the index does not map is left out: no
+    source holds it either.
+    """
+    title = next((f for f in fields.title if "." not in f), None)
+    artist = next((f for f in fields.artist if "." not in f), None)
+    roles = ((title, True, _keyword_of), (artist, False, _keyword_of), (fields.popularity, True, _number_of),
+             (fields.added_at, True, _date_of), (fields.entity_type, True, _exact_keyword_of))
+    columns, formats = [], []
+    for key, single, reader in roles:
+        if not key or key not in properties:
+            continue
+        name = reader(key, properties[key])
+        if name is None:
+            return None
+        columns.append((name, key, single))
+        if reader is _date_of:
+            formats.append((name, ISO_DATE))
+    return DocValueSource(tuple(columns), tuple(formats))
+
+
+def _has_doc_values(mapping: Mapping[str, Any]) -> bool:
+    return mapping.get("doc_values", True) is not False
+
+
+def _keyword_of(key: str, mapping: Mapping[str, Any]) -> str | None:
+    if mapping.get("type") == "keyword" and _has_doc_values(mapping):
+        return key
+    return next((f"{key}.{sub}" for sub, m in (mapping.get("fields") or {}).items()
+                 if m.get("type") == "keyword" and _has_doc_values(m)), None)
+
+
+def _exact_keyword_of(key: str, mapping: Mapping[str, Any]) -> str | None:
+    """A keyword with no normalizer: its doc values are the source's own strings."""
+    exact = mapping.get("type") == "keyword" and not mapping.get("normalizer") and _has_doc_values(mapping)
+    return key if exact else None
+
+
+def _number_of(key: str, mapping: Mapping[str, Any]) -> str | None:
+    if mapping.get("type") in NUMERIC_TYPES and mapping.get("type") != "scaled_float" and _has_doc_values(mapping):
+        return key
+    return next((f"{key}.{sub}" for sub, m in (mapping.get("fields") or {}).items()
+                 if m.get("type") in ("double", "long", "integer", "short", "byte") and _has_doc_values(m)), None)
+
+
+def _date_of(key: str, mapping: Mapping[str, Any]) -> str | None:
+    return key if mapping.get("type") in ("date", "date_nanos") and _has_doc_values(mapping) else None

@@ -9,6 +9,7 @@ keeps the RRF order and says why. It never raises: ranking must not fail a searc
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -40,6 +41,8 @@ class Ranked:
     schema: tuple[str, ...]
     version: int | str  # the ranker version that ordered the pool, or "rrf"
     fallback: str | None = None  # why RRF served, None when the ranker did
+    features_ms: float = 0.0  # time spent computing the features, and in the ranker's predict
+    predict_ms: float = 0.0
 
 
 def rank_pool(query: Query, pool: Sequence[Candidate], strategies: Sequence[str], fields: FieldMap,
@@ -56,15 +59,18 @@ def rank_pool(query: Query, pool: Sequence[Candidate], strategies: Sequence[str]
     head = pool[:max(limit, 0)]
     if live is None and not always_features:
         return Ranked(pool, fused, None, schema, RRF, "no live ranker")
+    started = time.perf_counter()
     try:
         schema = feature_schema(strategies)
         features = candidate_features(query, head, strategies, fields, context, now)
     except Exception as exc:  # noqa: BLE001 - a feature bug must cost the ranking, not the search
         log.warning("rank: features not computed, serving RRF: %s", exc)
         return Ranked(pool, fused, None, schema, RRF, f"features failed: {str(exc)[:200]}")
+    featured = time.perf_counter()
+    features_ms = (featured - started) * 1000
     reason = _unusable(live, schema)
     if reason is not None or not head:
-        return Ranked(pool, fused, features, schema, RRF, reason or "empty pool")
+        return Ranked(pool, fused, features, schema, RRF, reason or "empty pool", features_ms)
     try:
         scores = live.ranker.predict(features)
     except Exception as exc:  # noqa: BLE001
@@ -76,7 +82,8 @@ def rank_pool(query: Query, pool: Sequence[Candidate], strategies: Sequence[str]
     tail = len(pool) - len(head)
     served = tuple(head[i] for i in order) + pool[len(head):]
     tail_scores = scores.min() - 1.0 - np.arange(tail) * 1e-3
-    return Ranked(served, np.concatenate([scores[order], tail_scores]), features[order], schema, live.version)
+    return Ranked(served, np.concatenate([scores[order], tail_scores]), features[order], schema, live.version,
+                  None, features_ms, (time.perf_counter() - featured) * 1000)
 
 
 def _unusable(live: LiveRanker | BaseException | None, schema: tuple[str, ...]) -> str | None:

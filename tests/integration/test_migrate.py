@@ -29,7 +29,7 @@ def test_setup_is_idempotent_and_installs_scripts(es, alias, make_config):
     for name in ("lrr-events", "lrr-decisions", "lrr-models"):
         assert esio.index_exists(es, name)
     changed = [text for text, _ in setup_steps(es, make_config(alias, shards=2))]
-    assert changed == [f"update index template lrr-catalog-{alias} (version 2)"]
+    assert changed == [f"update index template lrr-catalog-{alias} (version 3)"]
     assert esio.get_index_template(es, f"lrr-catalog-{alias}")["index_patterns"] == [f"{alias}-v*"]
 
 

@@ -190,20 +190,31 @@ def _doc_ranker(schema, seed=0, rows=400):
     return LtrRanker(n_estimators=20, random_state=seed).fit(X, y, qid=np.arange(rows) // 20, feature_names=schema)
 
 
+FEATURE_ROLES = {"title", "artist", "popularity", "added_at", "entity_type"}
+
+
 @pytest.mark.parametrize("text", ["love", "the night", "baby", "zzzz nothing"])
-def test_with_a_live_ranker_the_sub_searches_carry_the_sources(es, catalog, registry_alias, text):
+def test_with_a_live_ranker_the_features_read_doc_values_and_the_page_its_sources(es, catalog, registry_alias, text):
+    """With a live ranker the sub-searches read no stored field: the features' document fields come
+    from doc values, the page's sources from one mget after ranking; pages, order and features equal
+    those of the path where every sub-search hit carries its _source."""
     name, config = catalog
     promote(es, registry_alias, save_ranker(es, registry_alias, _doc_ranker(feature_schema())))
     deferred = _engine(es, config)
     inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
+    from_source = LrrEngine(es, config, refresh_s=0.0, decisions=False, feature_doc_values=False)
     plan = deferred.default_plan(name)
     for from_ in (0, 10):
         a = deferred.search(name, text, size=10, from_=from_, plan=plan, seed=11)
         b = inline.search(name, text, size=10, from_=from_, plan=plan, seed=11)
+        c = from_source.search(name, text, size=10, from_=from_, plan=plan, seed=11)
         assert a.versions == b.versions and (a.versions["ranker"] == 1 or not a.pool)
-        assert all(h.source for r in a.results for h in r.hits)  # a live ranker: sources in the sub-searches
+        assert all(h.source and set(h.source) <= FEATURE_ROLES for r in a.results for h in r.hits)
+        assert all(len(h.source) > len(FEATURE_ROLES) for r in c.results for h in r.hits)  # the path before
         assert [(h["_id"], h["_score"], h["_source"]) for h in a.hits] == \
-            [(h["_id"], h["_score"], h["_source"]) for h in b.hits]
+            [(h["_id"], h["_score"], h["_source"]) for h in b.hits] == \
+            [(h["_id"], h["_score"], h["_source"]) for h in c.hits]
+        assert all(len(h["_source"]) > len(FEATURE_ROLES) for h in a.hits)
         assert [c.id for c in a.pool] == [c.id for c in b.pool]
         if a.pool:
             np.testing.assert_allclose(a.features, b.features, rtol=1e-7)  # age_years moves with the clock
@@ -221,3 +232,20 @@ def test_a_node_that_refuses_id_field_data_is_searched_with_source_false(es, cat
     assert engine._ids_from_doc_values is False  # remembered: the next search does not try again
     inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
     assert [h["_id"] for h in result.hits] == [h["_id"] for h in inline.search(name, "love", size=10, seed=7).hits]
+
+
+def test_with_a_live_ranker_a_node_that_refuses_id_field_data_still_reads_the_features_from_doc_values(
+        es, catalog, registry_alias):
+    name, config = catalog
+    promote(es, registry_alias, save_ranker(es, registry_alias, _doc_ranker(feature_schema())))
+    engine = _engine(es, config)
+    es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": False}})
+    try:
+        result = engine.search(name, "love", size=10, seed=7)
+    finally:
+        es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": None}})
+    assert not result.failed and result.versions["ranker"] == 1 and engine._ids_from_doc_values is False
+    assert all(h.source and set(h.source) <= FEATURE_ROLES for r in result.results for h in r.hits)
+    inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
+    expected = inline.search(name, "love", size=10, seed=7).hits
+    assert [(h["_id"], h["_source"]) for h in result.hits] == [(h["_id"], h["_source"]) for h in expected]

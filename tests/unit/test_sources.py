@@ -103,3 +103,67 @@ def test_candidates_of_two_concrete_indices_are_fetched_from_each(monkeypatch):
     out, fetched = fill_sources(None, "music", pool, [0, 1, 2], SourceCache(), [])
     assert calls == [("music-1", ["d0"]), ("music-2", ["d1"]), ("music", ["d2"])] and fetched == 3
     assert [c.source for c in out] == [{"i": "music-1"}, {"i": "music-2"}, {"i": "music"}]
+
+
+CATALOG_PROPERTIES = {  # the catalog template's role fields, as the node reports them
+    "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "normalizer": "lrr_keyword"},
+                                         "prefix": {"type": "text"}}},
+    "artist": {"type": "text", "fields": {"keyword": {"type": "keyword", "normalizer": "lrr_keyword"}}},
+    "popularity": {"type": "rank_feature", "fields": {"value": {"type": "double", "index": False}}},
+    "added_at": {"type": "date"},
+    "entity_type": {"type": "keyword"},
+}
+
+
+def test_the_features_fields_come_from_doc_values_of_the_catalog_mapping():
+    from lrr_es.config import FieldMap
+    from lrr_es.execute import DocValueSource
+    found = src.feature_doc_values(CATALOG_PROPERTIES, FieldMap())
+    assert found == DocValueSource(
+        (("title.keyword", "title", True), ("artist.keyword", "artist", False), ("popularity.value", "popularity", True),
+         ("added_at", "added_at", True), ("entity_type", "entity_type", True)),
+        (("added_at", "strict_date_optional_time"),))
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"popularity": {"type": "rank_feature"}}, None),  # a rank_feature alone has no doc values
+    ({"popularity": {"type": "float"}}, "popularity"),  # an adopted app's numeric popularity
+    ({"entity_type": {"type": "keyword", "normalizer": "lrr_keyword"}}, None),  # folded values are not the source's
+    ({"title": {"type": "text"}}, None),  # no keyword sub-field
+    ({"added_at": {"type": "date", "doc_values": False}}, None),
+])
+def test_a_role_without_usable_doc_values_keeps_the_features_on_source(change, expected):
+    from lrr_es.config import FieldMap
+    found = src.feature_doc_values({**CATALOG_PROPERTIES, **change}, FieldMap())
+    if expected is None:
+        assert found is None
+    else:
+        assert ("popularity", "popularity", True) in found.columns
+
+
+def test_a_role_the_index_does_not_map_is_left_out():
+    from lrr_es.config import FieldMap
+    properties = {k: v for k, v in CATALOG_PROPERTIES.items() if k != "added_at"}
+    found = src.feature_doc_values(properties, FieldMap())
+    assert [c[1] for c in found.columns] == ["title", "artist", "popularity", "entity_type"] and found.formats == ()
+
+
+def test_doc_value_mode_reads_no_stored_field_and_makes_sources_of_the_doc_values():
+    from lrr_es.execute import DocValueSource
+    mode = DocValueSource((("title.keyword", "title", True), ("artist.keyword", "artist", False),
+                           ("added_at", "added_at", True)), (("added_at", "strict_date_optional_time"),))
+    item = PlanItem("lexical", 5, timeout_ms=250)
+    line = build_msearch("music", [(item, {"size": 5})], mode)[1]
+    assert line == {"size": 5, "timeout": "250ms", "stored_fields": "_none_",
+                    "docvalue_fields": ["_id", "title.keyword", "artist.keyword",
+                                        {"field": "added_at", "format": "strict_date_optional_time"}]}
+    answer = {"responses": [{"hits": {"hits": [
+        {"_index": "music-1", "_score": 2.0, "fields": {"_id": ["s1"], "title.keyword": ["hello"],
+                                                          "artist.keyword": ["a", "b"], "added_at": ["2019-03-01T00:00:00.000Z"]}},
+        {"_index": "music-1", "_score": 1.0, "fields": {"_id": ["s2"]}}]}}]}
+    hits = parse_msearch([item], answer, mode)[0].hits
+    assert [(h.id, h.source) for h in hits] == [
+        ("s1", {"title": "hello", "artist": ["a", "b"], "added_at": "2019-03-01T00:00:00.000Z"}), ("s2", {})]
+    without_ids = build_msearch("music", [(item, {"size": 5})], DocValueSource(mode.columns[:1], (), ids=False))[1]
+    assert without_ids["_source"] is False and without_ids["docvalue_fields"] == ["title.keyword"]
+    assert "stored_fields" not in without_ids
