@@ -126,7 +126,7 @@ def test_a_domain_neutral_field_map_maps_only_its_own_fields():
     assert props["about"] == {"type": "text", "analyzer": "lrr_text"}
     assert props["category"] == {"type": "keyword", "normalizer": "lrr_keyword",
                                  "fields": {"text": {"type": "text", "analyzer": "lrr_text"}}}
-    assert props["price"] == {"type": "double"} and props["sold"] == {"type": "rank_feature"}
+    assert props["price"] == {"type": "double"} and props["sold"] == {"type": "rank_feature", "fields": {"value": {"type": "double", "index": False}}}
     assert props["listed"] == {"type": "date"} and props["kind"] == {"type": "keyword"}
     # title alone is the music spelling too (music defaults); one domain-neutral key names exactly the fields
     minimal = config_from_dict({"indices": {"places": {"fields": {"title": "label", "attributes": []}}}})
