@@ -51,16 +51,18 @@ def app_body(text: str) -> dict:
     return {"query": {"multi_match": {"query": text, "fields": ["title", "artist"]}}, "size": 10}
 
 
-def prepare(es, sample: bool, musicoset: Path):
-    config = config_from_dict({"indices": {ALIAS: {}}, "feedback": {"ubi_index": None}})
-    for index in esio.list_indices(es, f"{ALIAS}*"):
+def prepare(es, sample: bool, musicoset: Path, alias: str = ALIAS, feedback: dict | None = None):
+    """A fresh catalog ``alias`` (MusicOSet, or the sample catalog) with its gazetteer and semantic model;
+    its config (``feedback``: settings of that section) and the rows' documents."""
+    config = config_from_dict({"indices": {alias: {}}, "feedback": {"ubi_index": None, **(feedback or {})}})
+    for index in esio.list_indices(es, f"{alias}*"):
         esio.delete_index(es, index)
-    migrate(es, config, ALIAS, progress=False, echo=QUIET)
+    migrate(es, config, alias, progress=False, echo=QUIET)
     rows = list(sample_rows(2000, seed=7)) if sample else [r for r in read_musicoset(musicoset) if r.ok]
-    load_rows(es, config.index(ALIAS), iter(rows), progress=False)
-    esio.refresh(es, ALIAS)
-    rebuild_gazetteer(es, config.index(ALIAS))
-    build_semantic(es, config.index(ALIAS), progress=False, echo=QUIET)
+    load_rows(es, config.index(alias), iter(rows), progress=False)
+    esio.refresh(es, alias)
+    rebuild_gazetteer(es, config.index(alias))
+    build_semantic(es, config.index(alias), progress=False, echo=QUIET)
     return config, [r.doc for r in rows]
 
 
