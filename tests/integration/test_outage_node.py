@@ -155,6 +155,7 @@ def test_a_node_outage_costs_only_lrr_errors_recovers_and_loses_no_feedback(node
     try:
         wait_for(lambda: load.count("before") >= 30)
         load.phase = "outage"
+        down_at = time.monotonic()
         stop(node)
         with pytest.raises(LrrError):  # an engine whose first search meets the dead node: nothing read before
             LrrEngine(es, config, decisions=False).search(ALIAS, "love song", size=5)
@@ -177,7 +178,8 @@ def test_a_node_outage_costs_only_lrr_errors_recovers_and_loses_no_feedback(node
     first_served = {kind: min((o.at - back_at for o in after if o.kind == kind and o.error is None), default=None)
                     for kind in ("engine", "wrapper")}
     failed = Counter(f"{o.kind}: {type(o.error).__name__}" for o in outage if o.error is not None)
-    print(f"\noutage: {len(outage)} requests while down ({dict(failed)} failed); "
+    print(f"\noutage: {back_at - down_at:.1f} s from the stop to the node healthy again, "
+          f"{len(outage)} requests meanwhile ({dict(failed)} failed); "
           f"after the node was healthy again {last_failure + 1} requests failed; first served search "
           f"{first_served['engine']:.2f} s (engine), {first_served['wrapper']:.2f} s (wrapper) after it was healthy")
 
