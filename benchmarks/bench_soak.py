@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("lrr_es.client.proxy").setLevel(logging.INFO)  # the first fallback of each kind, with its reason
+    logging.getLogger("elasticsearch").setLevel(logging.ERROR)  # not every expected 404 of the setup
     with bench_node(args.es_url, args.port, timeout=180) as es, tempfile.TemporaryDirectory() as tmp:
         config, docs = prepare(es, args.sample, args.musicoset, ALIAS, {"spool_path": f"{tmp}/spool.jsonl"})
         texts = [q.text for q in generate_queries(docs, args.queries, seed=args.seed)]

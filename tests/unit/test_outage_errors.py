@@ -1,6 +1,7 @@
-"""ModelCache while lrr-models cannot be read (issue 15, item 5): the copy read before keeps serving,
-stale, and the store is tried again one refresh interval later; with nothing read before, an lrr-es
-error, never the client's own."""
+"""What a search meets when Elasticsearch cannot answer (issue 15, item 5): an lrr-es error, never the
+client's own. ModelCache while lrr-models cannot be read: the copy read before keeps serving, stale,
+and the store is tried again one refresh interval later; with nothing read before, EsUnavailableError.
+The plan's _msearch answered 429/5xx: EsUnavailableError."""
 import elasticsearch
 import pytest
 
@@ -70,3 +71,23 @@ def test_a_damaged_artifact_is_not_mistaken_for_an_unreachable_store():
     store.version, store.damaged = 2, True
     with pytest.raises(ValueError, match="damaged"):  # the reader's own error: the engine reports it
         cache.get(None, "music")
+
+
+# --- the plan's _msearch: an answer that is neither a result nor the request's fault ----------------------
+
+class Overloaded:
+    """A client whose node answers every _msearch with ``status`` (search queue full, not recovered...)."""
+
+    def __init__(self, status):
+        self.status = status
+
+    def msearch(self, body=None, searches=None, **_):
+        raise elasticsearch.TransportError(self.status, "es_rejected_execution_exception",
+                                           {"error": {"type": "es_rejected_execution_exception", "reason": "queue full"}})
+
+
+@pytest.mark.parametrize("status", [429, 503, 500])
+def test_an_msearch_the_node_cannot_take_is_an_lrr_error(status):
+    from lrr_es import es as esio
+    with pytest.raises(EsUnavailableError, match=f"_msearch answered {status}: es_rejected_execution_exception"):
+        esio.msearch(Overloaded(status), [{"index": "music"}, {"query": {"match_all": {}}}])
