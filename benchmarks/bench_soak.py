@@ -207,7 +207,7 @@ def summary(max_ops: float, target: float, run: dict, samples: list[dict], tally
         "max_decisions_held_kb": max(s["decisions_held_kb"] for s in samples),
         "errors": dict(tally.errors), "engine_failed": run["engine_failed_total"],
         "machine_load1": {"start": samples[0]["load1"], "end": samples[-1]["load1"],
-                          "median": statistics.median(s["load1"] for s in samples)},
+                          "median": round(statistics.median(s["load1"] for s in samples), 1)},
         "feedback_accepted": accepted, "feedback_stored": stored, "feedback_lost": accepted - stored,
         "samples": samples,
     }
