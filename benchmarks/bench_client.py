@@ -57,10 +57,11 @@ def catalog_rows(sample: bool, musicoset: Path) -> list:
 
 
 def prepare(es, sample: bool, musicoset: Path, alias: str = ALIAS, rows: list | None = None,
-            config: dict | None = None, progress: bool = False):
+            config: dict | None = None, progress: bool = False, feedback: dict | None = None):
     """Migrate ``alias``, load ``rows`` (default: the catalog) through the normal load path, build its
-    gazetteer and semantic model; the config and the loaded documents."""
-    config = config_from_dict(config or {"indices": {alias: {}}, "feedback": {"ubi_index": None}})
+    gazetteer and semantic model; the config (default: ``feedback`` as that section's settings) and the
+    loaded documents."""
+    config = config_from_dict(config or {"indices": {alias: {}}, "feedback": {"ubi_index": None, **(feedback or {})}})
     for index in esio.list_indices(es, f"{alias}*"):
         esio.delete_index(es, index)
     migrate(es, config, alias, progress=False, echo=QUIET)

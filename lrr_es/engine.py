@@ -27,11 +27,11 @@ from .config import Config, IndexConfig
 from .context import CONTEXT_DIM, check_caller, context_vector
 from .decide import Decider, PlanItem, check_plan, default_plan
 from .decisions import DecisionLog, decision_document, log_input
-from .errors import FeedbackError, LrrError, QueryError
+from .errors import EsUnavailableError, FeedbackError, LrrError, QueryError
 from .execute import ID_FIELD_DATA_REFUSED, IDS, INTERNAL_SOURCE, DocValueSource, Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
 from .merge import merge
-from .models import ModelCache
+from .models import UNREACHABLE, ModelCache
 from .parse import Query, check_filters, check_page, parse_query
 from .q2e import scoped_key
 from .qu import understand
@@ -138,7 +138,7 @@ class LrrEngine:
         if plan is None:  # the engine left out what cannot run: say so (an explicit plan reports its own items)
             skipped = {**unavailable(strategies, index, self._resource_problems.get(index)), **skipped}
         t_build = time.perf_counter()
-        live = self._ranker_store.get(self.es, index) if rank else None
+        live = self._live_ranker(index) if rank else None
         # the sources after the merge, unless the ranker's features read the first 200 candidates': one
         # mget of that many costs more than the sub-searches fetching them (docs/benchmarks.md, --ranker).
         # Then the features' fields come from doc values where the mapping has them, the page's sources
@@ -223,6 +223,14 @@ class LrrEngine:
         """Where the ranking features' fields of ``cfg``'s index are read from doc values (None: from
         ``_source``); re-read from the mapping at most every refresh interval."""
         return self._doc_value_sources.get(self.es, cfg.name) if self.feature_doc_values else None
+
+    def _live_ranker(self, index: str) -> Any:
+        """The live ranker of ``index``, None, or why none can serve (an exception: rank_pool then ranks
+        with RRF and reports it), also while lrr-models cannot be read before any ranker was."""
+        try:
+            return self._ranker_store.get(self.es, index)
+        except EsUnavailableError as exc:
+            return exc
 
     def _read_positions(self, n: int, from_: int, size: int) -> list[int]:
         """Pool positions whose source a search without ranking features reads: the page, and the
@@ -366,6 +374,9 @@ class LrrEngine:
             meta = (esio.get_mapping(self.es, targets[0]).get("_meta") or {}).get("lrr", {}) if targets else {}
         except esio.NotFoundError:
             meta = {}
+        except UNREACHABLE as exc:
+            raise EsUnavailableError(f"the mapping of {cfg.name} could not be read ({type(exc).__name__}: {exc})"[:400]
+                                     ) from None
         return meta.get("popularity_feature", cfg.fields.popularity)
 
 
@@ -387,9 +398,11 @@ def stored_resources(refresh_s: float) -> dict[str, ModelCache]:
 
 def _ranker_version(es: Elasticsearch, alias: str) -> Any:
     """The live ranker's version, or the exception reading it raised (equal to no cached version, so
-    the load runs and reports it)."""
+    the load runs and reports it); lrr-models not answering is raised, so the cache keeps its copy."""
     try:
         return live_version(es, alias)
+    except UNREACHABLE:  # the cache keeps serving the ranker read before
+        raise
     except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
         return exc
 
@@ -399,6 +412,8 @@ def _load_ranker(es: Elasticsearch, alias: str) -> Any:
     damaged model costs one read per refresh interval, not one per search)."""
     try:
         return read_live(es, alias)
+    except UNREACHABLE:  # the cache keeps serving the ranker read before
+        raise
     except Exception as exc:  # noqa: BLE001 - serving falls back to RRF and reports why
         log.warning("ranker of %s not loaded, serving RRF: %s", alias, exc)
         return exc

@@ -447,9 +447,10 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
             filter_path: str | None = None) -> dict:
     """One _msearch: ``searches`` alternates header and body dicts, as the API expects.
 
-    A node that is down or does not answer within ``request_timeout`` seconds raises
-    EsUnavailableError. Errors of single sub-searches at run time come back inside the response;
-    a body Elasticsearch cannot even parse rejects the whole request (400), raised as QueryError.
+    A node that is down, does not answer within ``request_timeout`` seconds or cannot take the request
+    (429, 5xx, ...) raises EsUnavailableError. Errors of single sub-searches at run time come back inside
+    the response; a body Elasticsearch cannot even parse rejects the whole request (400), raised as
+    QueryError.
     """
     client, extra = _timed(es, request_timeout)
     if filter_path:
@@ -461,7 +462,7 @@ def msearch(es: Elasticsearch, searches: list[dict], request_timeout: float | No
     except ApiError as exc:
         if _status(exc) == 400:
             raise QueryError(f"_msearch rejected: {_error_info(exc)}") from None
-        raise
+        raise EsUnavailableError(f"_msearch answered {_status(exc)}: {_error_info(exc)}") from None
 
 
 # --- feedback ----------------------------------------------------------------------------------
