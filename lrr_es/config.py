@@ -17,7 +17,7 @@ import yaml
 from .errors import ConfigError
 
 ENV_PREFIX = "LRR_"
-KNOWN_POLICIES = ("thompson", "linucb", "epsilon_greedy")
+KNOWN_POLICIES = ("thompson", "linucb", "epsilon_greedy", "vw")
 KNOWN_STRATEGIES = ("lexical", "popular", "structured", "memory", "fuzzy", "semantic", "explore")
 
 

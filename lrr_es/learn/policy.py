@@ -90,7 +90,8 @@ def learn(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
     """Learn the published policy of ``index`` from the bandit decisions logged in [since, until).
 
     ``batch`` decisions go into each ``Policy.update`` call (each call that changes the state counts
-    one update in the policy's version); ``rewards`` weighs the reward terms; a document is engaged
+    one update in the policy's version); ``rewards`` weighs the reward terms (credit "auto" resolved
+    for the policy: "shared" for the plan-level vw policy, "found" for the others); a document is engaged
     when its strongest action's grade reaches ``min_grade``; decisions younger than ``settle_s``
     seconds are left for a later run. ``dry_run`` computes everything and publishes nothing.
     """
@@ -104,6 +105,7 @@ def learn(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
         settled = int((time.time() - settle_s) * 1000)
         until_ms = settled if until_ms is None else min(until_ms, settled)
     policy, record = current_policy(es, config, index)
+    rewards = rewards.for_policy(policy)
     mark = Mark.from_params((record or {}).get("params"))
     logged = load_logged(es, index, since, until_ms, config.feedback.weights, mark, policy.dim, rewards, min_grade)
     policy.offer(configured_arms(config, index))
