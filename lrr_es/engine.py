@@ -2,7 +2,7 @@
 
 ``LrrEngine.search`` only orchestrates, one module per stage in request order:
 parse (lrr_es.parse) → context (lrr_es.context, with query understanding from lrr_es.qu) → decide
-(lrr_es.decide) → build (lrr_es.strategies) → execute (lrr_es.execute) → merge (lrr_es.merge) → rank
+(lrr_es.decide) → build (lrr_es.strategies) → execute (lrr_es.execute) → merge (lrr_es.merge, fused by lrr_es.fusion) → rank
 (lrr_es.rank.serve: the live learned ranker of lrr-models, or weighted RRF) → respond
 (lrr_es.respond) → log (lrr_es.decisions). Only ``execute`` and the per-alias metadata talk to
 Elasticsearch.
@@ -28,7 +28,7 @@ from .decisions import DecisionLog, decision_document, log_input
 from .errors import FeedbackError, LrrError, QueryError
 from .execute import ID_FIELD_DATA_REFUSED, IDS, INTERNAL_SOURCE, Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
-from .merge import merge
+from .fusion import FusionWeights, fuse, fusion_version, load_fusion
 from .models import ModelCache
 from .parse import Query, check_filters, check_page, parse_query
 from .qu import understand
@@ -63,6 +63,7 @@ class LrrEngine:
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
         self._policy_store = ModelCache(load_policy, policy_version, refresh_s)
         self._ranker_store = ModelCache(_load_ranker, _ranker_version, refresh_s)
+        self._fusion_store = ModelCache(load_fusion, fusion_version, refresh_s)
         self._decider = Decider(partial(self._policy_store.get, es), config.bandit.budget, config.retrieval.timeout_ms)
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
@@ -128,7 +129,8 @@ class LrrEngine:
         results, es_ms = executed.results, executed.es_ms
         _refused(results)
         t_exec = time.perf_counter()
-        pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
+        pool = fuse(results, query, decision, self._learned_fusion(index), self.config.retrieval.weights,
+                    self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
         if deferred:  # --- fetch: the sources the page and the features read, one mget for the uncached ---
             pool, _ = fill_sources(self.es, index, pool, self._read_positions(len(pool), from_, size),
@@ -175,6 +177,18 @@ class LrrEngine:
             self._ids_from_doc_values = False
             executed = run_plan(self.es, index, built, False, extra)
         return executed
+
+    def _learned_fusion(self, index: str) -> FusionWeights | None:
+        """The fusion weights ``lrr-es learn`` published for ``index`` (None: the priors; lrr_es.fusion)."""
+        try:
+            return self._fusion_store.get(self.es, index)
+        except LrrError as exc:  # damaged weights: serve with the priors, and say why
+            log.warning("fusion weights of %s not loaded, using the priors: %s", index, exc)
+            return None
+
+    def fusion(self, index: str) -> FusionWeights | None:
+        """The learned fusion weights serving uses for ``index`` (None before ``lrr-es learn`` published some)."""
+        return self._fusion_store.get(self.es, index)
 
     def _read_positions(self, n: int, from_: int, size: int) -> list[int]:
         """Pool positions whose source a search without ranking features reads: the page, and the

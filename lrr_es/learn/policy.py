@@ -14,7 +14,7 @@ are dropped with what they learned, and their logged rewards are ignored (counte
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from elasticsearch import Elasticsearch
@@ -24,7 +24,8 @@ from ..bandit import Policy, RewardParams, make_policy
 from ..bandit.store import load_policy, policy_record, save_policy
 from ..config import Config
 from ..context import CONTEXT_DIM
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
+from ..fusion import FusionWeights, learn_fusion, load_fusion, prior_weights, save_fusion
 from ..strategies import STRATEGIES
 from .logged import Logged, LoggedSearch, Mark, check_time, load_logged
 
@@ -46,6 +47,7 @@ class LearnReport:
     version: int | None = None  # the version published (None: nothing new, or a dry run)
     policy_version: str | None = None  # the state's version string (<name>-s<seed>-u<updates>)
     dry_run: bool = False
+    fusion: FusionWeights | None = None  # the fusion weights learned with this run (lrr_es.fusion)
 
     @property
     def engaged_share(self) -> float:
@@ -66,6 +68,10 @@ class LearnReport:
             lines.append(f"dry run: would publish {self.policy_version} (learned on {base})")
         else:
             lines.append("nothing new to learn; no version published")
+        if self.fusion is not None and self.decisions:
+            published = f"published as version {self.fusion.version}" if self.fusion.version else "not published"
+            lines.append(f"fusion weights ({published}):")
+            lines.append(self.fusion.summary())
         return "\n".join(lines)
 
 
@@ -111,11 +117,14 @@ def learn(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
     policy.offer(configured_arms(config, index))
     _update(policy, logged.searches, batch, progress)
     report = _report(index, logged, record, policy, dry_run)
+    fusion = _learn_fusion(es, config, index, logged.searches, rewards)
     if logged.searches and not dry_run:
         last = logged.searches[-1].mark
         version = save_policy(es, index, policy, metrics=_metrics(report), params={"learned_through": last.to_dict()},
                               training_window=dict(report.window))
-        report = LearnReport(**{**vars(report), "version": version})
+        fusion = replace(fusion, version=save_fusion(es, index, fusion, report.window))
+        report = replace(report, version=version)
+    report = replace(report, fusion=fusion)
     echo(report.summary())
     return report
 
@@ -127,6 +136,23 @@ def _update(policy: Policy, searches: list[LoggedSearch], batch: int, progress: 
             chunk = searches[start:start + batch]
             policy.update([s.decision for s in chunk], [dict(s.rewards) for s in chunk])
             bar.update(len(chunk))
+
+
+def _learn_fusion(es: Elasticsearch, config: Config, index: str, searches: list[LoggedSearch],
+                  rewards: RewardParams) -> FusionWeights:
+    """The index's fusion weights updated with the engaged searches of this run (counts add up across runs;
+    damaged published weights start again from the priors)."""
+    try:
+        previous = load_fusion(es, index)
+    except ModelError:
+        previous = None
+    evidence = []
+    for s in searches:
+        if s.engaged:  # an arm found an engaged document exactly when its reward exceeds minus its cost term
+            costs = s.decision.costs
+            finders = {a for a, r in s.rewards.items() if r + rewards.cost_weight * costs.get(a, 1.0) > 1e-9}
+            evidence.append((tuple(s.rewards), finders))
+    return learn_fusion(evidence, prior_weights(config.retrieval.weights), previous)
 
 
 def _report(index: str, logged: Logged, record: dict | None, policy: Policy, dry_run: bool) -> LearnReport:

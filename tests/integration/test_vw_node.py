@@ -13,6 +13,7 @@ from lrr_es.catalog import read_musicoset
 from lrr_es.config import config_from_dict
 from lrr_es.decisions import DECISIONS_INDEX
 from lrr_es.engine import LrrEngine
+from lrr_es.fusion import model_id as fusion_id
 from lrr_es.learn import evaluate_policy, learn
 from lrr_es.simulate import generate_queries
 from lrr_es.simulate.traffic import run_traffic
@@ -45,6 +46,7 @@ def rounds(es, music_index, musicoset):
     second = learn(es, config, music_index, since=since_served, batch=50, min_grade=2.0, echo=lambda _: None)
     yield config, cold, first, served, since_served, second
     es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    es.delete(index=MODELS_INDEX, id=fusion_id(music_index), ignore=[404], refresh=True)
 
 
 def test_learn_publishes_a_vw_policy_that_a_new_engine_loads(es, music_index, rounds):
