@@ -20,10 +20,11 @@ candidates are never taken loses it. The weights are stored per index in lrr-mod
 A confident reading leads. RRF rewards agreement, and the text strategies (lexical, popular, fuzzy,
 semantic) agree with each other about the words of the query: for "metal 80s" on the demo catalog,
 an indie band called "Metal Club" is #1 in four text lists and would lead whatever the weights.
-When query understanding's top reading turns the whole query into slots (nothing left as free text)
-with a likelihood of at least ``CONFIDENT_READING``, the structured strategy's first ``HEAD`` hits
-(the documents with those field values, when the catalog has them) lead the page in its order
-(``leading_strategy``; lrr_es.merge.lead); the fused order follows.
+When query understanding's top reading has slots and a likelihood of at least ``CONFIDENT_READING``,
+the structured strategy's first ``HEAD`` hits (the documents with those field values that also match
+the words left as text, when the catalog has them) lead the page in its order (``leading_strategy``;
+lrr_es.merge.lead); the fused order follows. ("love songs 90s": the text strategies agree on "Love"
+songs of any decade; structured's head holds 1990s songs about love.)
 
 Explore. Candidates that only the explore strategy found are kept below the first ``EXPLORE_FLOOR``
 positions of the RRF order unless a bandit policy chose to run explore for this search (then the
@@ -97,14 +98,11 @@ def slot_confidence(query: Any) -> float:
 
 
 def leading_strategy(query: Any, strategies: Iterable[str]) -> str | None:
-    """"structured" when it ran and query understanding read the whole query as slots with a likelihood
-    of at least CONFIDENT_READING; else None (the fused order stands)."""
-    readings = getattr(query, "interpretations", ()) or ()
-    if "structured" not in set(strategies) or not readings:
+    """"structured" when it ran and query understanding's top reading has slots and a likelihood of at
+    least CONFIDENT_READING; else None (the fused order stands)."""
+    if "structured" not in set(strategies) or slot_confidence(query) < CONFIDENT_READING:
         return None
-    top = readings[0]
-    whole = bool(getattr(top, "slots", ())) and not str(getattr(top, "rest", "")).strip()
-    return "structured" if whole and float(top.likelihood) >= CONFIDENT_READING else None
+    return "structured"
 
 
 def learn_fusion(searches: Iterable[tuple[Iterable[str], Iterable[str]]], priors: Mapping[str, float],

@@ -4,8 +4,8 @@ whenever the catalog holds such documents, and explore's random picks stay off t
 
 Checked on the demo catalog (the 2,000 sample songs of ``lrr-es demo``, with its gazetteer and
 semantic model) and on MusicOSet. The queries are the demo's and others of the same kinds; a query
-counts only when query understanding's top reading is confident (likelihood >= 0.5, as for the
-"lead" rule of lrr_es.fusion): an ambiguous query such as "latin pop" (0.32 against 0.31 for "pop"
+counts only when query understanding's top reading is confident (likelihood >= 0.5, the threshold
+of the "lead" rule of lrr_es.fusion): an ambiguous query such as "latin pop" (0.32 against 0.31 for "pop"
 with "latin" as text) has no single reading to check against. Whether a document satisfies the
 slots is asked of Elasticsearch (term filters on decade, genre, artist.keyword), not read from
 the engine's answer.
@@ -65,7 +65,7 @@ def golden_failures(es, engine, alias, queries):
 
 
 @pytest.fixture(scope="module")
-def demo_catalog(es, drop_catalog):
+def demo_catalog(es, es_url, drop_catalog):
     name = "test-golden-demo"
     drop_catalog(name)
     drop_models(es, name)
@@ -74,7 +74,8 @@ def demo_catalog(es, drop_catalog):
     load_rows(es, config.index(name), sample_rows(2000, seed=7), progress=False, threads=1)  # the demo's catalog
     esio.refresh(es, name)
     rebuild_gazetteer(es, config.index(name))
-    build_semantic(es, config.index(name), progress=False, echo=lambda _: None)
+    patient = esio.connect(es_url, 180)  # writing 2,200 vectors: a busy shared machine needs more than 30 s
+    build_semantic(patient, config.index(name), progress=False, echo=lambda _: None)
     yield name, config
     drop_models(es, name)
     drop_catalog(name)

@@ -40,10 +40,11 @@ def test_structured_weight_grows_with_the_confidence_of_a_reading_with_slots():
     assert query_weights(query((slots, "", 0.6)), ("structured",))["structured"] == pytest.approx(1.0 + 2.0 * 0.6)
 
 
-def test_a_confident_reading_of_the_whole_query_lets_structured_lead():
+def test_a_confident_reading_with_slots_lets_structured_lead():
     slots = (SimpleNamespace(role="genre", value="pop"),)
     assert leading_strategy(query((slots, "", 0.59)), STRATEGIES) == "structured"
-    assert leading_strategy(query((slots, "midnight", 0.77)), STRATEGIES) is None  # words left as text
+    assert leading_strategy(query((slots, "midnight", 0.77)), STRATEGIES) == "structured"  # words left as text
+    assert leading_strategy(query(((), "midnight rock", 0.8)), STRATEGIES) is None  # no slots read
     assert leading_strategy(query((slots, "", 0.31)), STRATEGIES) is None  # not confident
     assert leading_strategy(query((slots, "", 0.9)), ("lexical",)) is None  # structured did not run
 
