@@ -163,13 +163,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=9292)
     parser.add_argument("--es-url")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds per Elasticsearch request (raise it on a busy machine)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG of the learning curves")
     parser.add_argument("--window", type=int, default=1000, help="searches per point of the learning curves")
     parser.add_argument("--policies", default=",".join(label for label, _, _ in POLICIES),
                         help="comma-separated contenders among: " + ", ".join(label for label, _, _ in POLICIES))
     args = parser.parse_args(argv)
-    with bench_node(args.es_url, args.port) as es:
+    with bench_node(args.es_url, args.port, timeout=args.timeout) as es:
         engine, docs = prepare(es, args.musicoset)
         queries = generate_queries(docs, args.queries, seed=args.seed)
         cache = fetch(engine, ALIAS, queries)

@@ -103,13 +103,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=9293)
     parser.add_argument("--es-url")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds per Elasticsearch request (raise it on a busy machine)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--checkpoints", type=int, default=4, help="points of the learning curves")
     parser.add_argument("--curve-judge", type=int, default=150, help="seen (and unseen) queries judged per point")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG of the learning curves")
     args = parser.parse_args(argv)
     out: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
-    with bench_node(args.es_url, args.port) as es:
+    with bench_node(args.es_url, args.port, timeout=args.timeout) as es:
         started = time.perf_counter()
         _, docs = prepare(es, args.musicoset)
         delete_models(es, ALIAS)
