@@ -52,8 +52,8 @@ from .replay import CachedQuery, fetch, play
 
 # (label, policy, credit the policy learns from)
 POLICIES = (("thompson", "thompson", "found"), ("linucb", "linucb", "found"),
-            ("epsilon_greedy", "epsilon_greedy", "found"), ("thompson, shared credit", "thompson", "shared"),
-            ("linucb, shared credit", "linucb", "shared"), ("vw", "vw", "shared"))
+            ("epsilon_greedy", "epsilon_greedy", "found"), ("thompson+shared", "thompson", "shared"),
+            ("linucb+shared", "linucb", "shared"), ("vw", "vw", "shared"))
 FULL = 100
 DEFAULT_PLOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "bench_bandit.png"
 
