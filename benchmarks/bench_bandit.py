@@ -2,7 +2,7 @@
 
 Every contender serves the same simulated traffic (same query sequence, same per-search click
 randomness: common random numbers) over MusicOSet: ``--searches`` searches drawn from a generated
-query set, pages ordered by weighted RRF (the ranker is not part of this), users reacting with the
+query set, pages in the engine's cold-start order (lrr_es.fusion.fuse; the ranker is not part of this), users reacting with the
 position-based click model. Each strategy's candidates are fetched once per distinct query from the
 real node and replayed (``benchmarks/replay.py`` says what that leaves out).
 
@@ -15,7 +15,13 @@ the last quarter), and the Elasticsearch work: sub-searches and summed relative 
 lexical only, each strategy alone, all strategies every time, the best fixed subsets in hindsight
 (of all 64 subsets containing lexical, quota 100 each: the best by search reward, and within the
 bandit's cost budget the best by engaged share and the best by recall) and each bandit policy
-(learning in batches of --batch searches, as the learner would).
+(learning in batches of --batch searches, as the learner would): the per-arm policies with the
+default "found" credit and with the "shared" credit (lrr_es.bandit.rewards), and the plan-level vw
+policy (Vowpal Wabbit, shared credit). Every contender's table row uses the same default reward,
+whatever it learned from.
+
+Learning curves (engaged share, recall@100, sub-searches per search, per window of --window
+searches) are saved as a PNG (--plot, default docs/img/bench_bandit.png).
 
 Run: .venv/bin/python -m benchmarks.bench_bandit [--searches 20000] [--queries 2000]
 Starts its own node on --port (default 9292) unless --es-url is given.
@@ -40,11 +46,16 @@ from lrr_es.simulate.clicks import ClickModel
 from lrr_es.simulate.queries import generate_queries
 
 from .bench_retrieval import ALIAS, DEFAULT_MUSICOSET, prepare
+from .curves import save_curves, windowed
 from .node import bench_node
 from .replay import CachedQuery, fetch, play
 
-POLICIES = ("thompson", "linucb", "epsilon_greedy")
+# (label, policy, credit the policy learns from)
+POLICIES = (("thompson", "thompson", "found"), ("linucb", "linucb", "found"),
+            ("epsilon_greedy", "epsilon_greedy", "found"), ("thompson+shared", "thompson", "shared"),
+            ("linucb+shared", "linucb", "shared"), ("vw", "vw", "shared"))
 FULL = 100
+DEFAULT_PLOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "bench_bandit.png"
 
 
 @dataclass
@@ -57,6 +68,8 @@ class Tally:
     cost: float = 0.0
     recall: list[float] = field(default_factory=list)
     arm_use: dict[str, int] = field(default_factory=dict)
+    engaged_each: list[bool] = field(default_factory=list)  # per search, for the learning curves
+    subsearches_each: list[int] = field(default_factory=list)
 
     def summary(self, searches: int) -> dict:
         tail = self.recall[-searches // 4:]
@@ -82,15 +95,19 @@ class Simulator:
         self.params = RewardParams()
         self._outcomes: dict = {}
 
-    def outcome(self, plan: tuple[tuple[str, int], ...], text: str):
-        key = (plan, text)
+    def outcome(self, plan: tuple[tuple[str, int], ...], text: str, chosen: bool = True):
+        key = (plan, text, chosen)
         if key not in self._outcomes:
-            self._outcomes[key] = play(self.cache[text], plan, self.weights)
+            self._outcomes[key] = play(self.cache[text], plan, self.weights, chosen=chosen)
         return self._outcomes[key]
 
-    def serve(self, n: int, plan: tuple[tuple[str, int], ...], tally: Tally) -> dict[str, float]:
+    def serve(self, n: int, plan: tuple[tuple[str, int], ...], tally: Tally,
+              learn_params: RewardParams | None = None, chosen: bool = True) -> dict[str, float]:
+        """Serve search ``n`` with ``plan``, count it in ``tally`` (default rewards) and return the arm
+        rewards the policy learns from (``learn_params``, default: the same rewards). ``chosen`` False:
+        the cold-start default plan (explore's own picks held back from the head of the page)."""
         text = self.sequence[n]
-        out = self.outcome(plan, text)
+        out = self.outcome(plan, text, chosen)
         rng = random.Random(self.seed * 1_000_003 + n)
         actions = self.click_model.react(out.shown, self.cache[text].query.relevant, rng)
         positives = {a.doc_id for a in actions if a.action in ("play", "like")}
@@ -102,27 +119,33 @@ class Simulator:
         tally.subsearches += out.subsearches
         tally.cost += cost
         tally.recall.append(out.recall)
+        tally.engaged_each.append(bool(positives))
+        tally.subsearches_each.append(out.subsearches)
         for arm, _ in plan:
             tally.arm_use[arm] = tally.arm_use.get(arm, 0) + 1
-        return rewards
+        if learn_params is None or learn_params == self.params:
+            return rewards
+        return arm_rewards(out.candidates_by_arm, positives, self.costs, learn_params)
 
 
-def run_fixed(sim: Simulator, name: str, arms: tuple[str, ...]) -> Tally:
+def run_fixed(sim: Simulator, name: str, arms: tuple[str, ...], chosen: bool = True) -> Tally:
     tally = Tally(name)
     plan = tuple((a, FULL) for a in arms)
     for n in range(len(sim.sequence)):
-        sim.serve(n, plan, tally)
+        sim.serve(n, plan, tally, chosen=chosen)
     return tally
 
 
-def run_policy(sim: Simulator, name: str, arms: list[dict], budget: float, seed: int, batch: int) -> tuple[Tally, list]:
+def run_policy(sim: Simulator, label: str, name: str, credit: str, arms: list[dict], budget: float, seed: int,
+               batch: int) -> tuple[Tally, list]:
     policy = make_policy(name, dim=CONTEXT_DIM, seed=seed)
-    tally, pending, timings = Tally(name), [], []
+    params = RewardParams(credit=credit)
+    tally, pending, timings = Tally(label), [], []
     for n, text in enumerate(sim.sequence):
         t = time.perf_counter()
         decision = policy.select(sim.contexts[text], arms, budget=budget)
         timings.append((time.perf_counter() - t) * 1e6)
-        rewards = sim.serve(n, tuple(zip(decision.arms, decision.quotas)), tally)
+        rewards = sim.serve(n, tuple(zip(decision.arms, decision.quotas)), tally, params)
         pending.append((decision, rewards))
         if len(pending) >= batch:
             policy.update([d for d, _ in pending], [r for _, r in pending])
@@ -140,9 +163,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=9292)
     parser.add_argument("--es-url")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds per Elasticsearch request (raise it on a busy machine)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG of the learning curves")
+    parser.add_argument("--window", type=int, default=1000, help="searches per point of the learning curves")
+    parser.add_argument("--policies", default=",".join(label for label, _, _ in POLICIES),
+                        help="comma-separated contenders among: " + ", ".join(label for label, _, _ in POLICIES))
     args = parser.parse_args(argv)
-    with bench_node(args.es_url, args.port) as es:
+    with bench_node(args.es_url, args.port, timeout=args.timeout) as es:
         engine, docs = prepare(es, args.musicoset)
         queries = generate_queries(docs, args.queries, seed=args.seed)
         cache = fetch(engine, ALIAS, queries)
@@ -159,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         if name != "lexical":
             results[f"{name} only"] = run_fixed(sim, f"{name} only", (name,))
-    results["all strategies"] = run_fixed(sim, "all strategies", tuple(names))
+    results["all strategies"] = run_fixed(sim, "all strategies", tuple(names), chosen=False)  # the cold-start plan
     others = [n for n in names if n != "lexical"]
     subsets = []
     for size in range(len(others) + 1):
@@ -175,11 +204,28 @@ def main(argv: list[str] | None = None) -> None:
     for label, tally in picks.items():
         results[f"{label} ({tally.name})"] = tally
     latencies = {}
-    for name in POLICIES:
-        tally, timings = run_policy(sim, name, arms, args.budget, args.seed, args.batch)
-        results[f"bandit: {name}"] = tally
-        latencies[name] = (statistics.median(timings), float(np.percentile(timings, 99)))
+    wanted = [p.strip() for p in args.policies.split(",")]
+    for label, name, credit in POLICIES:
+        if label not in wanted:
+            continue
+        tally, timings = run_policy(sim, label, name, credit, arms, args.budget, args.seed, args.batch)
+        results[f"bandit: {label}"] = tally
+        latencies[label] = (statistics.median(timings), float(np.percentile(timings, 99)))
     report(results, args, latencies)
+    plot(results, picks, args)
+
+
+def plot(results: dict[str, Tally], picks: dict[str, Tally], args) -> None:
+    """Learning curves of the bandits next to all strategies and the best fixed subsets."""
+    shown = {"all strategies": results["all strategies"], "lexical only": results["lexical only"]}
+    shown.update({f"fixed: {t.name}": t for t in picks.values()})
+    shown.update({name: t for name, t in results.items() if name.startswith("bandit")})
+    metrics = {"engaged share": lambda t: t.engaged_each, "candidate recall@100": lambda t: t.recall,
+               "sub-searches per search": lambda t: t.subsearches_each}
+    panels = {m: {name: windowed(get(t), args.window) for name, t in shown.items()} for m, get in metrics.items()}
+    path = save_curves(args.plot, f"bench_bandit: {args.searches} searches, seed {args.seed}, budget {args.budget}",
+                       panels, "searches")
+    print(f"learning curves: {path}")
 
 
 def report(results: dict[str, Tally], args, latencies: dict) -> None:

@@ -16,6 +16,13 @@
    and of the uncorrected model's. The ideal of NDCG is the query's whole relevant set (graded
    0-3 from the catalog), not just what was retrieved.
 
+Learning curves: the learning traffic runs in ``--checkpoints`` equal parts; after each part but
+the last a model is trained on the logs so far (dry run: nothing is promoted, traffic keeps the RRF
+order) and judged on ``--curve-judge`` seen and as many unseen queries (fixed samples); the last
+point is the full judgment above. The curves (NDCG@10 of BM25, RRF and the ranker against the
+number of learning searches, and the engaged share of the learning traffic) are saved as a PNG
+(--plot, default docs/img/bench_ltr.png).
+
 Run: .venv/bin/python -m benchmarks.bench_ltr [--searches 8000] [--queries 2000] [--seed 7]
 Starts its own node on --port (default 9293) unless --es-url is given.
 """
@@ -43,7 +50,10 @@ from lrr_es.simulate.clicks import ClickModel
 from lrr_es.simulate.traffic import run_traffic
 
 from .bench_retrieval import ALIAS, DEFAULT_MUSICOSET, prepare
+from .curves import save_curves, windowed
 from .node import bench_node
+
+DEFAULT_PLOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "bench_ltr.png"
 
 
 def ndcg10(order: list[str], relevant: dict[str, int]) -> float:
@@ -93,10 +103,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=9293)
     parser.add_argument("--es-url")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds per Elasticsearch request (raise it on a busy machine)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--checkpoints", type=int, default=4, help="points of the learning curves")
+    parser.add_argument("--curve-judge", type=int, default=150, help="seen (and unseen) queries judged per point")
+    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="PNG of the learning curves")
     args = parser.parse_args(argv)
     out: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
-    with bench_node(args.es_url, args.port) as es:
+    with bench_node(args.es_url, args.port, timeout=args.timeout) as es:
         started = time.perf_counter()
         _, docs = prepare(es, args.musicoset)
         delete_models(es, ALIAS)
@@ -107,11 +122,28 @@ def main(argv: list[str] | None = None) -> None:
         unseen = [q for q in queries if not zlib.crc32(q.qid.encode()) % 5]
         engine = LrrEngine(es, config)
         started = time.perf_counter()
-        run_traffic(engine, ALIAS, seen, args.searches, ClickModel(), seed=args.seed, progress=True)
+        curve_rng = random.Random(args.seed + 2)
+        curve_seen = [seen[curve_rng.randrange(len(seen))] for _ in range(args.curve_judge)]
+        curve_unseen = unseen[:args.curve_judge]
+        curve, engaged = [], []
+        part = args.searches // args.checkpoints
+        for c in range(args.checkpoints):
+            outcomes = run_traffic(engine, ALIAS, seen, part, ClickModel(), seed=args.seed + c, progress=True)
+            engaged += [bool(o.positives) for o in outcomes]
+            engine.feedback_writer.flush()
+            engine.decisions.flush(timeout=120)
+            esio.refresh(es, "lrr-events")
+            if c < args.checkpoints - 1:
+                point = train(es, config, ALIAS, seed=args.seed, dry_run=True, echo=lambda _: None)
+                curve.append(((c + 1) * part,
+                              judge(es, config, curve_seen, point.ranker, point.ranker, f"after {(c + 1) * part}: seen"),
+                              judge(es, config, curve_unseen, point.ranker, point.ranker,
+                                    f"after {(c + 1) * part}: unseen")))
         engine.close(timeout=120)
         engine.decisions.flush(timeout=120)
         esio.refresh(es, "lrr-events")
-        print(f"{args.searches} learning searches with feedback in {time.perf_counter() - started:.0f}s")
+        print(f"{args.searches} learning searches with feedback (and {len(curve)} curve points) in "
+              f"{time.perf_counter() - started:.0f}s")
         started = time.perf_counter()
         report = train(es, config, ALIAS, seed=args.seed, echo=print)
         plain = train(es, config, ALIAS, seed=args.seed, ipw=False, dry_run=True)
@@ -132,8 +164,23 @@ def main(argv: list[str] | None = None) -> None:
             plain_metrics=plain.metrics, promoted=report.promoted, importance=report.importance,
             seen=judge(es, config, judged_seen, report.ranker, plain.ranker, "seen queries"),
             unseen=judge(es, config, unseen, report.ranker, plain.ranker, "unseen queries"))
+    curve.append((part * args.checkpoints, out["seen"], out["unseen"]))
+    out["curve"] = curve
+    plot(curve, engaged, args)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str))
+
+
+def plot(curve: list, engaged: list[bool], args) -> None:
+    """NDCG@10 against learning searches (seen and unseen queries), and the traffic's engaged share."""
+    xs = [n for n, _, _ in curve]
+    names = {"bm25": "BM25", "rrf": "RRF (cold-start fusion)", "ltr_ipw": "ranker (IPW)"}
+    panels = {f"NDCG@10, {label} queries": {name: (xs, [point[i][key] for point in curve]) for key, name in names.items()}
+              for i, label in ((1, "seen"), (2, "unseen"))}
+    panels["engaged share of the learning traffic"] = {"RRF-ordered pages": windowed(engaged, max(1, len(engaged) // 20))}
+    path = save_curves(args.plot, f"bench_ltr: {args.searches} learning searches, seed {args.seed} "
+                       f"(first points judged on {args.curve_judge} queries each)", panels, "learning searches")
+    print(f"learning curves: {path}")
 
 
 if __name__ == "__main__":

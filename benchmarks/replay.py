@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Iterable, Mapping, Sequence
 
 from lrr_es.engine import LrrEngine
 from lrr_es.decide import PlanItem
 from lrr_es.execute import Hit, StrategyResult
-from lrr_es.merge import merge
+from lrr_es.fusion import fuse
 from lrr_es.simulate.queries import GeneratedQuery
 from lrr_es.parse import Query
 
@@ -58,11 +59,17 @@ class Outcome:
 
 
 def play(cached: CachedQuery, plan: Sequence[tuple[str, int]], weights: Mapping[str, float] | None = None,
-         page: int = 10, k: int = 100) -> Outcome:
-    """The page and candidate pool of ``plan`` ([(strategy, quota)]) for one cached query, and its recall."""
+         page: int = 10, k: int = 100, chosen: bool = True) -> Outcome:
+    """The page and candidate pool of ``plan`` ([(strategy, quota)]) for one cached query, and its recall.
+
+    The page is the engine's cold-start order (lrr_es.fusion.fuse: prior weights with ``weights``
+    configured, a confident reading leading); ``chosen`` says the plan was chosen (a policy's or a fixed
+    plan: explore, when in it, runs on purpose) rather than every strategy by default (explore held back).
+    """
     results = [StrategyResult(name, tuple(Hit(doc_id, 0.0) for doc_id in cached.lists.get(name, ())[:quota]))
                for name, quota in plan]
-    pool = merge(results, weights)
+    decision = SimpleNamespace(policy="replay", arms=tuple(name for name, _ in plan)) if chosen else None
+    pool = fuse(results, cached.parsed, decision, None, weights)
     shown = tuple(c.id for c in pool[:page])
     ids = frozenset(c.id for c in pool)
     by_arm = {r.strategy: frozenset(h.id for h in r.hits) for r in results}

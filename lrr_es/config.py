@@ -21,7 +21,7 @@ from .roles import Attribute, FieldMap, field_map  # noqa: F401 - FieldMap and A
 ENV_PREFIX = "LRR_"
 BUILTIN_CALLER_FIELDS = ("timestamp", "device", "user_searches", "locale")  # lrr_es.context.CALLER_FIELDS
 _CALLER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-KNOWN_POLICIES = ("thompson", "linucb", "epsilon_greedy")
+KNOWN_POLICIES = ("thompson", "linucb", "epsilon_greedy", "vw")
 KNOWN_STRATEGIES = ("lexical", "popular", "structured", "memory", "fuzzy", "semantic", "explore")
 
 

@@ -41,8 +41,11 @@ class Decision:
     the candidate count for each (aligned with ``arms``). ``propensities`` maps EVERY offered arm to
     the probability that the policy includes it for this context and state (1.0 for the safe arm; see
     each policy for how it is computed: ``propensity_method`` is "deterministic", "exact" or
-    "monte_carlo:<N>"). ``context`` is the (sanitized) context the decision was made for, shape (d,),
-    kept so that ``update`` and off-policy evaluation need nothing else.
+    "monte_carlo:<N>"). ``plan_propensity`` is the probability that the policy serves exactly this
+    plan (these arms at these quotas) for this context and state, when the policy knows it (exact for
+    the vw policy, LinUCB, epsilon-greedy and the cold-start plan; a Monte Carlo estimate for Thompson;
+    None in records logged before it existed). ``context`` is the (sanitized) context the decision
+    was made for, shape (d,), kept so that ``update`` and off-policy evaluation need nothing else.
     """
 
     arms: tuple[str, ...]
@@ -54,6 +57,7 @@ class Decision:
     policy_version: str
     propensity_method: str = "deterministic"
     costs: Mapping[str, float] = field(default_factory=dict)
+    plan_propensity: float | None = None
 
     @property
     def quota_by_arm(self) -> dict[str, int]:
@@ -86,9 +90,14 @@ class Decision:
                        context=tuple(float(v) for v in data["context"]), budget=float(data["budget"]),
                        policy=str(data["policy"]), policy_version=str(data["policy_version"]),
                        propensity_method=str(data.get("propensity_method", "deterministic")),
-                       costs={str(k): float(v) for k, v in (data.get("costs") or {}).items()})
+                       costs={str(k): float(v) for k, v in (data.get("costs") or {}).items()},
+                       plan_propensity=_optional_float(data.get("plan_propensity")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PolicyError(f"not a decision record ({type(exc).__name__}: {exc})") from None
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def check_plan(plan: Any) -> tuple[PlanItem, ...]:
@@ -122,7 +131,7 @@ def cold_start_decision(plan: Sequence[PlanItem], arms: Sequence[Mapping[str, An
     return Decision(arms=tuple(i.strategy for i in plan), quotas=tuple(i.quota for i in plan),
                     propensities={i.strategy: 1.0 for i in plan}, context=tuple(float(v) for v in context),
                     budget=float(sum(costs.values())), policy=COLD_START, policy_version=COLD_START,
-                    propensity_method="deterministic", costs=costs)
+                    propensity_method="deterministic", costs=costs, plan_propensity=1.0)
 
 
 class Decider:

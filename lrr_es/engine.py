@@ -2,7 +2,7 @@
 
 ``LrrEngine.search`` only orchestrates, one module per stage in request order:
 parse (lrr_es.parse) → context (lrr_es.context, with query understanding from lrr_es.qu) → decide
-(lrr_es.decide) → build (lrr_es.strategies) → execute (lrr_es.execute) → merge (lrr_es.merge) → rank
+(lrr_es.decide) → build (lrr_es.strategies) → execute (lrr_es.execute) → merge (lrr_es.merge, fused by lrr_es.fusion) → rank
 (lrr_es.rank.serve: the live learned ranker of lrr-models, or weighted RRF) → respond
 (lrr_es.respond) → log (lrr_es.decisions). Only ``execute`` and the per-alias metadata talk to
 Elasticsearch.
@@ -30,7 +30,7 @@ from .decisions import DecisionLog, decision_document, log_input
 from .errors import EsUnavailableError, FeedbackError, LrrError, QueryError
 from .execute import ID_FIELD_DATA_REFUSED, IDS, INTERNAL_SOURCE, DocValueSource, Executed, run_plan
 from .feedback import FeedbackWriter, RecentSearches
-from .merge import merge
+from .fusion import FusionWeights, fuse, fusion_version, load_fusion
 from .models import UNREACHABLE, ModelCache
 from .parse import Query, check_filters, check_page, parse_query
 from .q2e import scoped_key
@@ -66,6 +66,7 @@ class LrrEngine:
         self.decisions = DecisionLog(es) if decisions is True else (decisions or None)
         self._policy_store = ModelCache(load_policy, policy_version, refresh_s)
         self._ranker_store = ModelCache(_load_ranker, _ranker_version, refresh_s)
+        self._fusion_store = ModelCache(load_fusion, fusion_version, refresh_s)
         self._decider = Decider(self._published_policy, config.bandit.budget, config.retrieval.timeout_ms)
         self._stale_policies: set[Any] = set()  # published policies of another context version, reported once
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
@@ -150,7 +151,8 @@ class LrrEngine:
         results, es_ms = executed.results, executed.es_ms
         _refused(results)
         t_exec = time.perf_counter()
-        pool = merge(results, self.config.retrieval.weights, self.config.retrieval.rrf_k)
+        pool = fuse(results, query, decision, self._learned_fusion(index), self.config.retrieval.weights,
+                    self.config.retrieval.rrf_k)
         t_merge = time.perf_counter()
         if deferred:  # --- fetch: the sources the page and the features read, one mget for the uncached ---
             pool, _ = fill_sources(self.es, index, pool, self._read_positions(len(pool), from_, size),
@@ -231,6 +233,18 @@ class LrrEngine:
             return self._ranker_store.get(self.es, index)
         except EsUnavailableError as exc:
             return exc
+
+    def _learned_fusion(self, index: str) -> FusionWeights | None:
+        """The fusion weights ``lrr-es learn`` published for ``index`` (None: the priors; lrr_es.fusion)."""
+        try:
+            return self._fusion_store.get(self.es, index)
+        except LrrError as exc:  # damaged weights: serve with the priors, and say why
+            log.warning("fusion weights of %s not loaded, using the priors: %s", index, exc)
+            return None
+
+    def fusion(self, index: str) -> FusionWeights | None:
+        """The learned fusion weights serving uses for ``index`` (None before ``lrr-es learn`` published some)."""
+        return self._fusion_store.get(self.es, index)
 
     def _read_positions(self, n: int, from_: int, size: int) -> list[int]:
         """Pool positions whose source a search without ranking features reads: the page, and the

@@ -72,3 +72,34 @@ def merge(results: Sequence[StrategyResult], weights: Mapping[str, float] | None
 
 def _fused(provs: Sequence[Provenance], weights: Mapping[str, float], k: float) -> float:
     return sum(float(weights.get(p.strategy, 1.0)) / (k + p.rank) for p in provs)
+
+
+def hold_back(pool: list[Candidate], strategies: Sequence[str], top: int) -> list[Candidate]:
+    """``pool`` with the candidates found ONLY by ``strategies`` moved below the first ``top`` positions
+    (the others keep their order; so do the held-back ones among themselves). Used to keep explore's
+    random candidates off the head of the page when no policy chose to explore (lrr_es.fusion)."""
+    held = set(strategies)
+    if top <= 0 or not any(set(c.strategies) <= held for c in pool[:top]):
+        return pool
+    head_ids = {c.id for c in pool if not set(c.strategies) <= held}
+    head, skipped, at = [], [], 0
+    for at, c in enumerate(pool):  # the first ``top`` other candidates, and the held ones met on the way
+        if len(head) == top:
+            break
+        (head if c.id in head_ids else skipped).append(c)
+    else:
+        at = len(pool)
+    return head + skipped + pool[at:]
+
+
+def lead(pool: list[Candidate], strategy: str, n: int) -> list[Candidate]:
+    """``pool`` with the candidates ``strategy`` ranked in its first ``n`` moved to the front, in that
+    strategy's order; the others keep theirs. Used when query understanding is confident that the
+    query asks for field values (lrr_es.fusion): the structured strategy's best hits lead the page."""
+    if n <= 0:
+        return pool
+    ranks = {c.id: p.rank for c in pool for p in c.provenance if p.strategy == strategy and p.rank <= n}
+    if not ranks:
+        return pool
+    front = sorted((c for c in pool if c.id in ranks), key=lambda c: ranks[c.id])
+    return front + [c for c in pool if c.id not in ranks]

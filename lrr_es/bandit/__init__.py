@@ -13,12 +13,14 @@ from .linear import EpsilonGreedyPolicy, LinUCBPolicy, ThompsonPolicy
 from .ope import OPEResult, logged_arrays, off_policy_value, target_propensities
 from .policy import Policy
 from .rewards import RewardParams, arm_rewards, candidates_by_arm
+from .vw import VowpalPolicy
 
-POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (ThompsonPolicy, LinUCBPolicy, EpsilonGreedyPolicy)}
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls for cls in (ThompsonPolicy, LinUCBPolicy, EpsilonGreedyPolicy, VowpalPolicy)}
 
 
 def make_policy(name: str, **params: Any) -> Policy:
-    """A new policy called ``name`` (thompson, linucb, epsilon_greedy); an unknown name lists the known ones."""
+    """A new policy called ``name`` (thompson, linucb, epsilon_greedy, vw); an unknown name lists the known ones."""
     try:
         cls = POLICIES[name]
     except (KeyError, TypeError):
@@ -38,5 +40,5 @@ def policy_from_state(state: Mapping[str, Any]) -> Policy:
 
 
 __all__ = ["DEFAULT_QUOTAS", "POLICIES", "SAFE_ARM", "Arm", "Decision", "EpsilonGreedyPolicy", "LinUCBPolicy",
-           "OPEResult", "Policy", "RewardParams", "ThompsonPolicy", "arm_rewards", "candidates_by_arm",
+           "OPEResult", "Policy", "RewardParams", "ThompsonPolicy", "VowpalPolicy", "arm_rewards", "candidates_by_arm",
            "logged_arrays", "make_policy", "off_policy_value", "policy_from_state", "target_propensities"]

@@ -19,6 +19,7 @@ the context, so it adds no randomness: the propensity of an (arm, quota) pair is
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
@@ -134,3 +135,15 @@ def quotas_for(chosen: Sequence[int], means: np.ndarray, safe: int, levels: tupl
             mu = min(1.0, max(0.0, float(means[i])))
             out.append(levels[min(top, int(mu * len(levels)))])
     return tuple(out)
+
+
+def feasible_subsets(costs: Sequence[float], safe: int, budget: float) -> list[tuple[int, ...]]:
+    """Every subset of the non-safe arms that fits the budget beside the safe arm, as sorted index
+    tuples (the empty one first, then by size and index order): the plans a plan-level policy
+    chooses among. Same budget rule and tolerance as ``greedy_subset``."""
+    room = budget - costs[safe] + 1e-9
+    others = [i for i in range(len(costs)) if i != safe and costs[i] <= room]
+    out: list[tuple[int, ...]] = [()]
+    for size in range(1, len(others) + 1):
+        out += [s for s in itertools.combinations(others, size) if sum(costs[i] for i in s) <= room]
+    return out

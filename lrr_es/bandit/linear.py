@@ -52,12 +52,12 @@ class LinUCBPolicy(Policy):
         return means + self.alpha * self._widths(x)
 
     def _select(self, x: np.ndarray, costs: np.ndarray, safe: int, budget: float
-                ) -> tuple[list[int], np.ndarray, np.ndarray, str]:
+                ) -> tuple[list[int], np.ndarray, np.ndarray, str, float]:
         means = self._means(x)
         chosen = greedy_subset(self._ucb(x, means).tolist(), costs.tolist(), safe, budget, self.min_score)
         propensities = np.zeros(len(costs))
         propensities[chosen] = 1.0
-        return chosen, propensities, means, "deterministic"
+        return chosen, propensities, means, "deterministic", 1.0
 
 
 class ThompsonPolicy(Policy):
@@ -72,15 +72,20 @@ class ThompsonPolicy(Policy):
         self.mc_draws = _int_param("mc_draws", mc_draws, 1)
 
     def _select(self, x: np.ndarray, costs: np.ndarray, safe: int, budget: float
-                ) -> tuple[list[int], np.ndarray, np.ndarray, str]:
+                ) -> tuple[list[int], np.ndarray, np.ndarray, str, float]:
         means = self._means(x)
         spread = self.v * self._widths(x)
         k = len(costs)
         draws = means + spread * self._rng.standard_normal((self.mc_draws + 1, k))  # row 0 is served
         chosen = greedy_subset(draws[0].tolist(), costs.tolist(), safe, budget, self.min_score)
-        counts = greedy_masks(draws[1:], costs, safe, budget, self.min_score).sum(axis=0)
+        masks = greedy_masks(draws[1:], costs, safe, budget, self.min_score)
+        served = np.zeros(k, dtype=bool)
+        served[chosen] = True
+        counts = masks.sum(axis=0)
         counts[chosen] += 1
-        return chosen, counts / (self.mc_draws + 1), means, f"monte_carlo:{self.mc_draws}"
+        same_plan = int((masks == served).all(axis=1).sum()) + 1
+        n = self.mc_draws + 1
+        return chosen, counts / n, means, f"monte_carlo:{self.mc_draws}", same_plan / n
 
 
 class EpsilonGreedyPolicy(Policy):
@@ -95,7 +100,7 @@ class EpsilonGreedyPolicy(Policy):
         self.warmup = _int_param("warmup", warmup, 0)
 
     def _select(self, x: np.ndarray, costs: np.ndarray, safe: int, budget: float
-                ) -> tuple[list[int], np.ndarray, np.ndarray, str]:
+                ) -> tuple[list[int], np.ndarray, np.ndarray, str, float]:
         means = self._means(x)
         scores = np.where(self._n < self.warmup, WARMUP_SCORE + means, means).tolist()
         cost_list = costs.tolist()
@@ -112,7 +117,18 @@ class EpsilonGreedyPolicy(Policy):
             chosen = explored[int(self._rng.integers(len(explored)))]
         else:
             chosen = greedy
-        return chosen, np.minimum(propensities, 1.0), means, "exact"
+        return chosen, np.minimum(propensities, 1.0), means, "exact", _plan_probability(chosen, greedy, explored, self.epsilon)
+
+
+def _plan_probability(chosen: list[int], greedy: list[int], explored: list[list[int]], epsilon: float) -> float:
+    """The exact probability of serving the subset ``chosen``: greedy with 1 - epsilon, each forced subset
+    with epsilon / m (the subsets are compared as sets: the order of addition does not change the plan)."""
+    if not explored:
+        return 1.0
+    target = set(chosen)
+    p = (1.0 - epsilon) * (set(greedy) == target)
+    p += epsilon / len(explored) * sum(set(s) == target for s in explored)
+    return min(p, 1.0)
 
 
 def _forced(scores: list[float], u: int) -> list[float]:

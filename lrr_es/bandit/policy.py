@@ -97,12 +97,12 @@ class Policy:
         self._sync(offered)
         costs = np.array([a.cost for a in offered])
         safe = self._names.index(self.safe_arm)
-        chosen, propensities, means, method = self._select(x, costs, safe, budget)
+        chosen, propensities, means, method, plan_p = self._select(x, costs, safe, budget)
         decision = Decision(
             arms=tuple(self._names[i] for i in chosen), quotas=quotas_for(chosen, means, safe, levels),
             propensities=dict(zip(self._names, propensities.tolist())), context=tuple(x.tolist()),
             budget=budget, policy=self.name, policy_version=self.version, propensity_method=method,
-            costs={a.name: a.cost for a in offered})
+            costs={a.name: a.cost for a in offered}, plan_propensity=plan_p)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s chose %s (quotas %s, propensities %s)", self.version, decision.arms, decision.quotas,
                       {a: round(decision.propensities[a], 4) for a in decision.arms})
@@ -148,6 +148,12 @@ class Policy:
 
     def to_state(self) -> dict[str, Any]:
         """The complete state as JSON-ready data; ``from_state`` restores it exactly (RNG included)."""
+        return {**self._common_state(), "arms": [
+            {"name": name, "kind": self._kinds.get(name, "unknown"), "n": int(self._n[i]), "A": self._A[i].tolist(),
+             "A_inv": self._A_inv[i].tolist(), "b": self._b[i].tolist()} for i, name in enumerate(self._names)]}
+
+    def _common_state(self) -> dict[str, Any]:
+        """The part of the state every policy has: format, parameters, random generator, counters."""
         rng = self._rng.bit_generator.state
         return {
             "format": STATE_FORMAT, "format_version": STATE_VERSION, "policy": self.name,
@@ -157,9 +163,6 @@ class Policy:
                     "uinteger": int(rng["uinteger"])},
             "counters": {"updates": self.updates_, "nonfinite_contexts": self.nonfinite_contexts_,
                          "ignored_rewards": self.ignored_rewards_},
-            "arms": [{"name": name, "kind": self._kinds.get(name, "unknown"), "n": int(self._n[i]),
-                      "A": self._A[i].tolist(), "A_inv": self._A_inv[i].tolist(), "b": self._b[i].tolist()}
-                     for i, name in enumerate(self._names)],
         }
 
     @classmethod
@@ -187,8 +190,9 @@ class Policy:
 
     # ------------------------------------------------------------------ computation
     def _select(self, x: np.ndarray, costs: np.ndarray, safe: int, budget: float
-                ) -> tuple[list[int], np.ndarray, np.ndarray, str]:
-        """(chosen indices, inclusion propensity per arm (k,), mean estimate per arm (k,), method)."""
+                ) -> tuple[list[int], np.ndarray, np.ndarray, str, float]:
+        """(chosen indices, inclusion propensity per arm (k,), mean estimate per arm (k,), method,
+        probability of serving exactly the chosen subset)."""
         raise NotImplementedError
 
     def _means(self, x: np.ndarray) -> np.ndarray:
@@ -281,16 +285,7 @@ class Policy:
         self._names = names
 
     def _restore(self, state: Mapping[str, Any]) -> None:
-        rng = state["rng"]
-        if rng["bit_generator"] != "PCG64":
-            raise ModelError(f"policy state has an unknown random generator {rng['bit_generator']!r}")
-        self._rng.bit_generator.state = {
-            "bit_generator": "PCG64", "state": {"state": int(rng["state"]), "inc": int(rng["inc"])},
-            "has_uint32": int(rng["has_uint32"]), "uinteger": int(rng["uinteger"])}
-        counters = state["counters"]
-        self.updates_ = _int_param("counters.updates", counters["updates"], 0)
-        self.nonfinite_contexts_ = _int_param("counters.nonfinite_contexts", counters["nonfinite_contexts"], 0)
-        self.ignored_rewards_ = _int_param("counters.ignored_rewards", counters["ignored_rewards"], 0)
+        self._restore_common(state)
         arms = list(state["arms"])
         names = tuple(str(a["name"]) for a in arms)
         if len(set(names)) != len(names):
@@ -303,6 +298,19 @@ class Policy:
         self._theta = np.einsum("kij,kj->ki", self._A_inv, self._b) if arms else np.empty((0, d))
         self._names = names
         self._kinds = {str(a["name"]): str(a.get("kind", "unknown")) for a in arms}
+
+    def _restore_common(self, state: Mapping[str, Any]) -> None:
+        """Restore what ``_common_state`` wrote (random generator and counters)."""
+        rng = state["rng"]
+        if rng["bit_generator"] != "PCG64":
+            raise ModelError(f"policy state has an unknown random generator {rng['bit_generator']!r}")
+        self._rng.bit_generator.state = {
+            "bit_generator": "PCG64", "state": {"state": int(rng["state"]), "inc": int(rng["inc"])},
+            "has_uint32": int(rng["has_uint32"]), "uinteger": int(rng["uinteger"])}
+        counters = state["counters"]
+        self.updates_ = _int_param("counters.updates", counters["updates"], 0)
+        self.nonfinite_contexts_ = _int_param("counters.nonfinite_contexts", counters["nonfinite_contexts"], 0)
+        self.ignored_rewards_ = _int_param("counters.ignored_rewards", counters["ignored_rewards"], 0)
 
 
 def _array(arms: list, key: str, shape: tuple[int, ...]) -> np.ndarray:

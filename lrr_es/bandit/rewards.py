@@ -13,14 +13,30 @@ searches an arm's expected reward is ``P(engaged) * (P(found | engaged) * hit + 
 so whether an arm is worth its cost (reward > 0) does not depend on how often users engage with a kind
 of query at all. Charging it always would make the policy cut arms on queries that are merely rarely
 clicked. The bonus is paid once per arm, however many engaged documents only it found.
+
+``credit="shared"`` replaces the hit and bonus terms by each arm's share of the page's success, its
+marginal contribution averaged over the orders the arms could have run in (the Shapley value of the
+game "engaged documents found"): every engaged document gives ``hit / |E|``, split equally among
+the arms that found it, so
+
+    r_a = hit / |E| * sum over engaged d found by a of 1 / (number of arms that ran and found d)
+          - cost_weight * cost_a
+
+An arm that only repeats what others found earns a fraction, an arm that alone found what the user
+wanted earns it all, and the rewards of one search sum to ``hit`` minus the plan's cost when every
+engaged document was a candidate (the page's reward): the objective of a policy that scores whole
+plans (the vw policy), and a reward that does not grow with the number of arms that ran. "auto" is
+"found" for the per-arm policies and "shared" for plan-level ones (``RewardParams.for_policy``).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from ..errors import ConfigError, PolicyError
+
+CREDITS = ("auto", "found", "shared")
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,7 @@ class RewardParams:
     unique_bonus: float = 0.5
     cost_weight: float = 0.1
     charge_cost_without_engagement: bool = False
+    credit: str = "auto"  # "found", "shared" or "auto" (see the module docstring)
 
     def __post_init__(self) -> None:
         for name in ("hit", "unique_bonus", "cost_weight"):
@@ -40,6 +57,14 @@ class RewardParams:
         if not isinstance(self.charge_cost_without_engagement, bool):
             raise ConfigError("reward charge_cost_without_engagement must be true or false, "
                               f"got {self.charge_cost_without_engagement!r}")
+        if self.credit not in CREDITS:
+            raise ConfigError(f"reward credit must be one of {', '.join(CREDITS)}, got {self.credit!r}")
+
+    def for_policy(self, policy: Any) -> "RewardParams":
+        """These parameters with "auto" credit resolved for ``policy`` (its ``reward_credit``)."""
+        if self.credit != "auto":
+            return self
+        return replace(self, credit=getattr(policy, "reward_credit", "found"))
 
 
 def arm_rewards(candidates_by_arm: Mapping[str, Iterable[str]], engaged: Iterable[str],
@@ -66,6 +91,10 @@ def arm_rewards(candidates_by_arm: Mapping[str, Iterable[str]], engaged: Iterabl
     for arm, ids in found.items():
         for doc in ids & positive:
             finders[doc] = finders.get(doc, 0) + 1
+    if params.credit == "shared":
+        share = params.hit / len(positive)
+        return {arm: share * sum(1.0 / finders[doc] for doc in ids & positive) - params.cost_weight * float(costs[arm])
+                for arm, ids in found.items()}
     return {arm: params.hit * bool(ids & positive)
             + params.unique_bonus * any(finders[doc] == 1 for doc in ids & positive)
             - params.cost_weight * float(costs[arm])

@@ -11,6 +11,10 @@ def _reward_options(f):
     f = click.option("--cost-weight", type=float, default=0.1, show_default=True, help="Reward cost per unit of arm cost.")(f)
     f = click.option("--unique-bonus", type=float, default=0.5, show_default=True,
                      help="Extra reward when only that arm found an engaged document.")(f)
+    f = click.option("--credit", type=click.Choice(["auto", "found", "shared"]), default="auto", show_default=True,
+                     help="Arm reward: 'found' (1 when the arm found an engaged document, plus the bonus), 'shared' "
+                          "(each engaged document's credit split among the arms that found it: the rewards of a "
+                          "search sum to the page's reward), 'auto' (shared for the vw policy, found otherwise).")(f)
     f = click.option("--until", default=None, metavar="ISO", help="Only decisions logged before this date.")(f)
     f = click.option("--since", default=None, metavar="ISO", help="Only decisions logged at or after this date.")(f)
     f = click.option("--index", "alias", default="music", show_default=True, help="Configured index (alias).")(f)
@@ -25,27 +29,28 @@ def _reward_options(f):
 @click.option("--dry-run", is_flag=True, help="Compute and print, publish nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def learn_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, settle, batch, dry_run, no_progress) -> None:
+def learn_cmd(obj, alias, since, until, credit, unique_bonus, cost_weight, min_grade, settle, batch, dry_run,
+              no_progress) -> None:
     """Update the bandit policy from logged decisions and feedback; publish the new version."""
     from ..bandit import RewardParams
     from ..learn import learn
     learn(obj.es(), obj.config, alias, since=since, until=until, batch=batch,
-          rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
+          rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight, credit=credit), min_grade=min_grade,
           settle_s=settle, dry_run=dry_run, progress=not no_progress, echo=click.echo)
 
 
 @click.command("evaluate-policy")
 @_reward_options
-@click.option("--policy", "candidate", type=click.Choice(["published", "thompson", "linucb", "epsilon_greedy"]),
+@click.option("--policy", "candidate", type=click.Choice(["published", "thompson", "linucb", "epsilon_greedy", "vw"]),
               default="published", show_default=True,
               help="The candidate: the published policy, or a fresh policy of that kind (config seed).")
 @click.pass_obj
-def evaluate_policy_cmd(obj, alias, since, until, unique_bonus, cost_weight, min_grade, candidate) -> None:
+def evaluate_policy_cmd(obj, alias, since, until, credit, unique_bonus, cost_weight, min_grade, candidate) -> None:
     """Off-policy value (IPS, SNIPS, DR) of a candidate policy on the logged bandit decisions."""
     from ..bandit import RewardParams
     from ..learn import evaluate_policy
     evaluate_policy(obj.es(), obj.config, alias, candidate, since=since, until=until,
-                    rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight), min_grade=min_grade,
+                    rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight, credit=credit), min_grade=min_grade,
                     echo=click.echo)
 
 

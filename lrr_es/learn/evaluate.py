@@ -97,6 +97,7 @@ def evaluate_policy(es: Elasticsearch, config: Config, index: str, policy: str |
     """Estimate what ``policy`` (a Policy, ``published`` or a registered name) would earn on ``index``'s logs."""
     config.index(index)
     candidate = policy if isinstance(policy, Policy) else candidate_policy(es, config, index, policy)
+    rewards = rewards.for_policy(candidate)
     logged = load_logged(es, index, since, until, config.feedback.weights, None, candidate.dim, rewards, min_grade)
     result, arms, logged_value = evaluate_searches(candidate, logged.searches)
     evaluation = PolicyEvaluation(index, candidate.version, logged_value, result, arms, dict(logged.skipped))

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from itertools import islice
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from elasticsearch import Elasticsearch
 from tqdm import tqdm
@@ -26,7 +27,8 @@ from ..bandit import Policy, RewardParams, make_policy
 from ..bandit.store import load_policy, policy_record, save_policy
 from ..config import Config
 from ..context import CONTEXT_DIM
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
+from ..fusion import FusionWeights, learn_fusion, load_fusion, prior_weights, save_fusion
 from ..strategies import STRATEGIES
 from .logged import Logged, LoggedSearch, Mark, Tally, check_time, count_logged, stream_logged
 
@@ -50,6 +52,7 @@ class LearnReport:
     version: int | None = None  # the version published (None: nothing new, or a dry run)
     policy_version: str | None = None  # the state's version string (<name>-s<seed>-u<updates>)
     dry_run: bool = False
+    fusion: FusionWeights | None = None  # the fusion weights learned with this run (lrr_es.fusion)
 
     @property
     def engaged_share(self) -> float:
@@ -70,6 +73,10 @@ class LearnReport:
             lines.append(f"dry run: would publish {self.policy_version} (learned on {base})")
         else:
             lines.append("nothing new to learn; no version published")
+        if self.fusion is not None and self.decisions:
+            published = f"published as version {self.fusion.version}" if self.fusion.version else "not published"
+            lines.append(f"fusion weights ({published}):")
+            lines.append(self.fusion.summary())
         return "\n".join(lines)
 
 
@@ -98,7 +105,8 @@ def learn(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
     """Learn the published policy of ``index`` from the bandit decisions logged in [since, until).
 
     ``batch`` decisions go into each ``Policy.update`` call (each call that changes the state counts
-    one update in the policy's version); ``rewards`` weighs the reward terms; a document is engaged
+    one update in the policy's version); ``rewards`` weighs the reward terms (credit "auto" resolved
+    for the policy: "shared" for the plan-level vw policy, "found" for the others); a document is engaged
     when its strongest action's grade reaches ``min_grade``; decisions younger than ``settle_s``
     seconds are left for a later run. ``dry_run`` computes everything and publishes nothing.
     """
@@ -112,18 +120,23 @@ def learn(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
         settled = int((time.time() - settle_s) * 1000)
         until_ms = settled if until_ms is None else min(until_ms, settled)
     policy, record = current_policy(es, config, index)
+    rewards = rewards.for_policy(policy)
     mark = Mark.from_params((record or {}).get("params"))
     skipped = Logged()
     searches = stream_logged(es, index, since, until_ms, config.feedback.weights, mark, policy.dim, rewards, min_grade,
                              skipped)
     policy.offer(configured_arms(config, index))
+    evidence: Counter = Counter()  # (arms that ran, arms that found an engaged document) -> searches
     total = count_logged(es, index, since, until_ms, mark) if progress else None
-    tally = _update(policy, searches, batch, progress, total)
+    tally = _update(policy, _noting_fusion(searches, rewards, evidence), batch, progress, total)
     report = _report(index, tally, skipped, record, policy, dry_run)
+    fusion = _learn_fusion(es, config, index, evidence)
     if tally.searches and not dry_run:
         version = save_policy(es, index, policy, metrics=_metrics(report),
                               params={"learned_through": tally.last.to_dict()}, training_window=dict(report.window))
-        report = LearnReport(**{**vars(report), "version": version})
+        fusion = replace(fusion, version=save_fusion(es, index, fusion, report.window))
+        report = replace(report, version=version)
+    report = replace(report, fusion=fusion)
     echo(report.summary())
     return report
 
@@ -141,6 +154,30 @@ def _update(policy: Policy, searches: Iterable[LoggedSearch], batch: int, progre
                 tally.add(search)
             bar.update(len(chunk))
     return tally
+
+
+def _noting_fusion(searches: Iterable[LoggedSearch], rewards: RewardParams,
+                   evidence: Counter) -> Iterator[LoggedSearch]:
+    """``searches`` as they stream by, each engaged one counted in ``evidence`` by (arms that ran, arms
+    that found an engaged document): an arm found one exactly when its reward exceeds minus its cost
+    term. The counts stay bounded by the arm combinations, however long the log."""
+    for s in searches:
+        if s.engaged:
+            costs = s.decision.costs
+            finders = frozenset(a for a, r in s.rewards.items() if r + rewards.cost_weight * costs.get(a, 1.0) > 1e-9)
+            evidence[(tuple(s.rewards), finders)] += 1
+        yield s
+
+
+def _learn_fusion(es: Elasticsearch, config: Config, index: str, evidence: Counter) -> FusionWeights:
+    """The index's fusion weights updated with this run's engaged searches (counts add up across runs;
+    damaged published weights start again from the priors)."""
+    try:
+        previous = load_fusion(es, index)
+    except ModelError:
+        previous = None
+    searches = (key for key, n in evidence.items() for _ in range(n))
+    return learn_fusion(searches, prior_weights(config.retrieval.weights), previous)
 
 
 def _report(index: str, tally: Tally, skipped: Logged, record: dict | None, policy: Policy,

@@ -13,6 +13,7 @@ from lrr_es.cli import cli
 from lrr_es.config import config_from_dict
 from lrr_es.decisions import DECISIONS_INDEX
 from lrr_es.engine import LrrEngine
+from lrr_es.fusion import model_id as fusion_id
 from lrr_es.learn import evaluate_policy, learn
 from lrr_es.migrate import migrate, setup_steps
 from lrr_es.simulate import generate_queries
@@ -64,6 +65,7 @@ def traffic(es, music_index, musicoset):
     yield config, engine, outcomes, since
     engine.close()
     es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    es.delete(index=MODELS_INDEX, id=fusion_id(music_index), ignore=[404], refresh=True)
 
 
 @pytest.fixture(scope="module")

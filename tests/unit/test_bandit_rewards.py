@@ -47,3 +47,23 @@ def test_bad_inputs_name_the_value():
         RewardParams(cost_weight=-1)
     with pytest.raises(ConfigError, match="charge_cost_without_engagement"):
         RewardParams(charge_cost_without_engagement="yes")
+
+
+def test_shared_credit_splits_each_engaged_document_among_its_finders():
+    found = {"lexical": {"a", "b"}, "memory": {"a"}, "fuzzy": {"c"}, "explore": set()}
+    costs = {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0, "explore": 1.2}
+    r = arm_rewards(found, {"a", "b"}, costs, RewardParams(credit="shared"))
+    # a: lexical and memory share 1/2 each; b: lexical alone. Each document is worth 1/2 of the page.
+    assert r == {"lexical": pytest.approx(0.5 * (0.5 + 1.0) - 0.1), "memory": pytest.approx(0.5 * 0.5 - 0.05),
+                 "fuzzy": pytest.approx(-0.2), "explore": pytest.approx(-0.12)}
+    assert sum(r.values()) == pytest.approx(1.0 - 0.1 * sum(costs.values()))  # the page's reward
+    assert arm_rewards(found, set(), costs, RewardParams(credit="shared")) == {a: 0.0 for a in found}
+
+
+def test_auto_credit_resolves_per_policy_and_bad_credit_is_refused():
+    from lrr_es.bandit import make_policy
+    assert RewardParams().for_policy(make_policy("vw", dim=3)).credit == "shared"
+    assert RewardParams().for_policy(make_policy("linucb", dim=3)).credit == "found"
+    assert RewardParams(credit="found").for_policy(make_policy("vw", dim=3)).credit == "found"
+    with pytest.raises(ConfigError, match="credit"):
+        RewardParams(credit="all")

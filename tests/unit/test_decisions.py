@@ -29,14 +29,15 @@ def test_decision_document_is_the_logged_record_of_a_search():
 def test_a_bandit_search_logs_its_whole_decision():
     from lrr_es.bandit import Decision
     decision = Decision(("lexical", "memory"), (100, 20), {"lexical": 1.0, "memory": 0.4, "fuzzy": 0.05}, (1.0, 0.5),
-                        2.5, "thompson", "thompson-s7-u3", "monte_carlo:200", {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0})
+                        2.5, "thompson", "thompson-s7-u3", "monte_carlo:200", {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0}, 0.35)
     result = SearchResult("abc", "music", parse_query("love"), decision.plan(), [], 0, (), context=(1.0, 0.5),
                           versions={"policy": decision.policy_version}, decision=decision)
     logged = decision_document(result, timestamp_ms=1)
     assert logged["bandit"] == {
         "arms": ["lexical", "memory"], "quotas": [100, 20], "propensities": {"lexical": 1.0, "memory": 0.4, "fuzzy": 0.05},
         "context": [1.0, 0.5], "budget": 2.5, "policy": "thompson", "policy_version": "thompson-s7-u3",
-        "propensity_method": "monte_carlo:200", "costs": {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0}}
+        "propensity_method": "monte_carlo:200", "costs": {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0},
+        "plan_propensity": 0.35}
     assert Decision.from_dict(logged["bandit"]) == decision
 
 
