@@ -4,7 +4,7 @@ import pytest
 from lrr_es import es as esio
 from lrr_es.errors import MigrationError
 from lrr_es.migrate import MigrationPlan, _copy_and_swap, migrate, plan, rollback, setup_steps
-from lrr_es.templates import LRR_FIELDS, catalog_analysis, script_id
+from lrr_es.templates import LRR_FIELDS, catalog_analysis, script_id, template_version
 
 pytestmark = pytest.mark.integration
 QUIET = dict(progress=False, echo=lambda _: None)
@@ -123,7 +123,7 @@ def test_adopting_an_apps_index_keeps_its_name_fields_and_a_backup(es, alias, ma
 
 
 def test_a_live_catalog_gets_new_lrr_fields_and_the_merge_settings_in_place(es, alias, make_config):
-    older = {"_meta": {"lrr": {"schema_version": 2, "alias": alias}},
+    older = {"_meta": {"lrr": {"schema_version": template_version("catalog"), "alias": alias}},
              "properties": {"title": {"type": "text"}, "q2e": {"type": "rank_features"}}}
     # as lrr-es made it before q2e_window and the merge settings existed
     esio.create_index(es, f"{alias}-v1", {"settings": {"analysis": catalog_analysis()}, "mappings": older})

@@ -75,7 +75,8 @@ def test_the_index_maps_only_the_configured_fields_and_lrr_es_own(es, catalog):
     assert mapped == named | set(LRR_FIELDS) - {"lrr_emb"} | ({"lrr_emb"} & mapped)
     assert not mapped & (MUSIC_FIELDS - named)
     props = esio.get_mapping(es, target)["properties"]
-    assert props["sold"] == {"type": "rank_feature"} and props["released"]["type"] == "date"
+    assert props["sold"]["type"] == "rank_feature" and props["sold"]["fields"]["value"]["type"] == "double"
+    assert props["released"]["type"] == "date"
     assert props["price"]["type"] == "double" and props["category"]["type"] == "keyword"
     assert set(props["name"]["fields"]) == {"keyword", "prefix", "shingles"}
     assert esio.count(es, NAME) == 300 + len(BRANDS)
