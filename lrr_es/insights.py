@@ -1,0 +1,167 @@
+"""What the logs say about one configured index: searches, engagement, latency, plans over time.
+
+Read from ``lrr-decisions`` (one record per search: timestamp, plan, took_ms, versions) and
+``lrr-events`` (feedback) with aggregations; the request bodies are pure functions (``*_body``),
+the readers turn the answers into plain rows. The admin panel's overview and bandit pages draw
+these rows; nothing here writes.
+
+Engagement per time bucket is counted by the time of the event, not of its search (the two are
+seconds apart for people and the simulator; a search engaged hours later is counted then).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from elasticsearch import Elasticsearch
+
+from . import es as esio
+from .names import DECISIONS_INDEX, EVENTS_INDEX, SYSTEM_INDICES
+
+BUCKETS = 24  # time buckets of a chart (auto_date_histogram picks a round interval for them)
+
+
+@dataclass(frozen=True)
+class TimeBucket:
+    """Searches of one time bucket."""
+
+    start_ms: int
+    searches: int
+    subsearches_per_search: float
+    p50_ms: float | None
+    p99_ms: float | None
+    engaged: int = 0  # distinct searches with positive feedback in the bucket
+
+    @property
+    def engaged_share(self) -> float:
+        return self.engaged / self.searches if self.searches else 0.0
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Searches of one index over time, with the totals."""
+
+    index: str
+    interval: str | None  # the bucket width Elasticsearch chose ("1m", "3h"...), None without searches
+    buckets: tuple[TimeBucket, ...]
+    searches: int
+    p50_ms: float | None
+    p99_ms: float | None
+    subsearches_per_search: float
+
+
+def _index_filter(index: str) -> dict:
+    return {"term": {"index": index}}
+
+
+def traffic_body(index: str, buckets: int = BUCKETS) -> dict:
+    """The aggregation of lrr-decisions behind :func:`traffic` (pure)."""
+    per_bucket = {"latency": {"percentiles": {"field": "took_ms", "percents": [50, 99]}},
+                  "arms": {"value_count": {"field": "plan.strategy"}}}
+    return {"size": 0, "track_total_hits": True, "query": _index_filter(index),
+            "aggs": {"time": {"auto_date_histogram": {"field": "timestamp", "buckets": buckets}, "aggs": per_bucket},
+                     **per_bucket}}
+
+
+def engaged_body(index: str, interval: str, positive_actions: Sequence[str]) -> dict:
+    """Distinct searches with positive feedback per ``interval`` bucket of lrr-events (pure)."""
+    calendar = interval[-1] in "Myw" or interval.endswith("q")
+    histogram = {"field": "timestamp", ("calendar_interval" if calendar else "fixed_interval"): interval}
+    return {"size": 0, "query": {"bool": {"filter": [_index_filter(index), {"terms": {"action": list(positive_actions)}}]}},
+            "aggs": {"time": {"date_histogram": histogram,
+                              "aggs": {"searches": {"cardinality": {"field": "search_id"}}}}}}
+
+
+def positive_actions(weights: Mapping[str, float]) -> list[str]:
+    """The feedback actions that count as engagement (a positive weight)."""
+    return sorted(a for a, w in weights.items() if w > 0)
+
+
+def traffic(es: Elasticsearch, index: str, weights: Mapping[str, float], buckets: int = BUCKETS) -> Traffic:
+    """Searches, engaged share, sub-searches per search and p50/p99 latency of ``index`` over time."""
+    if not esio.index_exists(es, DECISIONS_INDEX):
+        return Traffic(index, None, (), 0, None, None, 0.0)
+    answer = esio.search(es, DECISIONS_INDEX, traffic_body(index, buckets))
+    aggs, total = answer["aggregations"], answer["hits"]["total"]["value"]
+    interval = aggs["time"].get("interval") if total else None
+    engaged = _engaged(es, index, interval, weights) if interval else {}
+    rows = tuple(_bucket(b, engaged.get(b["key"], 0)) for b in aggs["time"]["buckets"])
+    p50, p99 = _percentiles(aggs["latency"])
+    return Traffic(index, interval, rows, total, p50, p99, aggs["arms"]["value"] / total if total else 0.0)
+
+
+def _engaged(es: Elasticsearch, index: str, interval: str, weights: Mapping[str, float]) -> dict[int, int]:
+    actions = positive_actions(weights)
+    if not actions or not esio.index_exists(es, EVENTS_INDEX):
+        return {}
+    answer = esio.search(es, EVENTS_INDEX, engaged_body(index, interval, actions))
+    return {b["key"]: int(b["searches"]["value"]) for b in answer["aggregations"]["time"]["buckets"]}
+
+
+def _bucket(raw: Mapping[str, Any], engaged: int) -> TimeBucket:
+    n = raw["doc_count"]
+    p50, p99 = _percentiles(raw["latency"])
+    return TimeBucket(raw["key"], n, raw["arms"]["value"] / n if n else 0.0, p50, p99, min(engaged, n))
+
+
+def _percentiles(raw: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    values = raw.get("values") or {}
+    return values.get("50.0"), values.get("99.0")
+
+
+@dataclass(frozen=True)
+class ArmShare:
+    """How often a strategy was in the plan, per slice of the context."""
+
+    strategy: str
+    share: float  # of all searches
+    by_slice: Mapping[str, float]  # slice name -> share of that slice's searches
+
+
+def plan_shares_body(index: str) -> dict:
+    """Plans by strategy, overall and per query length (terms of the logged query) (pure)."""
+    per = {"arms": {"terms": {"field": "plan.strategy", "size": 50}}}
+    short = {"script": {"script": {"source": "doc['query.keyword'].size() > 0 && "
+                                             "doc['query.keyword'].value.trim().splitOnToken(' ').length <= 1"}}}
+    return {"size": 0, "track_total_hits": True, "query": _index_filter(index),
+            "aggs": {**per, "slices": {"filters": {"filters": {"one word": short, "several words": {"bool": {"must_not": short}}}},
+                                       "aggs": per},
+                     "bandit": {"filter": {"exists": {"field": "policy_version"}}, "aggs": per}}}
+
+
+def plan_shares(es: Elasticsearch, index: str) -> tuple[int, list[ArmShare]]:
+    """(searches, each strategy's share of plans overall and by query length), most frequent first."""
+    if not esio.index_exists(es, DECISIONS_INDEX):
+        return 0, []
+    answer = esio.search(es, DECISIONS_INDEX, plan_shares_body(index))
+    total, aggs = answer["hits"]["total"]["value"], answer["aggregations"]
+    slices = {name: (b["doc_count"], {t["key"]: t["doc_count"] for t in b["arms"]["buckets"]})
+              for name, b in aggs["slices"]["buckets"].items()}
+    slices["served by a policy"] = (aggs["bandit"]["doc_count"], {t["key"]: t["doc_count"] for t in aggs["bandit"]["arms"]["buckets"]})
+    return total, [ArmShare(b["key"], b["doc_count"] / total if total else 0.0,
+                            {name: (counts.get(b["key"], 0) / n if n else 0.0) for name, (n, counts) in slices.items()})
+                   for b in aggs["arms"]["buckets"]]
+
+
+def policy_history_body(index: str) -> dict:
+    """The policy versions that served ``index``: searches, first and last time each (pure)."""
+    return {"size": 0, "query": _index_filter(index),
+            "aggs": {"versions": {"terms": {"field": "policy_version", "size": 100, "missing": "none"},
+                                  "aggs": {"first": {"min": {"field": "timestamp"}},
+                                           "last": {"max": {"field": "timestamp"}}}}}}
+
+
+def policy_history(es: Elasticsearch, index: str) -> list[dict]:
+    """Rows {version, searches, first_ms, last_ms} of every policy version that served, oldest first."""
+    if not esio.index_exists(es, DECISIONS_INDEX):
+        return []
+    answer = esio.search(es, DECISIONS_INDEX, policy_history_body(index))
+    rows = [{"version": b["key"], "searches": b["doc_count"], "first_ms": int(b["first"]["value"] or 0),
+             "last_ms": int(b["last"]["value"] or 0)} for b in answer["aggregations"]["versions"]["buckets"]]
+    return sorted(rows, key=lambda r: r["first_ms"])
+
+
+def health(es: Elasticsearch) -> tuple[dict, list[dict]]:
+    """(the cluster's health, one row per lrr-* system index)."""
+    rows = [r for name in SYSTEM_INDICES for r in esio.index_health(es, f"{name}*")]
+    return esio.cluster_health(es), rows
