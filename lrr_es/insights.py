@@ -16,9 +16,10 @@ from typing import Any, Mapping, Sequence
 from elasticsearch import Elasticsearch
 
 from . import es as esio
+from .decide import COLD_START
 from .names import DECISIONS_INDEX, EVENTS_INDEX, SYSTEM_INDICES
 
-BUCKETS = 24  # time buckets of a chart (auto_date_histogram picks a round interval for them)
+BUCKETS = 24  # at most this many time buckets in a chart, of a round width (pick_interval)
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,34 @@ def _index_filter(index: str) -> dict:
     return {"term": {"index": index}}
 
 
-def traffic_body(index: str, buckets: int = BUCKETS) -> dict:
-    """The aggregation of lrr-decisions behind :func:`traffic` (pure)."""
+INTERVALS = (("1s", 1), ("5s", 5), ("10s", 10), ("30s", 30), ("1m", 60), ("5m", 300), ("10m", 600),
+             ("30m", 1800), ("1h", 3600), ("3h", 10_800), ("6h", 21_600), ("12h", 43_200), ("1d", 86_400),
+             ("7d", 604_800), ("30d", 2_592_000))
+
+
+def pick_interval(span_ms: float, buckets: int = BUCKETS) -> str:
+    """The shortest round interval that covers ``span_ms`` in at most ``buckets`` buckets (pure)."""
+    return next((name for name, seconds in INTERVALS if seconds * 1000 * buckets >= span_ms), INTERVALS[-1][0])
+
+
+def bounds_body(index: str) -> dict:
+    """The first and last search of ``index`` in lrr-decisions (pure)."""
+    return {"size": 0, "track_total_hits": True, "query": _index_filter(index),
+            "aggs": {"first": {"min": {"field": "timestamp"}}, "last": {"max": {"field": "timestamp"}}}}
+
+
+def traffic_body(index: str, interval: str) -> dict:
+    """The aggregation of lrr-decisions behind :func:`traffic`: ``interval`` buckets (pure)."""
     per_bucket = {"latency": {"percentiles": {"field": "took_ms", "percents": [50, 99]}},
                   "arms": {"value_count": {"field": "plan.strategy"}}}
     return {"size": 0, "track_total_hits": True, "query": _index_filter(index),
-            "aggs": {"time": {"auto_date_histogram": {"field": "timestamp", "buckets": buckets}, "aggs": per_bucket},
+            "aggs": {"time": {"date_histogram": {"field": "timestamp", "fixed_interval": interval}, "aggs": per_bucket},
                      **per_bucket}}
 
 
 def engaged_body(index: str, interval: str, positive_actions: Sequence[str]) -> dict:
     """Distinct searches with positive feedback per ``interval`` bucket of lrr-events (pure)."""
-    calendar = interval[-1] in "Myw" or interval.endswith("q")
-    histogram = {"field": "timestamp", ("calendar_interval" if calendar else "fixed_interval"): interval}
+    histogram = {"field": "timestamp", "fixed_interval": interval}  # the same buckets as traffic_body's
     return {"size": 0, "query": {"bool": {"filter": [_index_filter(index), {"terms": {"action": list(positive_actions)}}]}},
             "aggs": {"time": {"date_histogram": histogram,
                               "aggs": {"searches": {"cardinality": {"field": "search_id"}}}}}}
@@ -81,10 +97,14 @@ def traffic(es: Elasticsearch, index: str, weights: Mapping[str, float], buckets
     """Searches, engaged share, sub-searches per search and p50/p99 latency of ``index`` over time."""
     if not esio.index_exists(es, DECISIONS_INDEX):
         return Traffic(index, None, (), 0, None, None, 0.0)
-    answer = esio.search(es, DECISIONS_INDEX, traffic_body(index, buckets))
+    bounds = esio.search(es, DECISIONS_INDEX, bounds_body(index))
+    if not bounds["hits"]["total"]["value"]:
+        return Traffic(index, None, (), 0, None, None, 0.0)
+    aggs = bounds["aggregations"]
+    interval = pick_interval(aggs["last"]["value"] - aggs["first"]["value"], buckets)
+    answer = esio.search(es, DECISIONS_INDEX, traffic_body(index, interval))
     aggs, total = answer["aggregations"], answer["hits"]["total"]["value"]
-    interval = aggs["time"].get("interval") if total else None
-    engaged = _engaged(es, index, interval, weights) if interval else {}
+    engaged = _engaged(es, index, interval, weights)
     rows = tuple(_bucket(b, engaged.get(b["key"], 0)) for b in aggs["time"]["buckets"])
     p50, p99 = _percentiles(aggs["latency"])
     return Traffic(index, interval, rows, total, p50, p99, aggs["arms"]["value"] / total if total else 0.0)
@@ -119,14 +139,17 @@ class ArmShare:
 
 
 def plan_shares_body(index: str) -> dict:
-    """Plans by strategy, overall and per query length (terms of the logged query) (pure)."""
+    """Plans by strategy: overall, per query length (words of the logged query), and of the plans a
+    learned policy chose (not the cold-start plan) (pure)."""
     per = {"arms": {"terms": {"field": "plan.strategy", "size": 50}}}
     short = {"script": {"script": {"source": "doc['query.keyword'].size() > 0 && "
                                              "doc['query.keyword'].value.trim().splitOnToken(' ').length <= 1"}}}
     return {"size": 0, "track_total_hits": True, "query": _index_filter(index),
             "aggs": {**per, "slices": {"filters": {"filters": {"one word": short, "several words": {"bool": {"must_not": short}}}},
                                        "aggs": per},
-                     "bandit": {"filter": {"exists": {"field": "policy_version"}}, "aggs": per}}}
+                     "bandit": {"filter": {"bool": {"filter": [{"exists": {"field": "policy_version"}}],
+                                                    "must_not": [{"term": {"policy_version": COLD_START}}]}},
+                                "aggs": per}}}
 
 
 def plan_shares(es: Elasticsearch, index: str) -> tuple[int, list[ArmShare]]:
@@ -137,7 +160,7 @@ def plan_shares(es: Elasticsearch, index: str) -> tuple[int, list[ArmShare]]:
     total, aggs = answer["hits"]["total"]["value"], answer["aggregations"]
     slices = {name: (b["doc_count"], {t["key"]: t["doc_count"] for t in b["arms"]["buckets"]})
               for name, b in aggs["slices"]["buckets"].items()}
-    slices["served by a policy"] = (aggs["bandit"]["doc_count"], {t["key"]: t["doc_count"] for t in aggs["bandit"]["arms"]["buckets"]})
+    slices["plans of a learned policy"] = (aggs["bandit"]["doc_count"], {t["key"]: t["doc_count"] for t in aggs["bandit"]["arms"]["buckets"]})
     return total, [ArmShare(b["key"], b["doc_count"] / total if total else 0.0,
                             {name: (counts.get(b["key"], 0) / n if n else 0.0) for name, (n, counts) in slices.items()})
                    for b in aggs["arms"]["buckets"]]

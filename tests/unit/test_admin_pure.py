@@ -9,7 +9,7 @@ from lrr_es.admin.debugger import pool_rows
 from lrr_es.audit import Actor, audit_document
 from lrr_es.decide import PlanItem, plan_from_text
 from lrr_es.errors import QueryError
-from lrr_es.insights import engaged_body, plan_shares_body, positive_actions, traffic_body
+from lrr_es.insights import engaged_body, pick_interval, plan_shares_body, positive_actions, traffic_body
 from lrr_es.merge import Candidate, Provenance
 from lrr_es.parse import parse_query
 from lrr_es.respond import SearchResult
@@ -52,28 +52,29 @@ def test_charts_are_whole_svg_documents_and_say_when_there_is_nothing():
     assert b"&lt;memory&gt;" in bars and b"<memory>" not in bars  # data labels are escaped, never markup
 
 
-def test_the_traffic_aggregation_reads_one_index_in_auto_sized_buckets():
-    body = traffic_body("music", buckets=12)
+def test_the_traffic_aggregation_reads_one_index_in_round_buckets():
+    assert [pick_interval(ms, 24) for ms in (0, 20_000, 24_001, 600_000, 3_600_000, 86_400_000, 10**12)] == [
+        "1s", "1s", "5s", "30s", "5m", "1h", "30d"]
+    body = traffic_body("music", "5m")
     assert body["query"] == {"term": {"index": "music"}} and body["size"] == 0
-    assert body["aggs"]["time"]["auto_date_histogram"] == {"field": "timestamp", "buckets": 12}
+    assert body["aggs"]["time"]["date_histogram"] == {"field": "timestamp", "fixed_interval": "5m"}
     assert body["aggs"]["latency"] == {"percentiles": {"field": "took_ms", "percents": [50, 99]}}
     assert body["aggs"]["arms"] == {"value_count": {"field": "plan.strategy"}}
 
 
-def test_engagement_is_counted_in_the_same_interval_from_positive_actions_only():
+def test_engagement_is_counted_in_the_same_buckets_from_positive_actions_only():
     assert positive_actions({"click": 1.0, "skip": -1.0, "play": 3.0, "view": 0.0}) == ["click", "play"]
     assert engaged_body("music", "3h", ["click"]) == {
         "size": 0, "query": {"bool": {"filter": [{"term": {"index": "music"}}, {"terms": {"action": ["click"]}}]}},
         "aggs": {"time": {"date_histogram": {"field": "timestamp", "fixed_interval": "3h"},
                           "aggs": {"searches": {"cardinality": {"field": "search_id"}}}}}}
-    assert engaged_body("music", "1M", ["click"])["aggs"]["time"]["date_histogram"] == {
-        "field": "timestamp", "calendar_interval": "1M"}
 
 
 def test_plan_shares_slice_by_query_length_and_by_policy():
     body = plan_shares_body("music")
     assert set(body["aggs"]["slices"]["filters"]["filters"]) == {"one word", "several words"}
-    assert body["aggs"]["bandit"]["filter"] == {"exists": {"field": "policy_version"}}
+    assert body["aggs"]["bandit"]["filter"] == {"bool": {"filter": [{"exists": {"field": "policy_version"}}],
+                                                         "must_not": [{"term": {"policy_version": "cold-start"}}]}}
 
 
 def test_an_audit_record_says_who_when_what():
