@@ -60,15 +60,16 @@ def require_audit_index(es: Elasticsearch) -> None:
 
 
 def audited(es: Elasticsearch, actor: Actor, action: str, index: str, target: str,
-            details: Mapping[str, Any], change: Callable[[], T]) -> T:
-    """Run ``change`` and record it (also when it fails: the error is the result); its return value."""
+            details: Mapping[str, Any], change: Callable[[], T], describe: Callable[[T], str] = str) -> T:
+    """Run ``change`` and record it with ``describe(its return value)`` as the result (when it fails, the
+    error is the result); its return value."""
     require_audit_index(es)
     try:
         outcome = change()
     except Exception as exc:
         _write(es, audit_document(actor, action, index, target, details, f"error: {exc}"))
         raise
-    _write(es, audit_document(actor, action, index, target, details, str(outcome)))
+    _write(es, audit_document(actor, action, index, target, details, describe(outcome)))
     return outcome
 
 

@@ -58,7 +58,7 @@ def time_chart(title: str, times_ms: Sequence[int], series: Mapping[str, Sequenc
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    _legend(fig, len(series))
     fig.autofmt_xdate()
     return _svg(fig)
 
@@ -78,6 +78,11 @@ def bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[f
     ax.set_xlabel(xlabel, fontsize=8)
     if percent:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    if len(series) > 1:
-        ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _legend(fig, len(series))
     return _svg(fig)
+
+
+def _legend(fig: Figure, n: int) -> None:
+    """A legend under the plot, never over the data (one series: the title says what it is)."""
+    if n > 1:
+        fig.legend(loc="outside lower center", ncols=min(n, 4), fontsize=8, frameon=False)

@@ -36,7 +36,8 @@ def apply():
     lines: list[str] = []
     reindex = request.form.get("reindex") == "1"
     plans = audited(p.es, actor(), "migrate.apply", index, index, {"reindex": reindex},
-                    lambda: migrate(p.es, p.config, index, force_reindex=reindex, progress=False, echo=lines.append))
+                    lambda: migrate(p.es, p.config, index, force_reindex=reindex, progress=False, echo=lines.append),
+                    lambda plans: "; ".join(pl.describe().splitlines()[0] for pl in plans))
     flash(f"{index}: {', '.join(pl.action for pl in plans)}. " + " / ".join(lines[-3:]), "info")
     return redirect(url_for("migrations.page", index=index))
 
@@ -46,6 +47,7 @@ def rollback_alias():
     index = chosen_index()
     _confirmed(index)
     es = panel().es
-    current, previous = audited(es, actor(), "migrate.rollback", index, index, {}, lambda: rollback(es, index, echo=lambda _: None))
+    current, previous = audited(es, actor(), "migrate.rollback", index, index, {},
+                                lambda: rollback(es, index, echo=lambda _: None), lambda moved: " -> ".join(moved))
     flash(f"{index}: rolled back {current} -> {previous} ({current} kept, write-blocked)", "info")
     return redirect(url_for("migrations.page", index=index))

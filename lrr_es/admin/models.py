@@ -17,6 +17,10 @@ METRICS = (("ndcg@10", "new model"), ("live_ndcg@10", "live model then"), ("rrf_
 TOP_FEATURES = 15
 
 
+def _describe(info) -> str:
+    return f"v{info.version} {info.status}"
+
+
 def _version_arg() -> int | None:
     text = request.values.get("version", "").strip()
     if not text:
@@ -65,7 +69,7 @@ def promote_version():
         raise QueryError("which version to promote?")
     es = panel().es
     info = audited(es, actor(), "ranker.promote", index, f"v{version}", {"version": version},
-                   lambda: promote(es, index, version))
+                   lambda: promote(es, index, version), _describe)
     flash(f"{index}: ranker v{info.version} is live", "info")
     return redirect(url_for("models.page", index=index, version=info.version))
 
@@ -74,6 +78,6 @@ def promote_version():
 def rollback_live():
     index = chosen_index()
     es = panel().es
-    info = audited(es, actor(), "ranker.rollback", index, "live", {}, lambda: rollback(es, index))
+    info = audited(es, actor(), "ranker.rollback", index, "live", {}, lambda: rollback(es, index), _describe)
     flash(f"{index}: rolled back to ranker v{info.version}", "info")
     return redirect(url_for("models.page", index=index, version=info.version))
