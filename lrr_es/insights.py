@@ -188,3 +188,73 @@ def health(es: Elasticsearch) -> tuple[dict, list[dict]]:
     """(the cluster's health, one row per lrr-* system index)."""
     rows = [r for name in SYSTEM_INDICES for r in esio.index_health(es, f"{name}*")]
     return esio.cluster_health(es), rows
+
+
+# --- feedback ----------------------------------------------------------------------------------
+
+LAG_SCRIPT = ("doc['received_at'].size() == 0 || doc['timestamp'].size() == 0 ? 0 : "
+              "doc['received_at'].value.toInstant().toEpochMilli() - doc['timestamp'].value.toInstant().toEpochMilli()")
+
+
+@dataclass(frozen=True)
+class FeedbackFlow:
+    """Events of one index over time: throughput, orphans, capped events, ingestion lag."""
+
+    interval: str | None
+    times: tuple[int, ...]
+    events: tuple[int, ...]
+    orphans: tuple[int, ...]
+    capped: tuple[int, ...]
+    total: int
+    by_action: Mapping[str, int]
+    by_flag: Mapping[str, int]
+    lag_p50_ms: float | None
+    lag_p99_ms: float | None
+
+
+def feedback_body(index: str, interval: str) -> dict:
+    """Events per ``interval`` with orphan and capped counts, actions, flags and the ingestion lag
+    (received_at - timestamp) percentiles (pure)."""
+    flags = {"orphans": {"filter": {"term": {"flags": "orphan"}}}, "capped": {"filter": {"term": {"flags": "capped"}}}}
+    return {"size": 0, "track_total_hits": True, "query": _index_filter(index),
+            "aggs": {"time": {"date_histogram": {"field": "timestamp", "fixed_interval": interval}, "aggs": flags},
+                     "actions": {"terms": {"field": "action", "size": 20}},
+                     "flags": {"terms": {"field": "flags", "size": 20}},
+                     "lag": {"percentiles": {"script": {"source": LAG_SCRIPT}, "percents": [50, 99]}}}}
+
+
+def feedback_flow(es: Elasticsearch, index: str, buckets: int = BUCKETS) -> FeedbackFlow:
+    """Throughput, orphans, capped events and ingestion lag of ``index``'s feedback over time."""
+    empty = FeedbackFlow(None, (), (), (), (), 0, {}, {}, None, None)
+    if not esio.index_exists(es, EVENTS_INDEX):
+        return empty
+    bounds = esio.search(es, EVENTS_INDEX, bounds_body(index))
+    if not bounds["hits"]["total"]["value"]:
+        return empty
+    span = bounds["aggregations"]["last"]["value"] - bounds["aggregations"]["first"]["value"]
+    interval = pick_interval(span, buckets)
+    aggs = esio.search(es, EVENTS_INDEX, feedback_body(index, interval))["aggregations"]
+    rows = aggs["time"]["buckets"]
+    p50, p99 = _percentiles(aggs["lag"])
+    return FeedbackFlow(interval, tuple(b["key"] for b in rows), tuple(b["doc_count"] for b in rows),
+                        tuple(b["orphans"]["doc_count"] for b in rows), tuple(b["capped"]["doc_count"] for b in rows),
+                        sum(b["doc_count"] for b in rows), {b["key"]: b["doc_count"] for b in aggs["actions"]["buckets"]},
+                        {b["key"]: b["doc_count"] for b in aggs["flags"]["buckets"]}, p50, p99)
+
+
+def recent_searches(es: Elasticsearch, index: str, size: int = 20) -> list[dict]:
+    """The latest logged searches of ``index``, newest first, each with its feedback events
+    ({search_id, timestamp, query, plan, shown, took_ms, events: [{action, doc_id, position, timestamp, flags}]})."""
+    if not esio.index_exists(es, DECISIONS_INDEX):
+        return []
+    body = {"size": size, "query": _index_filter(index), "sort": [{"timestamp": "desc"}],
+            "_source": ["search_id", "timestamp", "query", "plan.strategy", "shown", "took_ms", "policy_version"]}
+    searches = [h["_source"] for h in esio.search(es, DECISIONS_INDEX, body)["hits"]["hits"]]
+    events: dict[str, list[dict]] = {}
+    ids = [s["search_id"] for s in searches if s.get("search_id")]
+    if ids and esio.index_exists(es, EVENTS_INDEX):
+        body = {"size": 1000, "query": {"terms": {"search_id": ids}}, "sort": [{"timestamp": "asc"}],
+                "_source": ["search_id", "action", "doc_id", "position", "timestamp", "flags"]}
+        for hit in esio.search(es, EVENTS_INDEX, body)["hits"]["hits"]:
+            events.setdefault(hit["_source"]["search_id"], []).append(hit["_source"])
+    return [{**s, "events": events.get(s.get("search_id"), [])} for s in searches]

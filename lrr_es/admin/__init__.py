@@ -1,7 +1,7 @@
 """The admin panel (``lrr-es admin serve``): see and steer what lrr-es learns.
 
 ``create_app(config)`` builds the Flask app: one blueprint per area (overview, query debugger, Q2E
-explorer, models, bandit, migrations), each a few thin views over the library functions the CLI
+explorer, models, bandit, migrations, strategies, feedback), each a few thin views over the library functions the CLI
 uses. Every route but the login page and the stylesheet needs a login (Flask-Login), every POST a
 CSRF token (Flask-WTF), session cookies are HttpOnly and SameSite=Lax, and every change is written
 to the audit trail (lrr_es.audit) with the user who made it. Charts are matplotlib SVGs served by
@@ -28,7 +28,7 @@ CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';
 def create_app(config: Config | None = None, es: Any = None, settings: Mapping[str, Any] | None = None) -> Flask:
     """The panel for ``config`` (default: ``load_config()``); ``es`` a client to use (default: one to
     elasticsearch.url, made at the first request); ``settings`` override Flask's (tests)."""
-    from . import auth, bandit, debugger, migrations, models, overview, q2e
+    from . import auth, bandit, debugger, feedback, migrations, models, overview, q2e, strategies
     config = config if config is not None else load_config()
     app = Flask(__name__)
     app.config.update(
@@ -44,7 +44,7 @@ def create_app(config: Config | None = None, es: Any = None, settings: Mapping[s
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     app.before_request(auth.require_login)
-    for module in (auth, overview, debugger, q2e, models, bandit, migrations):
+    for module in (auth, overview, strategies, bandit, models, debugger, q2e, migrations, feedback):
         app.register_blueprint(module.bp)
     app.context_processor(lambda: {"indices": list(config.indices)})
     app.add_template_filter(_utc, "utc")

@@ -128,14 +128,15 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
     # every page, its charts drawn, a screenshot of each
     pages = {"overview": f"/?index={name}", "q2e": f"/q2e/?index={name}&query=lonely+strangers",
              "models": f"/models/?index={name}", "bandit": f"/bandit/?index={name}",
-             "migrations": f"/migrations/?index={name}"}
+             "migrations": f"/migrations/?index={name}", "strategies": f"/strategies/?index={name}",
+             "feedback": f"/feedback/?index={name}"}
     charts = {}
     for page, path in pages.items():
         browser.get(base + path)
         assert browser.find_element(By.TAG_NAME, "h1").text
         charts[page] = _charts_drawn(browser)
         _shoot(browser, page)
-    assert charts["overview"] == 4 and charts["models"] == 2 and charts["bandit"] == 1
+    assert (charts["overview"], charts["models"], charts["bandit"], charts["strategies"], charts["feedback"]) == (4, 2, 1, 3, 1)
 
     # the query debugger, run from its form
     _debug(browser, base, name, "ruby holiday")

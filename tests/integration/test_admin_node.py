@@ -43,13 +43,14 @@ def _page(client, path: str, **args) -> str:
 def test_every_page_renders_and_every_chart_is_an_svg(client, learned_index):
     name = learned_index.name
     pages = {"/": "Overview of", "/debugger/": "Query debugger", "/q2e/": "Q2E memory of", "/models/": "Rankers of",
-             "/bandit/": "Bandit of", "/migrations/": "Migrations of"}
+             "/bandit/": "Bandit of", "/migrations/": "Migrations of", "/strategies/": "Strategies of",
+             "/feedback/": "Feedback of"}
     charts = set()
     for path, title in pages.items():
         html = _page(client, path, index=name)
         assert f"{title}" in html
         charts.update(re.findall(r'<img class="chart"[^>]* src="([^"]+)"', html))
-    assert len(charts) >= 7
+    assert len(charts) >= 11
     for src in charts:
         answer = client.get(src.replace("&amp;", "&"))
         assert answer.status_code == 200 and answer.mimetype == "image/svg+xml", src

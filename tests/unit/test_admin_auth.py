@@ -48,7 +48,8 @@ def _routes(app):
 
 def test_the_panel_has_the_areas_of_the_issue(app):
     blueprints = {rule.endpoint.split(".")[0] for rule, _ in _routes(app)}
-    assert blueprints == {"auth", "overview", "debugger", "q2e", "models", "bandit", "migrations"}
+    assert blueprints == {"auth", "overview", "strategies", "bandit", "models", "debugger",
+                           "q2e", "migrations", "feedback"}
 
 
 def test_every_route_but_login_and_the_stylesheet_needs_a_login(app):

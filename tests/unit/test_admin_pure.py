@@ -82,3 +82,35 @@ def test_an_audit_record_says_who_when_what():
                           timestamp_ms=1000) == {
         "timestamp": 1000, "user": "alice", "via": "admin", "action": "q2e.pin", "index": "music",
         "target": "d1 love", "details": {"key": "love"}, "result": "updated"}
+
+
+def _logged(search_id, ms, plan, found, engaged, failed=(), costs=None):
+    """A logged search: ``found`` maps a document to the strategies that retrieved it."""
+    from lrr_es.learn.join import CandidateLabel, Engagement, SearchFeedback
+    bandit = None
+    if costs is not None:
+        bandit = {"arms": list(plan), "quotas": [10] * len(plan), "propensities": {a: 1.0 for a in plan},
+                  "context": [0.0], "budget": 4.0, "policy": "cold-start", "policy_version": "cold-start", "costs": costs}
+    return SearchFeedback(search_id, "music", "q", ms, tuple({"strategy": a} for a in plan),
+                          tuple(Engagement(d, 1.0, ("click",), 1) for d in engaged),
+                          tuple(CandidateLabel(d, 0.0, None, tuple(s)) for d, s in found.items()), bandit, tuple(failed))
+
+
+def test_strategy_stats_count_plans_failures_finds_and_lone_finds_per_bucket():
+    from lrr_es.learn.strategy_stats import strategy_stats
+    costs = {"lexical": 1.0, "memory": 0.5, "fuzzy": 2.0}
+    searches = [
+        _logged("a", 1_000, ["lexical", "memory"], {"d1": ["lexical", "memory"], "d2": ["memory"]}, ["d2"], costs=costs),
+        _logged("b", 2_000, ["lexical", "fuzzy"], {"d3": ["lexical"]}, ["d3"], failed=["fuzzy"], costs=costs),
+        _logged("c", 40_000, ["lexical"], {"d4": ["lexical"]}, []),  # no logged decision: no reward
+    ]
+    stats = strategy_stats(searches, buckets=24)
+    assert stats.interval == "5s" and [(b.start_ms, b.searches, b.engaged) for b in stats.buckets] == [
+        (0, 2, 2), (40_000, 1, 0)]
+    lexical, memory, fuzzy = (stats.total.arms[a] for a in ("lexical", "memory", "fuzzy"))
+    assert (lexical.planned, lexical.failed, lexical.found, lexical.alone) == (3, 0, 1, 1)
+    assert (memory.planned, memory.found, memory.alone) == (1, 1, 1)
+    assert (fuzzy.planned, fuzzy.failed, fuzzy.found) == (1, 1, 0)
+    # the learner's rewards (hit 1, lone find +0.5, -0.1 x cost): lexical (1 - 0.1 + 1.5 - 0.1) / 2 searches
+    assert lexical.reward == pytest.approx((-0.1 + 1.4) / 2) and memory.reward == pytest.approx(1.5 - 0.05)
+    assert lexical.rewarded == 2 and lexical.cost == 1.0 and fuzzy.rewarded == 0
