@@ -112,7 +112,7 @@ def test_a_pin_changes_the_next_search_and_is_audited_with_the_user(es, client, 
     assert (change.user, change.via, change.action, change.target, change.result) == (
         ADMIN_USER, "admin", "q2e.pin", f"{target} lonely_strangers", "updated")
     html = _page(client, "/q2e/", index=name, query="lonely strangers")
-    assert "pinned" in html and f"<code>{target}</code>" in html.split("Audit trail")[1]
+    assert "pinned" in html and f"<code>{target} lonely_strangers</code>" in html.split("Audit trail")[1]
 
 
 def test_promote_from_the_page_makes_the_version_live_and_is_audited(es, client, learned_index):
