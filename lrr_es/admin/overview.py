@@ -1,5 +1,6 @@
 """Overview: per configured index, searches and engagement over time, latency, the versions that
-serve, and the health of the node and of the lrr-* indices."""
+serve, and the health of the node and of the lrr-* indices. A time bucket without searches is a gap
+in the share and per-search charts, not a zero."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
@@ -42,7 +43,8 @@ def engaged_chart():
     name = chosen_index()
     t = insights.traffic(panel().es, name, panel().config.feedback.weights)
     return svg(charts.time_chart(f"{name}: share of searches with positive feedback", [b.start_ms for b in t.buckets],
-                                 {"engaged share": [b.engaged_share for b in t.buckets]}, percent=True))
+                                 {"engaged share": [b.engaged_share if b.searches else None for b in t.buckets]},
+                                 percent=True))
 
 
 @bp.route("/chart/latency.svg")
@@ -59,4 +61,5 @@ def subsearches_chart():
     name = chosen_index()
     t = insights.traffic(panel().es, name, panel().config.feedback.weights)
     return svg(charts.time_chart(f"{name}: sub-searches per search", [b.start_ms for b in t.buckets],
-                                 {"strategies in the plan": [b.subsearches_per_search for b in t.buckets]}))
+                                 {"strategies in the plan": [b.subsearches_per_search if b.searches else None
+                                                             for b in t.buckets]}))
