@@ -52,7 +52,10 @@ def learned_index(es, drop_catalog):
     simulated searches with feedback, ``learn`` (a policy), ``train`` twice (v1 promoted by hand, v2 a
     candidate), 100 more searches served by the policy and v1. Removed after the session."""
     _drop(es, drop_catalog)
+    # generous sub-search timeouts: the fixture makes logs to look at, and a loaded shared machine can
+    # stall the node past the default 500 ms (+5 s for the request), which would fail the whole module
     config = config_from_dict({"indices": {ADMIN_INDEX: {}}, "ranker": {"swap_rate": 0.1},
+                               "retrieval": {"timeout_ms": 10_000},
                                "admin": {"users": {ADMIN_USER: generate_password_hash(ADMIN_PASSWORD)}}})
     index = config.index(ADMIN_INDEX)
     migrate(es, config, ADMIN_INDEX, progress=False, echo=lambda _: None)
