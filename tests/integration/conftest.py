@@ -47,10 +47,14 @@ def _drop(es, drop_catalog) -> None:
 
 
 @pytest.fixture(scope="session")
-def learned_index(es, drop_catalog):
+def learned_index(es_url, drop_catalog):
     """The demo's steps on a 400-song sample catalog: migrate, load, gazetteer, semantic model, 600
     simulated searches with feedback, ``learn`` (a policy), ``train`` twice (v1 promoted by hand, v2 a
-    candidate), 100 more searches served by the policy and v1. Removed after the session."""
+    candidate), 100 more searches served by the policy and v1. Removed after the session.
+
+    Built through a client with a 2-minute timeout: on a loaded shared machine a bulk write of the
+    semantic vectors took longer than the default 30 s and failed the module."""
+    es = esio.connect(es_url, timeout=120)
     _drop(es, drop_catalog)
     # generous sub-search timeouts: the fixture makes logs to look at, and a loaded shared machine can
     # stall the node past the default 500 ms (+5 s for the request), which would fail the whole module
