@@ -95,24 +95,24 @@ def test_typed_text_is_escaped_and_reaches_elasticsearch_as_data(client, learned
 def test_a_pin_changes_the_next_search_and_is_audited_with_the_user(es, client, learned_index):
     name = learned_index.name
     engine = LrrEngine(es, learned_index.config, decisions=False)
-    before = engine.search(name, "lonely strangers", plan=[PlanItem("memory", 10)])
-    lexical = engine.search(name, "lonely strangers", plan=[PlanItem("lexical", 20)])
-    remembered = [h.id for h in before.results[0].hits]
+    before = engine.search(name, "paradise collective", plan=[PlanItem("memory", 10)])
+    lexical = engine.search(name, "paradise collective", plan=[PlanItem("lexical", 20)])
+    remembered = [h.id for h in before.results[0].hits]  # (the browser test pins for another query)
     target = next(h.id for h in lexical.results[0].hits if h.id not in remembered)
-    token = _token(client, f"/q2e/?index={name}&query=lonely+strangers")
+    token = _token(client, f"/q2e/?index={name}&query=paradise+collective")
     answer = client.post("/q2e/edit", data={"csrf_token": token, "index": name, "op": "pin", "doc": target,
-                                            "query": "Lonely  STRANGERS", "score": "40"})
+                                            "query": "Paradise  COLLECTIVE", "score": "40"})
     assert answer.status_code == 302
-    after = engine.search(name, "lonely strangers", plan=[PlanItem("memory", 10)])
+    after = engine.search(name, "paradise collective", plan=[PlanItem("memory", 10)])
     engine.close()
     assert after.results[0].hits[0].id == target  # the memory strategy now finds it first
-    [entry] = [e for e in editorial.show_doc(es, name, target) if e.key == "lonely_strangers"]
+    [entry] = [e for e in editorial.show_doc(es, name, target) if e.key == "collective_paradise"]
     assert entry.pinned and entry.score == 40.0
     change = recent_changes(es, name, 1)[0]
     assert (change.user, change.via, change.action, change.target, change.result) == (
-        ADMIN_USER, "admin", "q2e.pin", f"{target} lonely_strangers", "updated")
-    html = _page(client, "/q2e/", index=name, query="lonely strangers")
-    assert "pinned" in html and f"<code>{target} lonely_strangers</code>" in html.split("Audit trail")[1]
+        ADMIN_USER, "admin", "q2e.pin", f"{target} collective_paradise", "updated")
+    html = _page(client, "/q2e/", index=name, query="paradise collective")
+    assert "pinned" in html and f"<code>{target} collective_paradise</code>" in html.split("Audit trail")[1]
 
 
 def test_promote_from_the_page_makes_the_version_live_and_is_audited(es, client, learned_index):
