@@ -101,13 +101,13 @@ def test_a_pin_changes_the_next_search_and_is_audited_with_the_user(es, client, 
     target = next(h.id for h in lexical.results[0].hits if h.id not in remembered)
     token = _token(client, f"/q2e/?index={name}&query=paradise+collective")
     answer = client.post("/q2e/edit", data={"csrf_token": token, "index": name, "op": "pin", "doc": target,
-                                            "query": "Paradise  COLLECTIVE", "score": "40"})
+                                            "query": "Paradise  COLLECTIVE", "score": "5000"})
     assert answer.status_code == 302
     after = engine.search(name, "paradise collective", plan=[PlanItem("memory", 10)])
     engine.close()
     assert after.results[0].hits[0].id == target  # the memory strategy now finds it first
     [entry] = [e for e in editorial.show_doc(es, name, target) if e.key == "collective_paradise"]
-    assert entry.pinned and entry.score == 40.0
+    assert entry.pinned and entry.score == 5000.0
     change = recent_changes(es, name, 1)[0]
     assert (change.user, change.via, change.action, change.target, change.result) == (
         ADMIN_USER, "admin", "q2e.pin", f"{target} collective_paradise", "updated")
