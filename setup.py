@@ -8,5 +8,6 @@ setup(
     packages=find_packages(include=["lrr_es", "lrr_es.*"]) + list(DATA_PACKAGES),
     package_dir=DATA_PACKAGES,
     package_data={"lrr_es.index_templates": ["*.json"], "lrr_es.painless": ["*.painless"],
-                  "lrr_es.devcluster": ["pom.xml", "pom-es8.xml"]},
+                  "lrr_es.devcluster": ["pom.xml", "pom-es8.xml"],
+                  "lrr_es.admin": ["templates/*.html", "static/*.css"]},
 )

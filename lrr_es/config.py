@@ -134,6 +134,21 @@ class FeedbackConfig:
 
 
 @dataclass(frozen=True)
+class AdminConfig:
+    """The admin panel (``lrr-es admin serve``): who may log in, where it listens.
+
+    ``users`` maps a user name to a werkzeug password hash (``lrr-es admin add-user NAME`` prints
+    one); there is no default user and no default password. ``secret_key`` signs the session cookie
+    (null: a random key per process, so logins do not survive a restart).
+    """
+
+    users: Mapping[str, str] = field(default_factory=dict)
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8470
+
+
+@dataclass(frozen=True)
 class Config:
     elasticsearch: EsConfig = EsConfig()
     indices: Mapping[str, IndexConfig] = field(
@@ -143,6 +158,7 @@ class Config:
     ranker: RankerConfig = RankerConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     feedback: FeedbackConfig = FeedbackConfig()
+    admin: AdminConfig = AdminConfig()
 
     def index(self, name: str) -> IndexConfig:
         """The configuration of index ``name``; a clear error lists the configured ones."""
@@ -190,6 +206,7 @@ def config_from_dict(raw: Mapping[str, Any]) -> Config:
         ranker=_section(RankerConfig, "ranker", raw.get("ranker")),
         retrieval=_section(RetrievalConfig, "retrieval", raw.get("retrieval")),
         feedback=_section(FeedbackConfig, "feedback", raw.get("feedback")),
+        admin=_section(AdminConfig, "admin", raw.get("admin")),
     )
 
 
@@ -368,7 +385,28 @@ def _check_feedback(where: str, c: FeedbackConfig) -> None:
         raise ConfigError(f"{where}.ubi_index must be an index name or null, got {c.ubi_index!r}")
 
 
+_HASH_METHODS = ("scrypt:", "pbkdf2:")  # what werkzeug.security.generate_password_hash writes
+
+
+def _check_admin(where: str, c: AdminConfig) -> None:
+    if not isinstance(c.users, Mapping):
+        raise ConfigError(f"{where}.users must map user names to password hashes, got {c.users!r:.80}")
+    for name, hashed in c.users.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise ConfigError(f"{where}.users: a user name must be a non-empty string, got {name!r:.80}")
+        if not isinstance(hashed, str) or not hashed.startswith(_HASH_METHODS):
+            # a plain password here would be a secret in a file and a login that never works
+            raise ConfigError(f"{where}.users.{name} must be a password hash (scrypt:... or pbkdf2:..., "
+                              f"from `lrr-es admin add-user {name}`), not a plain password")
+    if c.secret_key is not None and not (isinstance(c.secret_key, str) and len(c.secret_key) >= 16):
+        raise ConfigError(f"{where}.secret_key must be a string of at least 16 characters or null")
+    if not isinstance(c.host, str) or not c.host.strip():
+        raise ConfigError(f"{where}.host must be a host name or address, got {c.host!r}")
+    _check_int(f"{where}.port", c.port, 1, 65535)
+
+
 _VALIDATORS = {
+    AdminConfig: _check_admin,
     EsConfig: _check_es,
     BanditConfig: _check_bandit,
     RankerConfig: _check_ranker,

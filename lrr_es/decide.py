@@ -120,6 +120,22 @@ def check_plan(plan: Any) -> tuple[PlanItem, ...]:
     return items
 
 
+def plan_from_text(text: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> tuple[PlanItem, ...]:
+    """A plan typed by a person, ``"lexical:50, memory:20"`` (pure); QueryError names the bad part.
+
+    Propensity is None: a plan given by hand was not drawn by a policy.
+    """
+    items = []
+    for part in (p.strip() for p in str(text).replace(";", ",").split(",")):
+        if not part:
+            continue
+        name, sep, quota = part.partition(":")
+        if not sep or not name.strip() or not quota.strip().isdigit():
+            raise QueryError(f"plan item {part[:80]!r} is not strategy:quota (e.g. lexical:50)")
+        items.append(PlanItem(name.strip(), int(quota), None, timeout_ms))
+    return check_plan(items)
+
+
 def default_plan(strategies: Mapping[str, Any], quota: int, timeout_ms: int) -> tuple[PlanItem, ...]:
     """Every strategy of ``strategies`` (name -> Strategy) that can run, at ``quota`` and ``timeout_ms``."""
     return tuple(PlanItem(name, quota, 1.0, timeout_ms) for name, s in strategies.items() if s.available)

@@ -91,6 +91,17 @@ def wait_for_health(es: Elasticsearch, status: str = "yellow", timeout: float = 
     raise EsUnavailableError(f"cluster did not reach {status} within {timeout:.0f}s (last: {health.get('status')})")
 
 
+def cluster_health(es: Elasticsearch) -> dict:
+    """The cluster's health now (status, nodes, shards), without waiting."""
+    return _raw(es.cluster.health())
+
+
+def index_health(es: Elasticsearch, pattern: str) -> list[dict]:
+    """One row per index matching ``pattern``: index, health, status, docs.count, store.size (bytes)."""
+    rows = _raw(es.cat.indices(index=pattern, format="json", bytes="b", expand_wildcards="open,closed"))
+    return sorted(rows, key=lambda r: r.get("index", ""))
+
+
 # --- indices, templates, aliases, scripts -------------------------------------------------------
 
 def _names_missing_module(func):

@@ -104,6 +104,42 @@ def catalog_steps(es: Elasticsearch, index: IndexConfig) -> list[tuple[str, Call
     return steps
 
 
+@dataclass(frozen=True)
+class Installed:
+    """One template or stored script lrr-es ships, as installed on the cluster."""
+
+    kind: str  # "index template" | "stored script"
+    name: str
+    installed: str  # the installed version (templates), "same"/"different" (scripts), or "missing"
+    shipped: str
+    current: bool
+
+
+def installed_vs_shipped(es: Elasticsearch, config: Config) -> list[Installed]:
+    """Every template and stored script this lrr-es ships next to what the cluster has (reads only)."""
+    rows = []
+    wanted = {name: system_template(name) for name in SYSTEM_INDICES}
+    wanted.update({f"lrr-catalog-{ix.name}": catalog_template(ix) for ix in config.indices.values()})
+    for name, body in wanted.items():
+        current = esio.get_index_template(es, name)
+        have = "missing" if current is None else str(current.get("version"))
+        ok = current is not None and current.get("version") == body["version"] and not _template_differs(current, body)
+        rows.append(Installed("index template", name, have, str(body["version"]), ok))
+    for name in script_names():
+        stored = esio.get_stored_script(es, script_id(name))
+        have = "missing" if stored is None else ("same" if stored == script_source(name) else "different")
+        rows.append(Installed("stored script", script_id(name), have, "this release", have == "same"))
+    return rows
+
+
+def index_versions(es: Elasticsearch, alias: str) -> list[tuple[str, int, bool]]:
+    """(index, documents, behind the alias now) of every ``<alias>-v<N>``, oldest first."""
+    live = set(esio.alias_targets(es, alias))
+    names = sorted((n for n in esio.list_indices(es, f"{alias}-v*") if version_of(n, alias) is not None),
+                   key=lambda n: version_of(n, alias))
+    return [(n, esio.count(es, n), n in live) for n in names]
+
+
 def missing_fields(have: dict, want: dict) -> dict:
     """The mapping properties of ``want`` that ``have`` lacks (pure; recurses into object fields).
 

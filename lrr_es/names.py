@@ -1,7 +1,8 @@
 """The names of lrr-es's system indices, defined once (every module imports them from here).
 
 ``lrr-events`` holds feedback, ``lrr-decisions`` one document per search, ``lrr-models`` the
-versioned artifacts (gazetteers, semantic models, bandit policies, rankers). Each is created from
+versioned artifacts (gazetteers, semantic models, bandit policies, rankers), ``lrr-audit`` every
+change made by hand (who, when, what: lrr_es.audit). Each is created from
 the composable index template of the same name (``index_templates/<name>.json``).
 """
 from __future__ import annotations
@@ -9,4 +10,5 @@ from __future__ import annotations
 EVENTS_INDEX = "lrr-events"
 DECISIONS_INDEX = "lrr-decisions"
 MODELS_INDEX = "lrr-models"
-SYSTEM_INDICES = (EVENTS_INDEX, DECISIONS_INDEX, MODELS_INDEX)
+AUDIT_INDEX = "lrr-audit"
+SYSTEM_INDICES = (EVENTS_INDEX, DECISIONS_INDEX, MODELS_INDEX, AUDIT_INDEX)

@@ -5,6 +5,8 @@
 #     holding lrr-es (editable) and the libraries pinned in constraints/ (from PyPI)
 #   - Java and Maven from Debian's packages, only when missing and only for the embedded node
 #     (not needed with ES_URL); the Elasticsearch 7.10.2 artifacts resolved once through Maven
+#   - Chromium and its WebDriver from Debian's packages (chromium, chromium-driver), only when missing:
+#     the admin panel's browser tests drive them headless (LRR_BROWSER=0 skips this step)
 #   LRR_CONSTRAINTS  the constraints file (default constraints/es7.txt: client 7.17, the main suite)
 #   LRR_EXTRAS       the extras to install (default test,es7)
 #   LRR_VENV         where the virtualenv goes (default .venv)
@@ -38,6 +40,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing lrr-es[$EXTRAS] into $VENV with $CONSTRAINTS"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]" -c "$CONSTRAINTS"
   echo "$want" > "$stamp"
+fi
+
+if [ "${LRR_BROWSER:-1}" != 0 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    say "installing Chromium and chromium-driver from Debian's packages (the admin panel's browser tests)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    say "the admin panel's browser tests need Chromium and its driver (apt-get install chromium chromium-driver);" \
+        "they fail without them"
+  fi
 fi
 
 if [ -z "${ES_URL:-}${LRR_ES_URL:-}" ]; then

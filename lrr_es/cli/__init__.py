@@ -14,7 +14,7 @@ import click
 from .. import __version__
 from ..config import Config, load_config
 from ..errors import LrrError
-from . import catalog, cluster, learn, models, q2e, resources, search, simulate
+from . import admin, catalog, cluster, learn, models, q2e, resources, search, simulate
 
 log = logging.getLogger("lrr_es")
 
@@ -32,6 +32,13 @@ class Context:
         if self._config is None:
             self._config = load_config(self.config_path)
         return self._config
+
+    @property
+    def actor(self):
+        """Who makes a change from the command line (the audit trail's user): the operating-system user."""
+        import getpass
+        from ..audit import Actor
+        return Actor(getpass.getuser(), "cli")
 
     def es(self):
         """A client of elasticsearch.url in the configuration (or $ES_URL)."""
@@ -58,7 +65,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     ctx.obj = Context(config_path)
 
 
-MODULES = (cluster, catalog, resources, search, q2e, simulate, learn, models)
+MODULES = (cluster, catalog, resources, search, q2e, simulate, learn, models, admin)
 for _module in MODULES:
     for _command in _module.COMMANDS:
         cli.add_command(_command)

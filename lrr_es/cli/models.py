@@ -51,11 +51,10 @@ def models_show(obj, alias, version, top) -> None:
                f"{len(ranker.feature_names_in_ or ())} features")
     click.echo(f"metrics: {json.dumps(dict(info.metrics), sort_keys=True)}")
     click.echo(f"training window: {json.dumps(dict(info.training_window), sort_keys=True, default=str)}")
-    importance = sorted(ranker.feature_importances_.items(), key=lambda kv: -kv[1])
-    total = sum(v for _, v in importance) or 1.0
+    importance = ranker.importance_shares()
     click.echo(f"feature importance (share of total gain, top {min(top, len(importance))}):")
-    for name, value in importance[:top]:
-        click.echo(f"  {name:<28} {100 * value / total:5.1f}%")
+    for name, share in importance[:top]:
+        click.echo(f"  {name:<28} {100 * share:5.1f}%")
 
 
 @models_cmd.command("promote")

@@ -1,4 +1,7 @@
-"""``lrr-es q2e``: inspect and steer the Q2E memory by hand (show, pin, unpin, remove, decay)."""
+"""``lrr-es q2e``: inspect and steer the Q2E memory by hand (show, pin, unpin, remove, decay).
+
+Pin, unpin and remove are recorded in the audit trail (lrr-audit) under the operating-system user.
+"""
 from __future__ import annotations
 
 import click
@@ -47,7 +50,7 @@ def q2e_pin(obj, alias, doc_id, text, score) -> None:
     """Pin a query's key on a document: it no longer decays, moves or gets evicted."""
     from ..feedback import editorial
     obj.config.index(alias)
-    click.echo(editorial.pin(obj.es(), alias, doc_id, text, score))
+    click.echo(editorial.apply(obj.es(), obj.actor, "pin", alias, doc_id, text, score))
 
 
 @q2e_cmd.command("unpin")
@@ -57,7 +60,7 @@ def q2e_unpin(obj, alias, doc_id, text) -> None:
     """Let a pinned key move and decay again."""
     from ..feedback import editorial
     obj.config.index(alias)
-    click.echo(editorial.unpin(obj.es(), alias, doc_id, text))
+    click.echo(editorial.apply(obj.es(), obj.actor, "unpin", alias, doc_id, text))
 
 
 @q2e_cmd.command("remove")
@@ -67,7 +70,7 @@ def q2e_remove(obj, alias, doc_id, text) -> None:
     """Remove a query's key from a document."""
     from ..feedback import editorial
     obj.config.index(alias)
-    click.echo(editorial.remove(obj.es(), alias, doc_id, text))
+    click.echo(editorial.apply(obj.es(), obj.actor, "remove", alias, doc_id, text))
 
 
 @q2e_cmd.command("decay")

@@ -1,7 +1,8 @@
-"""Editorial control of the Q2E memory: show, pin, unpin, remove, decay (``lrr-es q2e ...``).
+"""Editorial control of the Q2E memory: show, pin, unpin, remove, decay (``lrr-es q2e ...``, the admin panel).
 
 Keys are always computed from query text the way searches compute them (``parse_query``), and
-reach the stored scripts only through params.
+reach the stored scripts only through params. :func:`apply` is how people make these changes (the
+CLI and the admin panel): the change and its record in the audit trail (lrr_es.audit).
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 from elasticsearch import Elasticsearch
 
 from .. import es as esio
+from ..audit import Actor, audited
 from ..errors import EsUnavailableError, QueryError
 from ..parse import parse_query
-from ..q2e import MAX_SCORE
+from ..q2e import MAX_SCORE, is_key
 from ..templates import script_id
 
 RETRY_ON_CONFLICT = 5  # as many as the feedback writer's own Q2E updates use
@@ -56,10 +58,14 @@ def show_query(es: Elasticsearch, index: str, text: str, size: int = 20) -> list
 
 def pin(es: Elasticsearch, index: str, doc_id: str, text: str, score: float | None = None) -> str:
     """Pin the key of ``text`` on a document (at ``score``, else its current score or 1.0); the result."""
+    _check_score(score)
+    return _edit(es, index, doc_id, "pin", query_key(text), score)
+
+
+def _check_score(score: float | None) -> None:
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))
                               or not math.isfinite(score) or not 0 < score <= MAX_SCORE):
         raise QueryError(f"score must be a number in (0, {MAX_SCORE:g}], got {score!r}")
-    return _edit(es, index, doc_id, "pin", query_key(text), score)
 
 
 def unpin(es: Elasticsearch, index: str, doc_id: str, text: str) -> str:
@@ -70,6 +76,31 @@ def unpin(es: Elasticsearch, index: str, doc_id: str, text: str) -> str:
 def remove(es: Elasticsearch, index: str, doc_id: str, text: str) -> str:
     """Remove the key of ``text`` from a document (pinned or not)."""
     return _edit(es, index, doc_id, "remove", query_key(text))
+
+
+EDITS = ("pin", "unpin", "remove")
+
+
+def apply(es: Elasticsearch, actor: Actor, op: str, index: str, doc_id: str, text: str | None = None,
+          score: float | None = None, key: str | None = None) -> str:
+    """Pin, unpin or remove (``op``) a key on a document, recorded in the audit trail; the update's result.
+
+    The key is that of the query ``text``, or ``key`` itself as stored (a long query's hashed key has
+    no text that gives it back).
+    """
+    if op not in EDITS:
+        raise QueryError(f"unknown Q2E edit {op!r} (known: {', '.join(EDITS)})")
+    if (text is None) == (key is None):
+        raise QueryError("give the query text or the key, not both")
+    if key is not None and not is_key(key):
+        raise QueryError(f"{key[:100]!r} is not a Q2E key")
+    key = query_key(text) if key is None else key
+    if op == "pin":
+        _check_score(score)
+    details = {"key": key, "doc_id": doc_id, **({"query": text} if text is not None else {}),
+               **({"score": score} if score is not None else {})}
+    return audited(es, actor, f"q2e.{op}", index, f"{doc_id} {key}", details,
+                   lambda: _edit(es, index, doc_id, op, key, score if op == "pin" else None))
 
 
 def decay(es: Elasticsearch, index: str, factor: float = 0.5) -> int:

@@ -81,6 +81,22 @@ def check_min_grade(value: Any) -> float:
     return float(value)
 
 
+def arm_finds(arms: Iterable[str], feedback: SearchFeedback, min_grade: float = 1.0
+              ) -> tuple[dict[str, set[str]], frozenset[str]]:
+    """(the candidates of each of ``arms`` whose sub-search ran, the engaged documents) of one logged search.
+
+    An arm's candidates are the logged candidates whose provenance names it; a document is engaged
+    when its strongest action's grade is at least ``min_grade``.
+    """
+    failed = set(feedback.failed)
+    candidates: dict[str, set[str]] = {arm: set() for arm in arms if arm not in failed}
+    for label in feedback.labels:
+        for arm in label.strategies:
+            if arm in candidates:
+                candidates[arm].add(label.doc_id)
+    return candidates, frozenset(e.doc_id for e in feedback.engaged if e.grade >= min_grade)
+
+
 def search_rewards(decision: Decision, feedback: SearchFeedback, params: RewardParams = RewardParams(),
                    min_grade: float = 1.0) -> tuple[dict[str, float], frozenset[str]]:
     """(reward per chosen arm that ran, engaged documents) of one logged search.
@@ -89,13 +105,7 @@ def search_rewards(decision: Decision, feedback: SearchFeedback, params: RewardP
     logged candidates whose provenance names it. A document is engaged when its strongest action's
     grade is at least ``min_grade`` (grades: FeedbackConfig.weights).
     """
-    failed = set(feedback.failed)
-    candidates: dict[str, set[str]] = {arm: set() for arm in decision.arms if arm not in failed}
-    for label in feedback.labels:
-        for arm in label.strategies:
-            if arm in candidates:
-                candidates[arm].add(label.doc_id)
-    engaged = frozenset(e.doc_id for e in feedback.engaged if e.grade >= min_grade)
+    candidates, engaged = arm_finds(decision.arms, feedback, min_grade)
     costs = {arm: decision.costs.get(arm, 1.0) for arm in candidates}
     return arm_rewards(candidates, engaged, costs, params), engaged
 

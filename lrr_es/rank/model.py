@@ -134,6 +134,12 @@ class LtrRanker:
         return {(names[int(k[1:])] if names and k.startswith("f") and k[1:].isdigit() else k): float(v)
                 for k, v in gains.items()}
 
+    def importance_shares(self) -> list[tuple[str, float]]:
+        """(feature, share of the total gain) of every feature split on, largest first."""
+        importance = sorted(self.feature_importances_.items(), key=lambda kv: (-kv[1], kv[0]))
+        total = sum(v for _, v in importance) or 1.0
+        return [(name, value / total) for name, value in importance]
+
     @property
     def schema_id(self) -> str | None:
         """The stored schema's short name (lrr_es.rank.features.schema_id), None without names."""

@@ -195,6 +195,13 @@ def test_editorial_pin_unpin_remove_decay_and_the_cli(es, es_url, small, writers
     assert run("unpin", "--doc", "d2", "--query", "Blue Sky").output.strip() == "updated"
     assert run("remove", "--doc", "d1", "--query", "Blue Sky").output.strip() == "updated"
     assert run("remove", "--doc", "d1", "--query", "Blue Sky").output.strip() == "noop"
+    import getpass
+
+    from lrr_es.audit import recent_changes
+    trail = [(c.user, c.via, c.action, c.target, c.result) for c in recent_changes(es, small, 10)]
+    assert trail[:3] == [(getpass.getuser(), "cli", "q2e.remove", "d1 blue_sky", "noop"),
+                         (getpass.getuser(), "cli", "q2e.remove", "d1 blue_sky", "updated"),
+                         (getpass.getuser(), "cli", "q2e.unpin", "d2 blue_sky", "updated")]
     listed = run("show", "--query", "Blue Sky")
     assert listed.exit_code == 0 and "1 documents" in listed.output and "d2" in listed.output and "d1" not in listed.output
     assert "documents updated" in run("decay", "--factor", "0.5").output

@@ -50,6 +50,9 @@ def test_the_wheel_carries_the_templates_scripts_and_node_recipe(wheel):
     shipped |= {f"lrr_es/painless/{p.name}" for p in (ROOT / "painless").glob("*.painless")}
     assert len(shipped) >= 6 and shipped <= names
     assert "lrr_es/devcluster/pom.xml" in names
+    admin = ROOT / "lrr_es" / "admin"
+    panel = {f"lrr_es/admin/{p.relative_to(admin)}" for p in (*admin.glob("templates/*.html"), *admin.glob("static/*"))}
+    assert len(panel) >= 10 and panel <= names  # the admin panel's pages and stylesheet
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
 
 

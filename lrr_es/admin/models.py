@@ -1,0 +1,83 @@
+"""Models: the ranker registry of an index (lrr_es.rank.registry, as ``lrr-es models``): versions,
+status, holdout NDCG of each version next to the live model and RRF, feature importance, training
+window; promote and roll back (recorded in the audit trail)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from ..audit import audited
+from ..errors import QueryError
+from ..rank.registry import get_model, list_models, live_model, load_ranker, promote, rollback
+from . import charts
+from .overview import svg
+from .services import actor, chosen_index, panel
+
+bp = Blueprint("models", __name__, url_prefix="/models")
+METRICS = (("ndcg@10", "new model"), ("live_ndcg@10", "live model then"), ("rrf_ndcg@10", "RRF"))
+TOP_FEATURES = 15
+
+
+def _describe(info) -> str:
+    return f"v{info.version} {info.status}"
+
+
+def _version_arg() -> int | None:
+    text = request.values.get("version", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise QueryError(f"version must be a positive whole number, got {text[:40]!r}")
+    return int(text)
+
+
+@bp.route("/")
+def page():
+    index = chosen_index()
+    es = panel().es
+    models, live = list_models(es, index), live_model(es, index)
+    chosen = _version_arg() or (live.version if live else (models[0].version if models else None))
+    return render_template("models.html", index=index, models=models, live=live, chosen=chosen,
+                           info=get_model(es, index, chosen) if chosen else None, metrics=METRICS)
+
+
+@bp.route("/chart/ndcg.svg")
+def ndcg_chart():
+    index = chosen_index()
+    models = sorted(list_models(panel().es, index), key=lambda m: m.version)
+    labels = [f"v{m.version} ({m.status})" for m in models]
+    series = {label: [float(m.metrics.get(key, 0.0) or 0.0) for m in models] for key, label in METRICS
+              if any(key in m.metrics for m in models)}
+    return svg(charts.bar_chart(f"{index}: holdout NDCG@10 by version (each judged on its own holdout)", labels, series,
+                                xlabel="NDCG@10", empty="no ranker trained yet (lrr-es train)"))
+
+
+@bp.route("/chart/importance.svg")
+def importance_chart():
+    index = chosen_index()
+    version = _version_arg()
+    if version is None:
+        return svg(charts.empty_chart("feature importance", "no ranker chosen"))
+    shares = load_ranker(panel().es, index, version).importance_shares()[:TOP_FEATURES]
+    return svg(charts.bar_chart(f"{index} ranker v{version}: feature importance (share of total gain)",
+                                [n for n, _ in shares], {"share": [v for _, v in shares]}, percent=True))
+
+
+@bp.route("/promote", methods=["POST"])
+def promote_version():
+    index, version = chosen_index(), _version_arg()
+    if version is None:
+        raise QueryError("which version to promote?")
+    es = panel().es
+    info = audited(es, actor(), "ranker.promote", index, f"v{version}", {"version": version},
+                   lambda: promote(es, index, version), _describe)
+    flash(f"{index}: ranker v{info.version} is live", "info")
+    return redirect(url_for("models.page", index=index, version=info.version))
+
+
+@bp.route("/rollback", methods=["POST"])
+def rollback_live():
+    index = chosen_index()
+    es = panel().es
+    info = audited(es, actor(), "ranker.rollback", index, "live", {}, lambda: rollback(es, index), _describe)
+    flash(f"{index}: rolled back to ranker v{info.version}", "info")
+    return redirect(url_for("models.page", index=index, version=info.version))
