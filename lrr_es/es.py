@@ -96,7 +96,7 @@ def cluster_health(es: Elasticsearch) -> dict:
     return _raw(es.cluster.health())
 
 
-def index_health(es: Elasticsearch, pattern: str) -> list[dict]:
+def index_rows(es: Elasticsearch, pattern: str) -> list[dict]:
     """One row per index matching ``pattern``: index, health, status, docs.count, store.size (bytes)."""
     rows = _raw(es.cat.indices(index=pattern, format="json", bytes="b", expand_wildcards="open,closed"))
     return sorted(rows, key=lambda r: r.get("index", ""))

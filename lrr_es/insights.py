@@ -186,7 +186,7 @@ def policy_history(es: Elasticsearch, index: str) -> list[dict]:
 
 def health(es: Elasticsearch) -> tuple[dict, list[dict]]:
     """(the cluster's health, one row per lrr-* system index)."""
-    rows = [r for name in SYSTEM_INDICES for r in esio.index_health(es, f"{name}*")]
+    rows = [r for name in SYSTEM_INDICES for r in esio.index_rows(es, f"{name}*")]
     return esio.cluster_health(es), rows
 
 
