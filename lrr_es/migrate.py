@@ -8,6 +8,7 @@ named like the alias is adopted: cloned to ``<alias>-v0`` (the rollback target),
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .templates import (ADOPTED_POPULARITY_FEATURE, catalog_analysis, catalog_te
                         lrr_field_mappings, merge_settings, script_id, script_names, script_source,
                         system_template, template_version)
 
+log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
 _VERSIONED = re.compile(r"^(?P<alias>.+)-v(?P<n>\d+)$")
 _NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"}
@@ -93,11 +95,18 @@ def catalog_steps(es: Elasticsearch, index: IndexConfig) -> list[tuple[str, Call
     current = targets[0]
     steps: list[tuple[str, Callable[[], None]]] = []
     missing = missing_fields(esio.get_mapping(es, current).get("properties", {}), lrr_field_mappings())
+    settings = esio.get_settings(es, current)
+    defined = {name for kind in ("analyzer", "normalizer") for name in settings.get("analysis", {}).get(kind, {})}
+    unanalysable = sorted(name for name, spec in missing.items() if not _own_analysis(spec) <= defined)
+    if unanalysable:  # an app's own index without lrr-es's analyzers: those fields wait for a reindex
+        log.warning("catalog index %s lacks lrr-es's analyzers; fields %s are not added in place (a migration "
+                    "that reindexes adds them)", current, ", ".join(unanalysable))
+        missing = {name: spec for name, spec in missing.items() if name not in unanalysable}
     if missing:
         steps.append((f"add fields {', '.join(sorted(missing))} to catalog index {current}",
                       lambda m=missing: esio.put_mapping(es, current, m)))
     wanted = merge_settings()
-    policy = esio.get_settings(es, current).get("merge", {}).get("policy", {})
+    policy = settings.get("merge", {}).get("policy", {})
     if any(str(policy.get(name.rsplit(".", 1)[1])) != value for name, value in wanted.items()):
         steps.append((f"set {', '.join(f'{k}={v}' for k, v in wanted.items())} on catalog index {current}",
                       lambda: esio.put_settings(es, current, wanted)))
@@ -138,6 +147,14 @@ def index_versions(es: Elasticsearch, alias: str) -> list[tuple[str, int, bool]]
     names = sorted((n for n in esio.list_indices(es, f"{alias}-v*") if version_of(n, alias) is not None),
                    key=lambda n: version_of(n, alias))
     return [(n, esio.count(es, n), n in live) for n in names]
+
+def _own_analysis(spec: dict) -> set[str]:
+    """The lrr-es analyzers and normalizers (``lrr_*``) a field mapping names, its sub-fields' included."""
+    found = {v for k, v in spec.items() if k in ("analyzer", "search_analyzer", "normalizer") and str(v).startswith("lrr_")}
+    for inner in ("fields", "properties"):
+        for sub in (spec.get(inner) or {}).values():
+            found |= _own_analysis(sub)
+    return found
 
 
 def missing_fields(have: dict, want: dict) -> dict:

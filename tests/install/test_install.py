@@ -20,6 +20,7 @@ print(json.dumps({
     "module": t.__file__,
     "templates": {name: t._template_file(name) for name in ("catalog",) + t.SYSTEM_INDICES},
     "scripts": {name: t.script_source(name) for name in t.script_names()},
+    "roles": t._ROLE_PROTOTYPES,  # filled as the catalog template was read
 }))
 """
 
@@ -70,7 +71,11 @@ def test_an_installed_wheel_reads_every_template_and_script_from_its_own_copy(wh
     for name, body in found["templates"].items():
         source = json.loads((ROOT / "index_templates" / f"{name}.json").read_text(encoding="utf-8"))
         source.pop("_comment", None)
+        roles = source.pop("_roles", None)  # the domain-neutral role prototypes, read apart from the body
         assert body == source, name
+        if roles is not None:
+            roles.pop("_comment", None)
+            assert found["roles"][name] == roles, name
     assert found["scripts"] == {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "painless").glob("*.painless")}
 
 
