@@ -21,6 +21,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from lrr_es.admin import create_app
@@ -88,7 +89,10 @@ def _login(driver, base: str, index: str) -> None:
     driver.find_element(By.NAME, "name").send_keys(ADMIN_USER)
     driver.find_element(By.NAME, "password").send_keys(ADMIN_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
-    assert driver.current_url.endswith(f"/models/?index={index}")  # back where the user wanted to go
+    # back where the user wanted to go, once the login's POST (a password hash check) has answered
+    wanted = f"/models/?index={index}"
+    WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith(wanted),
+                                    message=f"the login did not lead to {wanted}")
 
 
 def _request(base: str, method: str, path: str, body: str | None = None, cookie: str | None = None):
