@@ -125,13 +125,8 @@ class Policy:
         for an arm the decision did not choose raises PolicyError; the whole batch is validated before
         any of it is applied.
         """
-        if isinstance(decisions, Decision):
-            decisions, rewards = [decisions], [rewards]  # type: ignore[list-item]
-        if isinstance(rewards, Mapping) or len(decisions) != len(rewards):
-            raise PolicyError(f"update needs one reward mapping per decision, got {len(decisions)} decisions "
-                              f"and {type(rewards).__name__} rewards")
-        contexts = [self._decision_context(d) for d in decisions]
-        work = list(zip(contexts, self._checked_rewards(decisions, rewards)))
+        decisions, contexts, checked = self._checked_batch(decisions, rewards)
+        work = list(zip(contexts, checked))
         position = {name: i for i, name in enumerate(self._names)}
         applied = 0
         for x, arm_rewards in work:
@@ -241,6 +236,19 @@ class Policy:
         parsed = parse_arms(arms, self.safe_arm)
         self._arms_key, self._arms_parsed = key, parsed
         return parsed
+
+    def _checked_batch(self, decisions: Decision | Sequence[Decision],
+                       rewards: Mapping[str, float] | Sequence[Mapping[str, float]],
+                       ) -> tuple[Sequence[Decision], list[np.ndarray], list[dict]]:
+        """An update's decisions (one may come alone), their contexts and their checked rewards; the
+        whole batch validated before any of it is applied (PolicyError)."""
+        if isinstance(decisions, Decision):
+            decisions, rewards = [decisions], [rewards]  # type: ignore[list-item]
+        if isinstance(rewards, Mapping) or len(decisions) != len(rewards):
+            raise PolicyError(f"update needs one reward mapping per decision, got {len(decisions)} decisions "
+                              f"and {type(rewards).__name__} rewards")
+        contexts = [self._decision_context(d) for d in decisions]
+        return decisions, contexts, self._checked_rewards(decisions, rewards)
 
     def _decision_context(self, decision: Any) -> np.ndarray:
         if not isinstance(decision, Decision):

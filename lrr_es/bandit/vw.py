@@ -120,13 +120,7 @@ class VowpalPolicy(Policy):
     def update(self, decisions: Decision | Sequence[Decision],
                rewards: Mapping[str, float] | Sequence[Mapping[str, float]]) -> "VowpalPolicy":
         """Learn from the plans served: each decision's cost is minus the sum of its arms' rewards."""
-        if isinstance(decisions, Decision):
-            decisions, rewards = [decisions], [rewards]  # type: ignore[list-item]
-        if isinstance(rewards, Mapping) or len(decisions) != len(rewards):
-            raise PolicyError(f"update needs one reward mapping per decision, got {len(decisions)} decisions "
-                              f"and {type(rewards).__name__} rewards")
-        contexts = [self._decision_context(d) for d in decisions]
-        checked = self._checked_rewards(decisions, rewards)
+        decisions, contexts, checked = self._checked_batch(decisions, rewards)
         examples = [self._learning_example(x, d, self._plan_reward(r)) for x, d, r in zip(contexts, decisions, checked)]
         with self._lock:
             ws = self._workspace()

@@ -220,14 +220,19 @@ def test_with_a_live_ranker_the_features_read_doc_values_and_the_page_its_source
             np.testing.assert_allclose(a.features, b.features, rtol=1e-7)  # age_years moves with the clock
 
 
+def _search_refusing_id_field_data(es, engine, name):
+    """``engine``'s search for "love" while the node refuses _id field data (the setting restored after)."""
+    es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": False}})
+    try:
+        return engine.search(name, "love", size=10, seed=7)
+    finally:
+        es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": None}})
+
+
 def test_a_node_that_refuses_id_field_data_is_searched_with_source_false(es, catalog, registry_alias):
     name, config = catalog
     engine = _engine(es, config)
-    es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": False}})
-    try:
-        result = engine.search(name, "love", size=10, seed=7)
-    finally:
-        es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": None}})
+    result = _search_refusing_id_field_data(es, engine, name)
     assert not result.failed and len(result.hits) == 10 and all(h["_source"] for h in result.hits)
     assert engine._ids_from_doc_values is False  # remembered: the next search does not try again
     inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
@@ -239,11 +244,7 @@ def test_with_a_live_ranker_a_node_that_refuses_id_field_data_still_reads_the_fe
     name, config = catalog
     promote(es, registry_alias, save_ranker(es, registry_alias, _doc_ranker(feature_schema())))
     engine = _engine(es, config)
-    es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": False}})
-    try:
-        result = engine.search(name, "love", size=10, seed=7)
-    finally:
-        es.cluster.put_settings(body={"transient": {"indices.id_field_data.enabled": None}})
+    result = _search_refusing_id_field_data(es, engine, name)
     assert not result.failed and result.versions["ranker"] == 1 and engine._ids_from_doc_values is False
     assert all(h.source and set(h.source) <= FEATURE_ROLES for r in result.results for h in r.hits)
     inline = LrrEngine(es, config, refresh_s=0.0, decisions=False, deferred_source=False)
