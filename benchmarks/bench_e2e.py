@@ -14,8 +14,10 @@
    - ``learned, before``: the learned search with the serving options as they were before issue 13's
      later levers (``--levers``; see ``BEFORE``), to measure what the levers bought.
    Per engine-served contender: p50 and p99 of the whole call, the median of each stage (Python
-   before ES, ES, parsing the msearch, merge, source fetch, features, predict, the rest of rank,
-   response shaping in the wrapper) and, over the first pass, mean NDCG@10 of the served page and
+   before ES, ES (the ``_msearch``'s wall time, and the longest and summed ``took`` of its
+   sub-searches as the node reports them), parsing the msearch, merge, source fetch, features,
+   predict, the rest of rank, response shaping in the wrapper), the same over the slowest 5% of the
+   calls (where the tail's time goes) and, over the first pass, mean NDCG@10 of the served page and
    recall@100 of the served order against the queries' graded relevance.
 3. ``--scale N`` (P6) also loads a seeded N-fold expansion of the catalog (``expand_rows``: each real
    document and N-1 variants of it) into its own alias through the same load path, gives it the
@@ -55,7 +57,7 @@ ALIAS = "bench-e2e"
 SCALED = "bench-e2e-scaled"
 # the engine's serving options before this round of issue 13 (the engine's defaults are the levers' "after")
 BEFORE: dict[str, Any] = {"feature_doc_values": False}
-STAGES = ("python_before_es", "es", "parse_msearch", "merge", "fetch", "features", "predict", "rank_rest",
+STAGES = ("python_before_es", "es", "es_took_max", "es_took_sum", "parse_msearch", "merge", "fetch", "features", "predict", "rank_rest",
           "response", "total")
 
 
@@ -106,7 +108,7 @@ def served_contender(client: LrrClient, engine: Recording, alias: str, stages: d
         started = time.perf_counter()
         response = client.search(index=alias, body=app_body(query.text))
         total = (time.perf_counter() - started) * 1000
-        _record_stages(stages, engine.last.timings, total)
+        _record_stages(stages, engine.last.timings, total, engine.last.results)
         if first_pass:
             served = [c.id for c in engine.last.pool]
             quality["ndcg@10"].append(ndcg10([h["_id"] for h in response["hits"]["hits"]], query.relevant))
@@ -116,12 +118,20 @@ def served_contender(client: LrrClient, engine: Recording, alias: str, stages: d
     return call
 
 
-def _record_stages(stages: dict, t: dict, total: float) -> None:
-    parts = {"python_before_es": t["build"], "es": t["es"], "parse_msearch": t["execute"] - t["es"],
+def _record_stages(stages: dict, t: dict, total: float, results=()) -> None:
+    took = [r.took_ms for r in results if r.took_ms is not None] or [0]
+    parts = {"es_took_max": max(took), "es_took_sum": sum(took), "python_before_es": t["build"], "es": t["es"], "parse_msearch": t["execute"] - t["es"],
              "merge": t["merge"], "fetch": t["fetch"], "features": t["features"], "predict": t["predict"],
              "rank_rest": t["rank"] - t["features"] - t["predict"], "response": total - t["total"], "total": total}
     for name, value in parts.items():
         stages.setdefault(name, []).append(value)
+
+
+def tail_stages(stages: dict[str, list[float]], share: float = 0.05) -> dict[str, float]:
+    """Where the slow calls' time goes: the median of each stage over the slowest ``share`` of the calls."""
+    totals = stages["total"]
+    slow = sorted(range(len(totals)), key=totals.__getitem__)[-max(1, int(len(totals) * share)):]
+    return {s: round(statistics.median(stages[s][i] for i in slow), 3) for s in STAGES}
 
 
 def plain_contender(es, alias: str, quality: dict):
@@ -209,6 +219,7 @@ def main(argv: list[str] | None = None) -> dict:
         report["stage_growth"] = {s: round(statistics.median(stages[scaled][s]) / max(statistics.median(stages["learned"][s]), 1e-6), 3)
                                   for s in STAGES}
     report["stages_p50_ms"] = {name: {s: round(statistics.median(v[s]), 3) for s in STAGES} for name, v in stages.items()}
+    report["stages_tail_ms"] = {name: tail_stages(v) for name, v in stages.items()}
     report["quality"] = {name: {k: round(statistics.fmean(v), 4) for k, v in q.items() if v} for name, q in quality.items()}
     print(json.dumps(report, indent=2))
     if args.json:

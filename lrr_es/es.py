@@ -536,6 +536,15 @@ def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str
                  request_timeout: float | None = None, excludes: list[str] | None = None) -> dict[str, dict]:
     """The _source (or its ``fields``, less ``excludes``) of every id found in ``index``; a missing
     index finds nothing."""
+    found = mget_versioned(es, index, ids, fields, request_timeout, excludes)
+    return {doc_id: source for doc_id, (_, source) in found.items()}
+
+
+def mget_versioned(es: Elasticsearch, index: str, ids: list[str], fields: list[str] | None = None,
+                   request_timeout: float | None = None, excludes: list[str] | None = None,
+                   realtime: bool = True) -> dict[str, tuple[tuple[int, int] | None, dict]]:
+    """As mget_sources, each source with the version read ((sequence number, primary term), None
+    when the node does not say); ``realtime=False`` reads what searches see (no refresh forced)."""
     if not ids:
         return {}
     client, kwargs = _timed(es, request_timeout)
@@ -543,6 +552,8 @@ def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str
         kwargs["_source_includes"] = fields
     if excludes:
         kwargs["_source_excludes"] = excludes
+    if not realtime:
+        kwargs["realtime"] = False
     try:
         if CLIENT_MAJOR >= 8:
             response = _raw(client.mget(index=index, ids=ids, **kwargs))
@@ -556,7 +567,9 @@ def mget_sources(es: Elasticsearch, index: str, ids: list[str], fields: list[str
         if _status(exc) in RETRYABLE_STATUSES or (_status(exc) or 0) >= 500:
             raise EsUnavailableError(f"_mget answered {_status(exc)}: {_error_info(exc)}") from None
         raise
-    return {d["_id"]: d.get("_source", {}) for d in response.get("docs", []) if d.get("found")}
+    return {d["_id"]: ((d["_seq_no"], d["_primary_term"]) if "_seq_no" in d and "_primary_term" in d else None,
+                       d.get("_source", {}))
+            for d in response.get("docs", []) if d.get("found")}
 
 
 @_names_missing_module

@@ -27,7 +27,7 @@ INTERNAL_SOURCE = ["lrr_emb", "q2e", "q2e_events", "q2e_seeded", "q2e_queries", 
 FILTER_PATH = ",".join(f"responses.{p}" for p in (
     "took", "timed_out", "error", "status", "_shards", "hits.total", "hits.max_score", "aggregations",
     "hits.hits._index", "hits.hits._type", "hits.hits._id", "hits.hits._score", "hits.hits._source",
-    "hits.hits.fields"))
+    "hits.hits.fields", "hits.hits._seq_no", "hits.hits._primary_term"))
 # source="ids": no stored field is read at all, the id comes from the _id field's doc values. On 7.10
 # the fetch phase otherwise decompresses every hit's stored fields to read _id, even with
 # _source: false (docs/benchmarks.md, "Where a search's time goes on 7.10"). Loading _id's field data
@@ -67,6 +67,9 @@ class Hit:
     source: dict = field(default_factory=dict, compare=False)
     index: str | None = field(default=None, compare=False)  # the concrete index, as Elasticsearch gives it
     type: str | None = field(default=None, compare=False)  # "_doc" on 7.x servers, absent on 8.x
+    # (sequence number, primary term) of the version found, when the search asked (sources read later
+    # are cached under it: lrr_es.sources.SourceCache)
+    seq: tuple[int, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -101,10 +104,10 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
             raise QueryError(f"{item.strategy}: timeout_ms must be a positive integer, got {item.timeout_ms!r}")
         sub = dict(body, timeout=f"{item.timeout_ms}ms")
         if source == IDS:
-            sub.update(stored_fields="_none_", docvalue_fields=["_id"])
+            sub.update(stored_fields="_none_", docvalue_fields=["_id"], seq_no_primary_term=True)
         elif isinstance(source, DocValueSource):
             sub.update({"stored_fields": "_none_"} if source.ids else {"_source": False},
-                       docvalue_fields=source.docvalue_fields())
+                       docvalue_fields=source.docvalue_fields(), seq_no_primary_term=True)
         else:
             sub["_source"] = {"excludes": INTERNAL_SOURCE} if source is None else source
         lines += [{"index": index}, sub]
@@ -126,7 +129,8 @@ def _result(strategy: str, sub: dict, from_doc_values: Any = None) -> StrategyRe
         return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]), refused=sub.get("status") == 400)
     hits = tuple(Hit(_hit_id(h), float(h.get("_score") or 0.0),
                      from_doc_values(h.get("fields") or {}) if from_doc_values else h.get("_source") or {},
-                     h.get("_index"), h.get("_type"))
+                     h.get("_index"), h.get("_type"),
+                     (h["_seq_no"], h["_primary_term"]) if "_seq_no" in h and "_primary_term" in h else None)
                  for h in (sub.get("hits") or {}).get("hits", []))
     shards = sub.get("_shards") or {}
     if sub.get("timed_out"):

@@ -32,6 +32,7 @@ class Candidate:
     fused: float
     index: str | None = None  # the concrete index the document came from (with its _type on 7.x servers)
     type: str | None = None
+    seq: tuple[int, int] | None = None  # the version found (Hit.seq), when the search asked for it
 
     def found_by(self, strategy: str) -> Provenance | None:
         return next((p for p in self.provenance if p.strategy == strategy), None)
@@ -52,7 +53,7 @@ def merge(results: Sequence[StrategyResult], weights: Mapping[str, float] | None
     weights = weights or {}
     order = {r.strategy: i for i, r in reversed(list(enumerate(results)))}
     sources: dict[str, dict] = {}
-    origins: dict[str, tuple[str | None, str | None]] = {}
+    origins: dict[str, tuple[str | None, str | None, tuple[int, int] | None]] = {}
     provenance: dict[str, list[Provenance]] = {}
     for result in results:
         seen: set[str] = set()
@@ -61,7 +62,7 @@ def merge(results: Sequence[StrategyResult], weights: Mapping[str, float] | None
                 continue
             seen.add(hit.id)
             sources.setdefault(hit.id, hit.source)
-            origins.setdefault(hit.id, (hit.index, hit.type))
+            origins.setdefault(hit.id, (hit.index, hit.type, hit.seq))
             provenance.setdefault(hit.id, []).append(Provenance(result.strategy, rank, hit.score))
     pool = [Candidate(doc_id, sources[doc_id], tuple(provs), _fused(provs, weights, k), *origins[doc_id])
             for doc_id, provs in provenance.items()]

@@ -10,10 +10,12 @@ candidates' sources, and one ``mget`` of that many costs more than the sub-searc
 then the engine keeps the sources in the sub-searches (docs/benchmarks.md, ``bench_client --ranker``). ``wanted_positions`` names them; ``fill_sources``
 takes those it finds in a ``SourceCache`` and fetches the others in one ``mget``.
 
-Staleness accepted: a cached source is served for ``ttl_s`` seconds after it was fetched (60 by
-default), so an edit of a document's own fields (not lrr-es's internal fields, which are never in
-it) can take that long to show in the page and in the features; a document deleted between the
-search and the ``mget`` keeps an empty ``_source``. Set ``ttl_s`` to 0 to fetch every time.
+The cache (``SourceCache``) is checked against the version each sub-search found (sequence number
+and primary term): a source read before is served only for the very version the search found, so an
+edit of a document shows in the next search that finds it, and an unchanged document is fetched
+once however often it is found. Only a later page of a remembered pool (no version known) takes a
+source read in the last ``ttl_s`` seconds (60 by default). A document deleted between the search and
+the ``mget`` keeps an empty ``_source``. Set ``ttl_s`` to 0 to fetch every time.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import time
 from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
+from cachetools import LRUCache
 from elasticsearch import Elasticsearch
 
 from . import es as esio
@@ -34,38 +37,57 @@ NUMERIC_TYPES = frozenset({"long", "integer", "short", "byte", "double", "float"
 ISO_DATE = "strict_date_optional_time"
 
 
-class SourceCache:
-    """Fetched ``_source`` dicts by document id, each usable for ``ttl_s`` seconds (thread-safe)."""
+Seq = tuple[int, int]  # (sequence number, primary term): one version of one document in one index
+SourceRef = tuple[str, "str | None", "Seq | None"]  # document id, concrete index (None: the alias), version found
 
-    def __init__(self, ttl_s: float = 60.0, max_entries: int = 100_000,
+
+class SourceCache:
+    """Fetched ``_source`` dicts by (index, document id), each with the version it was read at.
+
+    A reference that names the version its search found (the engine's sub-searches ask for every
+    hit's sequence number and primary term, read from doc values) takes the cached source only when
+    the versions match: an edited document is fetched again by the next search that finds it, an
+    unchanged one never twice, however long ago it was read. A reference without a version (a later
+    page of a remembered pool) takes a source read less than ``ttl_s`` seconds ago. At most
+    ``max_entries`` sources are kept, the least recently used dropped first. ``ttl_s`` 0 turns the
+    cache off. Thread-safe.
+    """
+
+    def __init__(self, ttl_s: float = 60.0, max_entries: int = 50_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
-        self.max_entries = max_entries
         self._clock = clock
-        self._entries: dict[str, tuple[float, dict]] = {}
+        self._entries: LRUCache = LRUCache(maxsize=max(1, max_entries))  # (index, id) -> (read at, seq, source)
         self._lock = threading.Lock()
 
-    def get_many(self, ids: Sequence[str]) -> dict[str, dict]:
-        """The fresh cached sources among ``ids``."""
+    def get_many(self, index: str, refs: Sequence[SourceRef]) -> dict[str, dict]:
+        """The cached sources, by id, of the ``refs`` still valid (see the class)."""
         if self.ttl_s <= 0:
             return {}
         oldest = self._clock() - self.ttl_s
+        found: dict[str, dict] = {}
         with self._lock:
-            found = {i: self._entries.get(i) for i in ids}
-        return {i: e[1] for i, e in found.items() if e is not None and e[0] >= oldest}
+            for doc_id, concrete, seq in refs:
+                entry = self._entries.get((concrete or index, doc_id))
+                if entry is not None and (entry[1] == seq if seq is not None else entry[0] >= oldest):
+                    found[doc_id] = entry[2]
+        return found
 
-    def put_many(self, sources: dict[str, dict]) -> None:
-        if self.ttl_s <= 0 or not sources:
+    def put_many(self, index: str, fetched: Mapping[str, tuple["Seq | None", dict]]) -> None:
+        """Keep ``fetched`` sources of ``index`` (by id: the version read, the source)."""
+        if self.ttl_s <= 0 or not fetched:
             return
         now = self._clock()
         with self._lock:
-            if len(self._entries) + len(sources) > self.max_entries:
-                self._entries.clear()
-            self._entries.update((i, (now, s)) for i, s in sources.items())
+            for doc_id, (seq, source) in fetched.items():
+                self._entries[(index, doc_id)] = (now, seq, source)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def wanted_positions(n: int, head: int, from_: int, size: int) -> list[int]:
@@ -88,25 +110,31 @@ def with_sources(pool: Sequence[Candidate], positions: Sequence[int], sources: d
 def fill_sources(es: Elasticsearch, index: str, pool: Sequence[Candidate], positions: Sequence[int],
                  cache: SourceCache, excludes: list[str]) -> tuple[tuple[Candidate, ...], int]:
     """``pool`` with sources at ``positions`` (see fetch_sources), and how many were fetched."""
-    sources, fetched = fetch_sources(es, index, [(pool[i].id, pool[i].index) for i in positions], cache, excludes)
+    sources, fetched = fetch_sources(es, index, [(pool[i].id, pool[i].index, pool[i].seq) for i in positions],
+                                     cache, excludes)
     return with_sources(pool, positions, sources), fetched
 
 
-def fetch_sources(es: Elasticsearch, index: str, refs: Sequence[tuple[str, str | None]], cache: SourceCache,
+def fetch_sources(es: Elasticsearch, index: str, refs: Sequence[SourceRef], cache: SourceCache,
                   excludes: list[str], request_timeout: float | None = None) -> tuple[dict[str, dict], int]:
-    """The sources of ``refs`` (document id, and the concrete index a hit named or None for ``index``):
-    cache first, the rest in one ``mget`` per concrete index, less ``excludes``; a document not found
-    is left out. Also how many were fetched."""
-    sources = cache.get_many(list(dict.fromkeys(doc_id for doc_id, _ in refs)))
+    """The sources of ``refs`` (document id, the concrete index a hit named or None for ``index``, the
+    version the search found or None): cache first, the rest in one ``mget`` per concrete index, less
+    ``excludes``; a document not found is left out. Also how many were fetched.
+
+    The ``mget`` is not real-time: it reads what searches see (the last refresh), so it never forces
+    a refresh of a shard that holds recent writes (feedback updates catalog documents all the time).
+    """
+    sources = cache.get_many(index, refs)
     missing: dict[str, list[str]] = {}  # concrete index (as the hits named it) -> ids: an alias may point at several
-    for doc_id, concrete in refs:
+    for doc_id, concrete, _ in refs:
         if doc_id not in sources:
             missing.setdefault(concrete or index, []).append(doc_id)
     timeout = {"request_timeout": request_timeout} if request_timeout else {}
     for name, wanted in missing.items():
-        fetched = esio.mget_sources(es, name, list(dict.fromkeys(wanted)), excludes=excludes, **timeout)
-        cache.put_many(fetched)
-        sources.update(fetched)
+        fetched = esio.mget_versioned(es, name, list(dict.fromkeys(wanted)), excludes=excludes, realtime=False,
+                                      **timeout)
+        cache.put_many(name, fetched)
+        sources.update((doc_id, source) for doc_id, (_, source) in fetched.items())
     return sources, sum(len(set(w)) for w in missing.values())
 
 

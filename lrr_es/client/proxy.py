@@ -234,7 +234,7 @@ class LrrClient:
         """A page inside a recent first page's pool: its ranked ids, their sources as the engine fetches
         its own (its source cache, then one mget per concrete index)."""
         entries = pool.entries[request.from_:request.from_ + request.size]
-        sources, _ = fetch_sources(self._client, request.index, [(e[0], e[1]) for e in entries], self.lrr.sources,
+        sources, _ = fetch_sources(self._client, request.index, [(e[0], e[1], None) for e in entries], self.lrr.sources,
                                    INTERNAL_SOURCE, transport.get("request_timeout"))
         return [{"_index": index, "_id": doc_id, "_score": score, "_source": sources[doc_id],
                  **({"_type": kind} if kind else {})}

@@ -2,11 +2,14 @@
 import pytest
 
 from lrr_es import es as esio
+from lrr_es.catalog import sample_rows
 from lrr_es.config import config_from_dict
 from lrr_es.engine import LrrEngine
 from lrr_es.errors import QueryError
 from lrr_es.decide import PlanItem
 from lrr_es.execute import execute
+from lrr_es.load import load_rows
+from lrr_es.migrate import migrate
 from lrr_es.parse import parse_query
 from lrr_es.rank.logged import logged_features
 from lrr_es.strategies import get_strategy
@@ -216,3 +219,26 @@ def test_sub_searches_without_source_serve_and_log_as_sources_in_every_hit(es, m
         assert [c.id for c in a.pool] == [c.id for c in b.pool]
         assert logged_features(a, names, fields, 30, 200, now=1.7e9) == logged_features(b, names, fields, 30, 200,
                                                                                          now=1.7e9)
+
+
+def test_a_cached_source_is_served_for_the_version_found_and_an_edit_shows_at_once(es, alias, monkeypatch):
+    config = config_from_dict({"indices": {alias: {}}})
+    migrate(es, config, alias, progress=False, echo=lambda _: None)
+    rows = sample_rows(200, seed=3)
+    load_rows(es, config.index(alias), rows, progress=False)
+    esio.refresh(es, alias)
+    engine = LrrEngine(es, config, decisions=False, source_ttl_s=0.001)  # a TTL alone would refetch every time
+    fetches = []
+    real_mget = esio.mget_versioned
+    monkeypatch.setattr(esio, "mget_versioned", lambda *a, **k: fetches.append(a[2]) or real_mget(*a, **k))
+    plan = [PlanItem("lexical", 20)]
+    first = engine.search(alias, "love", plan=plan, size=5)
+    assert first.hits and fetches and all(h["_source"].get("title") for h in first.hits)
+    fetches.clear()
+    again = engine.search(alias, "love", plan=plan, size=5)
+    assert fetches == [] and [h["_source"] for h in again.hits] == [h["_source"] for h in first.hits]
+    top = first.hits[0]["_id"]
+    es.update(index=alias, id=top, body={"doc": {"genre": ["edited-genre"]}}, refresh=True)
+    edited = engine.search(alias, "love", plan=plan, size=5)
+    assert fetches == [[top]]  # only the edited document is read again
+    assert next(h for h in edited.hits if h["_id"] == top)["_source"]["genre"] == ["edited-genre"]

@@ -1,4 +1,6 @@
 """The fetch between merge and rank (lrr_es.sources): which candidates need a source, the cache, one mget."""
+from dataclasses import replace
+
 import pytest
 
 from lrr_es import sources as src
@@ -40,41 +42,57 @@ def test_with_sources_fills_only_the_positions_and_leaves_the_pool_alone():
     assert all(c.source == {} for c in pool)
 
 
-def test_the_cache_serves_within_its_ttl_and_forgets_after():
+def test_without_a_version_the_cache_serves_within_its_ttl_and_forgets_after():
     clock = Clock()
     cache = SourceCache(ttl_s=60, clock=clock)
-    cache.put_many({"a": {"title": "A"}})
+    cache.put_many("music", {"a": ((7, 1), {"title": "A"})})
     clock.now += 59
-    assert cache.get_many(["a", "b"]) == {"a": {"title": "A"}}
+    assert cache.get_many("music", [("a", None, None), ("b", None, None)]) == {"a": {"title": "A"}}
     clock.now += 2
-    assert cache.get_many(["a"]) == {}
+    assert cache.get_many("music", [("a", None, None)]) == {}
 
 
-def test_a_zero_ttl_caches_nothing_and_a_full_cache_starts_over():
+def test_with_a_version_the_cache_serves_that_version_only_and_for_as_long_as_it_is_found():
+    clock = Clock()
+    cache = SourceCache(ttl_s=60, clock=clock)
+    cache.put_many("music-1", {"a": ((7, 1), {"title": "A"})})
+    clock.now += 3600
+    assert cache.get_many("music", [("a", "music-1", (7, 1))]) == {"a": {"title": "A"}}
+    assert cache.get_many("music", [("a", "music-1", (8, 1))]) == {}  # edited since: fetch again
+    assert cache.get_many("music", [("a", "music-1", (7, 2))]) == {}  # another primary's history
+    assert cache.get_many("music", [("a", "music-2", (7, 1))]) == {}  # same id in another concrete index
+
+
+def test_a_zero_ttl_caches_nothing_and_a_full_cache_drops_the_least_recently_used():
     off = SourceCache(ttl_s=0)
-    off.put_many({"a": {}})
-    assert off.get_many(["a"]) == {}
+    off.put_many("music", {"a": (None, {})})
+    assert off.get_many("music", [("a", None, None)]) == {}
     small = SourceCache(max_entries=2)
-    small.put_many({"a": {}, "b": {}})
-    small.put_many({"c": {}})
-    assert small.get_many(["a", "b", "c"]) == {"c": {}}
+    small.put_many("music", {"a": (None, {"t": "a"}), "b": (None, {"t": "b"})})
+    assert small.get_many("music", [("a", None, None)]) == {"a": {"t": "a"}}  # a used: b is the oldest now
+    small.put_many("music", {"c": (None, {"t": "c"})})
+    assert small.get_many("music", [(i, None, None) for i in "abc"]) == {"a": {"t": "a"}, "c": {"t": "c"}}
 
 
-def test_fill_sources_fetches_the_uncached_in_one_mget(monkeypatch):
+def test_fill_sources_fetches_the_uncached_in_one_mget_that_reads_what_searches_see(monkeypatch):
     calls = []
 
-    def mget(es, index, ids, excludes=None):
-        calls.append((index, list(ids), excludes))
-        return {i: {"title": i.upper()} for i in ids if i != "d3"}  # d3 deleted since the search
+    def mget(es, index, ids, excludes=None, realtime=True):
+        calls.append((index, list(ids), excludes, realtime))
+        return {i: ((1, 1), {"title": i.upper()}) for i in ids if i != "d3"}  # d3 deleted since the search
 
-    monkeypatch.setattr(src.esio, "mget_sources", mget)
+    monkeypatch.setattr(src.esio, "mget_versioned", mget)
     cache = SourceCache()
-    cache.put_many({"d1": {"title": "cached"}})
-    pool, fetched = fill_sources(None, "music", _pool(5), [0, 1, 3], cache, ["lrr_emb"])
-    assert calls == [("music-1", ["d0", "d3"], ["lrr_emb"])] and fetched == 2
+    cache.put_many("music-1", {"d1": ((1, 1), {"title": "cached"})})
+    pool = [replace(c, seq=(1, 1)) for c in _pool(5)]
+    pool, fetched = fill_sources(None, "music", pool, [0, 1, 3], cache, ["lrr_emb"])
+    assert calls == [("music-1", ["d0", "d3"], ["lrr_emb"], False)] and fetched == 2
     assert [c.source for c in pool] == [{"title": "D0"}, {"title": "cached"}, {}, {}, {}]
-    pool, fetched = fill_sources(None, "music", _pool(5), [0, 1], cache, ["lrr_emb"])
+    pool, fetched = fill_sources(None, "music", pool, [0, 1], cache, ["lrr_emb"])
     assert fetched == 0 and len(calls) == 1 and pool[0].source == {"title": "D0"}
+    edited = [replace(c, seq=(2, 1)) if c.id == "d0" else c for c in pool]
+    _, fetched = fill_sources(None, "music", edited, [0, 1], cache, ["lrr_emb"])
+    assert fetched == 1 and calls[-1][1] == ["d0"]
 
 
 def test_the_engine_sub_searches_can_ask_for_no_source():
@@ -86,18 +104,20 @@ def test_ids_mode_reads_no_stored_field_and_parses_the_id_from_doc_values():
     item = PlanItem("lexical", 5, timeout_ms=250)
     line = build_msearch("music", [(item, {"size": 5, "query": {"match_all": {}}})], IDS)[1]
     assert line == {"size": 5, "query": {"match_all": {}}, "timeout": "250ms", "stored_fields": "_none_",
-                    "docvalue_fields": ["_id"]}
+                    "docvalue_fields": ["_id"], "seq_no_primary_term": True}
     answer = {"responses": [{"took": 2, "hits": {"hits": [
-        {"_index": "music-1", "_type": "_doc", "_score": 2.5, "fields": {"_id": ["song:1"]}},
+        {"_index": "music-1", "_type": "_doc", "_score": 2.5, "fields": {"_id": ["song:1"]}, "_seq_no": 4,
+         "_primary_term": 1},
         {"_index": "music-1", "_id": "song:2", "_score": 1.0}]}}]}
     hits = parse_msearch([item], answer)[0].hits
-    assert [(h.id, h.score, h.source, h.index) for h in hits] == [("song:1", 2.5, {}, "music-1"), ("song:2", 1.0, {}, "music-1")]
+    assert [(h.id, h.score, h.source, h.index, h.seq) for h in hits] == [
+        ("song:1", 2.5, {}, "music-1", (4, 1)), ("song:2", 1.0, {}, "music-1", None)]
 
 
 def test_candidates_of_two_concrete_indices_are_fetched_from_each(monkeypatch):
     calls = []
-    monkeypatch.setattr(src.esio, "mget_sources",
-                        lambda es, index, ids, excludes=None: calls.append((index, ids)) or {i: {"i": index} for i in ids})
+    monkeypatch.setattr(src.esio, "mget_versioned", lambda es, index, ids, excludes=None, realtime=True:
+                        calls.append((index, ids)) or {i: (None, {"i": index}) for i in ids})
     pool = _pool(3)
     pool = (pool[0], Candidate("d1", {}, pool[1].provenance, pool[1].fused, "music-2"), Candidate("d2", {}, (), 0.1))
     out, fetched = fill_sources(None, "music", pool, [0, 1, 2], SourceCache(), [])
@@ -154,7 +174,7 @@ def test_doc_value_mode_reads_no_stored_field_and_makes_sources_of_the_doc_value
                            ("added_at", "added_at", True)), (("added_at", "strict_date_optional_time"),))
     item = PlanItem("lexical", 5, timeout_ms=250)
     line = build_msearch("music", [(item, {"size": 5})], mode)[1]
-    assert line == {"size": 5, "timeout": "250ms", "stored_fields": "_none_",
+    assert line == {"size": 5, "timeout": "250ms", "stored_fields": "_none_", "seq_no_primary_term": True,
                     "docvalue_fields": ["_id", "title.keyword", "artist.keyword",
                                         {"field": "added_at", "format": "strict_date_optional_time"}]}
     answer = {"responses": [{"hits": {"hits": [
