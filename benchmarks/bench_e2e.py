@@ -120,6 +120,9 @@ def served_contender(client: LrrClient, engine: Recording, alias: str, stages: d
 
 def _record_stages(stages: dict, t: dict, total: float, results=()) -> None:
     took = [r.took_ms for r in results if r.took_ms is not None] or [0]
+    for r in results:  # the node's own time per strategy, over the sub-searches that ran it
+        if r.took_ms is not None:
+            stages.setdefault("took_by_strategy", {}).setdefault(r.strategy, []).append(r.took_ms)
     parts = {"es_took_max": max(took), "es_took_sum": sum(took), "python_before_es": t["build"], "es": t["es"], "parse_msearch": t["execute"] - t["es"],
              "merge": t["merge"], "fetch": t["fetch"], "features": t["features"], "predict": t["predict"],
              "rank_rest": t["rank"] - t["features"] - t["predict"], "response": total - t["total"], "total": total}
@@ -220,6 +223,9 @@ def main(argv: list[str] | None = None) -> dict:
                                   for s in STAGES}
     report["stages_p50_ms"] = {name: {s: round(statistics.median(v[s]), 3) for s in STAGES} for name, v in stages.items()}
     report["stages_tail_ms"] = {name: tail_stages(v) for name, v in stages.items()}
+    report["took_by_strategy"] = {name: {s: {"p50_ms": statistics.median(t), "p99_ms": percentile(t, 0.99), "runs": len(t)}
+                                         for s, t in sorted(v.get("took_by_strategy", {}).items())}
+                                  for name, v in stages.items()}
     report["quality"] = {name: {k: round(statistics.fmean(v), 4) for k, v in q.items() if v} for name, q in quality.items()}
     print(json.dumps(report, indent=2))
     if args.json:

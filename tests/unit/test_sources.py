@@ -63,6 +63,15 @@ def test_with_a_version_the_cache_serves_that_version_only_and_for_as_long_as_it
     assert cache.get_many("music", [("a", "music-2", (7, 1))]) == {}  # same id in another concrete index
 
 
+def test_a_reader_that_changes_a_cached_source_changes_nothing_the_next_reader_gets():
+    cache = SourceCache()
+    cache.put_many("music", {"a": ((1, 1), {"title": "A", "genre": ["rock"]})})
+    first = cache.get_many("music", [("a", None, (1, 1))])["a"]
+    first["genre"].append("pop")
+    first["title"] = "changed"
+    assert cache.get_many("music", [("a", None, (1, 1))]) == {"a": {"title": "A", "genre": ["rock"]}}
+
+
 def test_a_zero_ttl_caches_nothing_and_a_full_cache_drops_the_least_recently_used():
     off = SourceCache(ttl_s=0)
     off.put_many("music", {"a": (None, {})})
