@@ -11,8 +11,9 @@
    - ``learned``: the same body through LrrClient: the plan the published policy chooses, merge,
      features and the live ranker over 200 candidates, the response;
    - ``cold-start``: the same with every strategy (the plan before any policy is published);
-   - ``learned, before``: the learned search with the serving options as they were before issue 13's
-     later levers (``--levers``; see ``BEFORE``), to measure what the levers bought.
+   - ``learned, no source cache``: the learned search fetching the page's sources every time
+     (``source_ttl_s=0``; see ``BEFORE``), to measure what the version-checked source cache buys
+     (``--no-levers`` leaves it out).
    Per engine-served contender: p50 and p99 of the whole call, the median of each stage (Python
    before ES, ES (the ``_msearch``'s wall time, and the longest and summed ``took`` of its
    sub-searches as the node reports them), parsing the msearch, merge, source fetch, features,
@@ -55,8 +56,8 @@ from .node import bench_node
 
 ALIAS = "bench-e2e"
 SCALED = "bench-e2e-scaled"
-# the engine's serving options before this round of issue 13 (the engine's defaults are the levers' "after")
-BEFORE: dict[str, Any] = {"feature_doc_values": False}
+# the serving options the last lever measured here turns off (the engine's defaults are its "after")
+BEFORE: dict[str, Any] = {"source_ttl_s": 0}
 STAGES = ("python_before_es", "es", "es_took_max", "es_took_sum", "parse_msearch", "merge", "fetch", "features", "predict", "rank_rest",
           "response", "total")
 
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the measured queries")
     parser.add_argument("--learn-searches", type=int, default=2000, help="simulated searches with feedback")
     parser.add_argument("--scale", type=int, default=0, help="also time a seeded N-fold expansion (P6)")
-    parser.add_argument("--no-levers", action="store_true", help="leave out the 'learned, before' contender")
+    parser.add_argument("--no-levers", action="store_true", help="leave out the 'learned, no source cache' contender")
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--timeout", type=float, default=300, help="client request timeout, seconds (a loaded machine)")
     parser.add_argument("--json", type=Path, help="write the report here too")
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict:
         measured = [query_set[rng.randrange(len(query_set))] for _ in range(args.queries)]
         engines = {"learned": Recording(es, config), "cold-start": Recording(es, config, cold_start=True)}
         if not args.no_levers:
-            engines["learned, before"] = Recording(es, config, **BEFORE)
+            engines["learned, no source cache"] = Recording(es, config, **BEFORE)
         if args.scale:
             engines[f"learned, {args.scale}x index"] = Recording(es, config)
         stages: dict[str, dict] = {name: {} for name in engines}
