@@ -157,6 +157,12 @@ def test_documents_get_put_update_and_mget(es, songs):
     assert got == {"1": {"title": "Blue Monday", "plays": 900}, "5": {"title": "Sunday", "plays": 3}}
     assert esio.mget_sources(es, f"{songs}-missing", ["1"]) == {}
     assert esio.mget_sources(es, songs, []) == {}
+    versioned = esio.mget_versioned(es, songs, ["5"], fields=["plays"], realtime=False)
+    seq, source = versioned["5"]
+    assert source == {"plays": 3} and isinstance(seq, tuple) and seq[1] >= 1  # (seq_no, primary term)
+    found = es.search(index=songs, body={"query": {"ids": {"values": ["5"]}}, "seq_no_primary_term": True})
+    hit = found["hits"]["hits"][0]
+    assert seq == (hit["_seq_no"], hit["_primary_term"])  # what a sub-search finds is what the cache keys on
 
 
 def test_index_health_counts_live_and_deleted_documents_and_segments(es, songs):
