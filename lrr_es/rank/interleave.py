@@ -62,16 +62,17 @@ def team_draft(live: Sequence[T], candidate: Sequence[T], rng: random.Random,
 
 
 def in_share(search_id: str, share: float) -> bool:
-    """Whether the search ``search_id`` (hex) is interleaved, with probability ``share``; drawn from
-    hex digits 12-20 of the id (the randomized swap draws from the first 12: the two are independent)."""
+    """Whether the search ``search_id`` (a uuid4 in hex) is interleaved, with probability ``share``;
+    drawn from hex digits 24-32 of the id (the randomized swap draws from the first 12, and digits 12
+    and 16 of a uuid4 are its version and variant, not random)."""
     if share <= 0:
         return False
-    return int(search_id[12:20], 16) / 16 ** 8 < share
+    return int(search_id[24:32], 16) / 16 ** 8 < share
 
 
 def coin(search_id: str) -> random.Random:
-    """The seeded coin of a search's team draft (from the id's hex digits 20-28): it repeats for an id."""
-    return random.Random(int(search_id[20:28], 16))
+    """The seeded coin of a search's team draft (from the id's hex digits 17-24): it repeats for an id."""
+    return random.Random(int(search_id[17:24], 16))
 
 
 def credit(teams: Mapping[str, str], engaged: Mapping[str, float]) -> int | None:
