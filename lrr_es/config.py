@@ -76,6 +76,13 @@ class RankerConfig:
     # the share of searches whose top hit is swapped with a random other hit of the first page
     # (logged), which gives the position-bias estimate of `lrr-es train` randomized evidence
     swap_rate: float = 0.0
+    # promotion by team-draft interleaving (lrr_es.rank.interleave): the share of logged first pages
+    # that interleave the live order with the candidate `lrr-es train` put on trial (0: none, and
+    # `lrr-es train` promotes on the holdout alone); the candidate is promoted when the sign test over
+    # at least interleave_min decided searches is significant at interleave_alpha in its favour
+    interleave_share: float = 0.05
+    interleave_alpha: float = 0.05
+    interleave_min: int = 50
 
 
 @dataclass(frozen=True)
@@ -338,6 +345,9 @@ def _check_ranker(where: str, c: RankerConfig) -> None:
             raise ConfigError(f"{where}.{name} must be true or false, got {getattr(c, name)!r}")
     _check_int(f"{where}.log_depth", c.log_depth, 0, 1000)
     _check_number(f"{where}.swap_rate", c.swap_rate, 0, 1)
+    _check_number(f"{where}.interleave_share", c.interleave_share, 0, 1)
+    _check_number(f"{where}.interleave_alpha", c.interleave_alpha, 1e-9, 0.5)
+    _check_int(f"{where}.interleave_min", c.interleave_min, 1, 10_000_000)
 
 
 def _check_retrieval(where: str, c: RetrievalConfig) -> None:

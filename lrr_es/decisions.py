@@ -4,7 +4,8 @@
 key, the plan with propensities, the bandit's whole Decision (``bandit``: every offered arm's
 propensity, quotas, budget, costs, propensity method, policy and version; null for an explicit plan,
 which learning and off-policy evaluation skip), every candidate of the pool with its provenance, the shown order
-(and the positions a randomized swap exchanged), the ranking features of the first candidates and the
+(and the positions a randomized swap exchanged, or on a trial page the interleaving team of each shown
+hit: ``interleave``), the ranking features of the first candidates and the
 shown hits (lrr_es.rank.logged), failures and versions. ``DecisionLog`` queues records and a background thread writes them with
 ``_bulk`` in batches, each record on its own (a record that cannot be built or sent is counted in
 ``stats.failed`` and never costs the others); a search never waits for it. When Elasticsearch is down the thread retries
@@ -67,6 +68,8 @@ def decision_document(result: Any, timestamp_ms: int | None = None,
         "features": {"ids": logged["ids"], "rows": logged["rows"]} if logged else None,
         "failed_strategies": sorted(result.failed),
         "took_ms": round(result.timings.get("total", 0.0), 3),
+        # only on trial pages: a log index created before the field existed keeps taking the others
+        **({"interleave": dict(result.interleave)} if getattr(result, "interleave", None) else {}),
     }
 
 

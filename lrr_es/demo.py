@@ -4,14 +4,17 @@ It shows the request path end to end on a real node: a migrated index, loaded do
 query-understanding gazetteer and the semantic model built from them, and for a few queries the
 plan that ran as one _msearch, the merged candidates and which strategies found each of them.
 Then the learning loop: simulated users search and give feedback, the learner updates the bandit
-policy, the ranker is trained from the logged features and feedback (and made live when it beats
-what serves on a holdout), and the next round of searches runs the plans the bandit chooses, ranked
-by the live ranker.
+policy, the ranker is trained from the logged features and feedback (and put on trial when it beats
+what serves on a holdout), and the next round of searches runs the plans the bandit chooses; half of
+its first pages interleave the trial ranker with what serves (the demo's share; the default is
+``ranker.interleave_share`` 0.05), and the trial is judged after the round: promoted when its
+interleaving win is significant.
 """
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,6 +74,8 @@ def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo
     echo(f"\nthe learning loop: {2 * searches} simulated searches with feedback, `lrr-es learn`, `lrr-es train`, "
          f"{searches} more")
     since = int(time.time() * 1000) - 1
+    if config.ranker.interleave_share > 0:  # a trial the demo's few searches can decide
+        config = replace(config, ranker=replace(config.ranker, interleave_share=0.5, interleave_min=30))
     for round_ in (1, 2):
         engine = LrrEngine(es, config, refresh_s=0)
         outcomes = run_traffic(engine, index.name, queries, searches * (2 if round_ == 1 else 1), seed=round_)
@@ -84,6 +89,8 @@ def _learning_loop(es: Any, config: Config, index: IndexConfig, songs: int, echo
             report = learn(es, config, index.name, since=since, echo=lambda _: None)
             echo("  " + report.summary().splitlines()[-1])
             _train(es, config, index, since, echo)
+    from .learn.interleaving import settle_interleaving
+    settle_interleaving(es, config, index.name, lambda line: echo("  " + line))
 
 
 def _train(es: Any, config: Config, index: IndexConfig, since: int, echo: Echo) -> None:

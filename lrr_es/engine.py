@@ -37,8 +37,9 @@ from .q2e import scoped_key
 from .qu import understand
 from .qu.store import GazetteerCache
 from .rank.logged import logged_features
-from .rank.registry import live_version, read_live
-from .rank.serve import rank_pool
+from .rank.interleave import coin, in_share
+from .rank.registry import interleaved_version, live_version, read_interleaved, read_live
+from .rank.serve import interleave_ranked, rank_pool
 from .respond import SearchResult, fallback_hits, page_hits, randomized_swap
 from .semantic import read_semantic, semantic_version
 from .sources import SourceCache, feature_doc_values, fill_sources, wanted_positions
@@ -67,6 +68,7 @@ class LrrEngine:
         self._policy_store = ModelCache(load_policy, policy_version, refresh_s)
         self._ranker_store = ModelCache(_load_ranker, _ranker_version, refresh_s)
         self._fusion_store = ModelCache(load_fusion, fusion_version, refresh_s)
+        self._trial_store = ModelCache(read_interleaved, interleaved_version, refresh_s)
         self._decider = Decider(self._published_policy, config.bandit.budget, config.retrieval.timeout_ms)
         self._stale_policies: set[Any] = set()  # published policies of another context version, reported once
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
@@ -140,11 +142,12 @@ class LrrEngine:
             skipped = {**unavailable(strategies, index, self._resource_problems.get(index)), **skipped}
         t_build = time.perf_counter()
         live = self._live_ranker(index) if rank else None
+        trial = self._trial(index, search_id, from_) if rank and log else None
         # the sources after the merge, unless the ranker's features read the first 200 candidates': one
         # mget of that many costs more than the sub-searches fetching them (docs/benchmarks.md, --ranker).
         # Then the features' fields come from doc values where the mapping has them, the page's sources
         # after ranking; else every sub-search hit carries its _source.
-        featured = live is not None or self.config.ranker.always_features
+        featured = live is not None or trial is not None or self.config.ranker.always_features
         deferred = source is None and self.deferred_source and not featured
         doc_values = self._doc_values(cfg) if source is None and self.deferred_source and featured else None
         executed = self._run(index, built, source, extra, deferred, doc_values) if built else Executed([], (), 0.0)
@@ -160,8 +163,11 @@ class LrrEngine:
         t_fetch = time.perf_counter()
         # --- rank: the live ranker of lrr-models when it can serve, else the RRF order (never fails) ---
         names = tuple(strategies)
-        ranked = rank_pool(query, pool, names, cfg.fields, x, live,
-                           self.config.ranker.candidates, always_features=self.config.ranker.always_features)
+        ranked = rank_pool(query, pool, names, cfg.fields, x, live, self.config.ranker.candidates,
+                           always_features=self.config.ranker.always_features or trial is not None)
+        interleaved = None
+        if trial is not None:  # a trial search: the live order and the candidate's, team-drafted
+            ranked, interleaved = interleave_ranked(ranked, trial, coin(search_id), size)
         pool = list(ranked.pool)
         t_ranked = time.perf_counter()
         if doc_values is not None:  # --- fetch: the page's own sources, now that the ranker chose it ---
@@ -169,7 +175,8 @@ class LrrEngine:
                                      self.sources, INTERNAL_SOURCE)[0])
         t_page = time.perf_counter()
         page = page_hits(pool, ranked.scores, from_, size)
-        swap = randomized_swap(page, search_id, self.config.ranker.swap_rate) if from_ == 0 else None
+        # no swap on a trial page: it would move one team's document to the top
+        swap = randomized_swap(page, search_id, self.config.ranker.swap_rate) if from_ == 0 and not interleaved else None
         t_rank = time.perf_counter()
         if not page and from_ >= len(pool) and from_ > 0:
             page = self._lexical_page(cfg, query, app_filters, size, from_, source)
@@ -183,7 +190,8 @@ class LrrEngine:
         versions = {"policy": policy_version, "ranker": ranked.version, "ranker_fallback": ranked.fallback}
         result = SearchResult(search_id, index, query, items, page, len(pool), tuple(results), skipped, timings,
                               tuple(pool), versions, tuple(float(v) for v in x), decision, ranked.features,
-                              ranked.schema, swap, tuple(float(v) for v in ranked.scores), executed.extra)
+                              ranked.schema, swap, tuple(float(v) for v in ranked.scores), executed.extra,
+                              interleaved)
         if log:
             self._remember(result, names, cfg)
         return result
@@ -233,6 +241,18 @@ class LrrEngine:
             return self._ranker_store.get(self.es, index)
         except EsUnavailableError as exc:
             return exc
+
+    def _trial(self, index: str, search_id: str, from_: int) -> Any:
+        """The candidate ranker this search interleaves with the live order (lrr_es.rank.interleave), or
+        None: a logged first page in the ``ranker.interleave_share`` draw, while ``lrr-es train`` has a
+        candidate on trial. Never raises: a registry it cannot read means no trial."""
+        if from_ != 0 or self.decisions is None or not in_share(search_id, self.config.ranker.interleave_share):
+            return None
+        try:
+            return self._trial_store.get(self.es, index)
+        except Exception as exc:  # noqa: BLE001 - a trial must never cost the search
+            log.warning("interleaved candidate of %s not loaded: %s", index, exc)
+            return None
 
     def _learned_fusion(self, index: str) -> FusionWeights | None:
         """The fusion weights ``lrr-es learn`` published for ``index`` (None: the priors; lrr_es.fusion)."""

@@ -39,6 +39,9 @@ class SearchResult:
     swap: tuple[int, int] | None = None  # shown positions (1-based) swapped for position-bias estimation
     pool_scores: tuple[float, ...] = ()  # the served score of every pool candidate, aligned with pool
     extra: tuple[dict, ...] = ()  # raw answers of the extra searches that rode along in the _msearch
+    # a trial page (lrr_es.rank.interleave): {"candidate": version, "live": version or "rrf", "teams": the
+    # team of each of the first hits}; None on other searches
+    interleave: Mapping[str, Any] | None = None
 
     @property
     def failed(self) -> dict[str, str]:

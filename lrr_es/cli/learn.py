@@ -31,12 +31,16 @@ def _reward_options(f):
 @click.pass_obj
 def learn_cmd(obj, alias, since, until, credit, unique_bonus, cost_weight, min_grade, settle, batch, dry_run,
               no_progress) -> None:
-    """Update the bandit policy from logged decisions and feedback; publish the new version."""
+    """Update the bandit policy from logged decisions and feedback; publish the new version. Then judge
+    the ranker on trial by its interleaving result and promote or retire it (`lrr-es models judge`)."""
     from ..bandit import RewardParams
     from ..learn import learn
     learn(obj.es(), obj.config, alias, since=since, until=until, batch=batch,
           rewards=RewardParams(unique_bonus=unique_bonus, cost_weight=cost_weight, credit=credit), min_grade=min_grade,
           settle_s=settle, dry_run=dry_run, progress=not no_progress, echo=click.echo)
+    if not dry_run:  # the learner process also settles the ranker on trial (lrr_es.learn.interleaving)
+        from ..learn.interleaving import settle_interleaving
+        settle_interleaving(obj.es(), obj.config, alias, click.echo)
 
 
 @click.command("evaluate-policy")

@@ -1,4 +1,5 @@
-"""``lrr-es models``: the ranker registry in lrr-models (list, show, promote, rollback), over lrr_es.rank.registry."""
+"""``lrr-es models``: the ranker registry in lrr-models (list, show, judge, promote, rollback), over
+lrr_es.rank.registry and lrr_es.learn.interleaving."""
 from __future__ import annotations
 
 import json
@@ -21,14 +22,15 @@ def _alias_option(f):
 @click.pass_obj
 def models_list(obj, alias) -> None:
     """Print every stored ranker version of the index, newest first."""
-    from ..rank.registry import list_models
+    from ..rank.registry import list_models, on_trial
     obj.config.index(alias)
     models = list_models(obj.es(), alias)
     if not models:
         click.echo(f"no ranker stored for {alias}: serving ranks with RRF")
     for m in models:
         created = datetime.fromtimestamp(m.created_at / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-        click.echo(f"v{m.version:<4} {m.status:<9} {created}  {m.feature_schema}  "
+        status = "on trial" if on_trial(m) else m.status
+        click.echo(f"v{m.version:<4} {status:<9} {created}  {m.feature_schema}  "
                    f"{json.dumps(dict(m.metrics), sort_keys=True)}")
 
 
@@ -38,8 +40,11 @@ def models_list(obj, alias) -> None:
 @click.option("--top", type=click.IntRange(1, 1000), default=15, show_default=True, help="Features to list.")
 @click.pass_obj
 def models_show(obj, alias, version, top) -> None:
-    """One ranker (default: the live one): status, metrics, training window and feature importance."""
-    from ..rank.registry import get_model, live_model, load_ranker
+    """One ranker (default: the live one): status, metrics, training window, interleaving result and
+    feature importance. For the candidate on trial the interleaving is judged from the logs now."""
+    from ..learn.interleaving import judge_interleaving
+    from ..rank.interleave import summary
+    from ..rank.registry import get_model, live_model, load_ranker, on_trial
     obj.config.index(alias)
     es = obj.es()
     info = get_model(es, alias, version) if version is not None else live_model(es, alias)
@@ -51,10 +56,29 @@ def models_show(obj, alias, version, top) -> None:
                f"{len(ranker.feature_names_in_ or ())} features")
     click.echo(f"metrics: {json.dumps(dict(info.metrics), sort_keys=True)}")
     click.echo(f"training window: {json.dumps(dict(info.training_window), sort_keys=True, default=str)}")
+    if on_trial(info):
+        _, live, result = judge_interleaving(es, obj.config, alias, info.version)
+        r = obj.config.ranker
+        click.echo(f"on trial against {'RRF' if live == 'rrf' else f'v{live}'} (interleaved on "
+                   f"{100 * r.interleave_share:g}% of the searches): {summary(result.to_dict(r.interleave_alpha, r.interleave_min))}")
+    elif info.params.get("interleaving"):
+        click.echo(f"interleaving (last judged): {summary(info.params['interleaving'])}")
     importance = ranker.importance_shares()
     click.echo(f"feature importance (share of total gain, top {min(top, len(importance))}):")
     for name, share in importance[:top]:
         click.echo(f"  {name:<28} {100 * share:5.1f}%")
+
+
+@models_cmd.command("judge")
+@_alias_option
+@click.pass_obj
+def models_judge(obj, alias) -> None:
+    """Judge the candidate on trial from the interleaved searches, store the result with it, and
+    promote it (significantly better) or retire it (significantly worse); `lrr-es train` does this first."""
+    from ..learn.interleaving import settle_interleaving
+    obj.config.index(alias)
+    if settle_interleaving(obj.es(), obj.config, alias, click.echo) is None:
+        click.echo(f"no ranker of {alias} on trial (`lrr-es train` puts one that beats the live one on its holdout on trial)")
 
 
 @models_cmd.command("promote")

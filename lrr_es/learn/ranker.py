@@ -24,8 +24,12 @@
    so judging a model for lifting it would punish it for the logging policy's choice), with
    position-debiased gains ((2^grade - 1) / examination of the position where the engagement
    happened), for the new model, the live model (when its schema fits), weighted RRF and the
-   served order. The new version is saved as a candidate with these
-   figures and promoted when it beats the live one on this same holdout (``promote_if_better``).
+   served order. The new version is saved as a candidate with these figures. The holdout is the
+   first gate: a model that beats the live one on this same holdout (RRF when none is live) is put
+   on trial, interleaved with the live order on ``ranker.interleave_share`` of the searches, and
+   promoted once the interleaving is significantly in its favour (lrr_es.learn.interleaving; a
+   trial still running is settled first). With ``interleave_share`` 0 the holdout alone decides
+   (``promote_if_better``).
 """
 from __future__ import annotations
 
@@ -44,9 +48,11 @@ from ..errors import ModelError
 from ..rank.features import feature_schema
 from ..rank.metrics import ndcg_from_gains
 from ..rank.model import LtrRanker
-from ..rank.registry import load_live, promote as promote_version, promote_if_better, save_ranker
+from ..rank.registry import (load_live, promote as promote_version, promote_if_better, save_ranker,
+                             start_interleaving)
 from .examination import Examination
 from .examples import ExampleLog, Examples
+from .interleaving import Settlement, settle_interleaving
 from .join import count_decisions, join_pages, read_logs
 
 log = logging.getLogger(__name__)
@@ -70,6 +76,8 @@ class TrainReport:
     dry_run: bool = False
     auto_promote: bool = True
     ranker: LtrRanker | None = field(default=None, repr=False)
+    on_trial: bool = False  # put on trial: interleaved with the live order until the result is significant
+    settled: Settlement | None = None  # the trial that was running before, judged first
 
 
 def train(es: Elasticsearch, config: Config, index: str, since: Any = None, until: Any = None,
@@ -86,6 +94,7 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
     """
     cfg = config.index(index)
     schema = feature_schema(cfg.strategies)
+    settled = settle_interleaving(es, config, index, echo) if promote and not dry_run else None
     with ExampleLog(schema, work_dir) as log:
         started, events = time.perf_counter(), [0]
         pages = _counted(read_logs(es, since, until, where=[{"term": {"index": index}}]), events,
@@ -121,20 +130,24 @@ def train(es: Elasticsearch, config: Config, index: str, since: Any = None, unti
     if "live" in ndcg:
         metrics["live_ndcg@10"] = ndcg["live"]
     importance = sorted(ranker.feature_importances_.items(), key=lambda kv: -kv[1])
-    version, promoted = None, False
+    version, promoted, on_trial = None, False, False
     if not dry_run:
         window = {"since": since, "until": until, "decisions": counts["decisions"]}
         version = save_ranker(es, index, ranker, metrics, training_window=window)
         if len(hold_ids) < min_holdout:
             promote = False
             echo(f"only {len(hold_ids)} held-out search(es) (fewer than {min_holdout}): saved, not promoted")
-        if promote and "live_ndcg@10" in metrics:  # both judged on this holdout
+        passed = metrics["ndcg@10"] > metrics.get("live_ndcg@10", metrics["rrf_ndcg@10"])
+        if promote and passed and config.ranker.interleave_share > 0:
+            start_interleaving(es, index, version)
+            on_trial = True
+        elif promote and "live_ndcg@10" in metrics:  # both judged on this holdout
             promoted = promote_if_better(es, index, version)
         elif promote and metrics["ndcg@10"] > metrics["rrf_ndcg@10"]:  # RRF is what serves now
             promote_version(es, index, version)
             promoted = True
     return TrainReport(index, counts, exam, len(train_ids), len(hold_ids), metrics, version, promoted,
-                       live_version, fit_s, importance[:15], dry_run, promote, ranker)
+                       live_version, fit_s, importance[:15], dry_run, promote, ranker, on_trial, settled)
 
 
 def _counted(pages: Iterator[tuple[list[dict], list[dict]]], events: list[int],
@@ -217,6 +230,11 @@ def report_lines(report: TrainReport) -> list[str]:
         lines.append("dry run: nothing stored")
     elif report.promoted:
         lines.append(f"saved as version {report.version} and promoted: serving processes switch within a minute")
+    elif report.on_trial:
+        lines.append(f"saved as version {report.version} and put on trial: it beat "
+                     f"{'the live model' if 'live_ndcg@10' in m else 'RRF'} on the holdout, and is interleaved with "
+                     f"the live order on ranker.interleave_share of the searches until the result is significant "
+                     f"(`lrr-es models show {report.version}`)")
     elif not report.auto_promote:
         lines.append(f"saved as version {report.version} (candidate); `lrr-es models promote {report.version}` makes it live")
     else:

@@ -10,6 +10,11 @@ promoted, and which version was live before it). Status is one of STATUSES:
 - ``rollback`` retires the live version and makes the one live before it live again (a stack:
   rolling back twice goes two promotions back).
 - ``promote_if_better`` promotes a candidate only when its holdout metric beats the live one's.
+- ``start_interleaving`` marks a candidate as the one serving compares with the live ranker by
+  team-draft interleaving (lrr_es.rank.interleave) on ``ranker.interleave_share`` of the searches
+  (``lifecycle.interleave_since``; one per alias: starting one stops the others,
+  ``lifecycle.interleave_stopped``); ``record_interleaving`` stores its latest result in
+  ``params.interleaving``. It stops being interleaved when it is promoted or retired.
 
 The two writes of a promotion are not atomic; if a process dies between them, two versions may be
 live for a moment, and ``load_live`` then serves the most recently promoted one.
@@ -172,6 +177,53 @@ def promote_if_better(es: Elasticsearch, alias: str, version: int, metric: str =
             return False
     promote(es, alias, version)
     return True
+
+
+def start_interleaving(es: Elasticsearch, alias: str, version: int) -> ModelInfo:
+    """Interleave candidate ``version`` with the live ranker from now on (the one interleaved before stops)."""
+    target = get_model(es, alias, version)
+    if target.status != "candidate":
+        raise ModelError(f"ranker {alias} v{version} is {target.status}: only a candidate is interleaved")
+    now = int(time.time() * 1000)
+    for other in list_models(es, alias):
+        if other.version != version and on_trial(other):
+            _set(es, other, other.status, interleave_stopped=now)
+    _set(es, target, "candidate", interleave_since=now)
+    return get_model(es, alias, version)
+
+
+def interleaved_model(es: Elasticsearch, alias: str) -> ModelInfo | None:
+    """The candidate serving interleaves with the live ranker of ``alias`` (the newest marked), or None."""
+    marked = [m for m in list_models(es, alias) if m.status == "candidate" and on_trial(m)]
+    return max(marked, key=lambda m: m.version) if marked else None
+
+
+def record_interleaving(es: Elasticsearch, alias: str, version: int, figures: Mapping[str, Any]) -> ModelInfo:
+    """Store the interleaving result ``figures`` (InterleaveResult.to_dict) with ranker ``version``."""
+    info = get_model(es, alias, version)
+    params = {**info.params, "interleaving": {**figures, "judged_at": int(time.time() * 1000)}}
+    esio.update(es, MODELS_INDEX, info.model_id, {"doc": {"params": params}}, refresh=True)
+    return get_model(es, alias, version)
+
+
+def interleaved_version(es: Elasticsearch, alias: str) -> tuple[int, int] | None:
+    """(version, created_at) of the interleaved candidate of ``alias``, or None."""
+    info = interleaved_model(es, alias)
+    return None if info is None else (info.version, info.created_at)
+
+
+def read_interleaved(es: Elasticsearch, alias: str) -> LiveRanker | None:
+    """The interleaved candidate of ``alias`` read and decoded (None when there is none)."""
+    info = interleaved_model(es, alias)
+    if info is None:
+        return None
+    ranker = _decoded(es, info.model_id)
+    return LiveRanker(alias, info.version, ranker.schema_id, current_names(ranker.feature_names_in_), ranker)
+
+
+def on_trial(info: ModelInfo) -> bool:
+    """Whether ``info`` is the candidate serving interleaves (marked, not stopped, still a candidate)."""
+    return info.status == "candidate" and "interleave_since" in info.lifecycle and "interleave_stopped" not in info.lifecycle
 
 
 def live_version(es: Elasticsearch, alias: str) -> tuple[int, int] | None:

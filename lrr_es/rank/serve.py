@@ -9,8 +9,9 @@ keeps the RRF order and says why. It never raises: ranking must not fail a searc
 from __future__ import annotations
 
 import logging
+import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from ..config import FieldMap
 from ..merge import Candidate
 from ..parse import Query
 from .features import candidate_features, feature_schema
+from .interleave import team_draft
 from .registry import LiveRanker
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,32 @@ def rank_pool(query: Query, pool: Sequence[Candidate], strategies: Sequence[str]
     tail_scores = scores.min() - 1.0 - np.arange(tail) * 1e-3
     return Ranked(served, np.concatenate([scores[order], tail_scores]), features[order], schema, live.version,
                   None, features_ms, (time.perf_counter() - featured) * 1000)
+
+
+def interleave_ranked(ranked: Ranked, candidate: LiveRanker | BaseException | None, rng: random.Random,
+                      page: int) -> tuple[Ranked, dict | None]:
+    """``ranked`` with its head (the featured candidates) in the team-draft interleaving of its served
+    order and ``candidate``'s order of the same head, and the record the decision log keeps:
+    ``{"candidate": version, "live": the served version or "rrf", "teams": the team of each of the
+    first ``page`` hits}``. The scores stay the served ones, sorted down the new order. ``ranked``
+    unchanged and None when the candidate cannot serve (never raises: a trial must not fail a search).
+    """
+    features = ranked.features
+    if features is None or not len(features) or _unusable(candidate, ranked.schema) is not None:
+        return ranked, None
+    k = len(features)
+    try:
+        scores = candidate.ranker.predict(features)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("interleave: candidate ranker v%s failed, serving without it: %s", candidate.version, exc)
+        return ranked, None
+    if scores.shape != (k,) or not np.isfinite(scores).all():
+        return ranked, None
+    order, teams = team_draft(range(k), [int(i) for i in np.argsort(-scores, kind="stable")], rng)
+    head = tuple(ranked.pool[i] for i in order)
+    served = np.concatenate([np.sort(ranked.scores[:k])[::-1], ranked.scores[k:]])
+    record = {"candidate": candidate.version, "live": ranked.version, "teams": teams[:page]}
+    return replace(ranked, pool=head + ranked.pool[k:], scores=served, features=features[order]), record
 
 
 def _unusable(live: LiveRanker | BaseException | None, schema: tuple[str, ...]) -> str | None:

@@ -8,6 +8,7 @@ from ..qu import interpret
 from .base import Query, Strategy
 
 NEAR_CERTAIN = 0.85  # a reading at least this likely filters instead of boosting
+LIKELY = 0.5  # a reading at least this likely (more than all others together) leads: its documents come first
 SLOT_WEIGHT = 10.0  # a reading's slots weigh about as much as a good BM25 title match
 POPULARITY_BOOST = 4.0  # orders the many equally-matching items of a slot, e.g. every 1980s rock song
 _DECADE_START = re.compile(r"^(\d{4})s$")
@@ -19,10 +20,13 @@ class StructuredStrategy(Strategy):
     With one reading at least NEAR_CERTAIN likely, its slots are filters and the rest of the text
     must match. Otherwise every reading is a ``should`` scored ``likelihood * (SLOT_WEIGHT + BM25 of
     its rest)``, so a doc gains in proportion to how likely the reading it satisfies is; the
-    all-text reading is one of them. Slots of one role are alternatives (``terms``), slots of
-    different roles all hold. A further field of a slot's attribute (music's main genre beside the
-    genre) and popularity add a little, to order items that satisfy a reading equally. Without slotted
-    readings this is the lexical query.
+    all-text reading is one of them. A most likely reading at least LIKELY (more likely than all the
+    others together) also leads: a document satisfying all its slots (and matching its rest) gains
+    SLOT_WEIGHT more, so it comes before documents that satisfy less of it. Slots of one role are
+    alternatives (``terms``), slots of different roles all hold. A further field of a slot's attribute
+    (music's main genre beside the genre: at most the likelihood of the readings naming the value,
+    a constant score) and popularity add a little, to order items that satisfy a reading equally.
+    Without slotted readings this is the lexical query.
 
     The readings come from ``query.interpretations`` or, when those are empty and a ``gazetteer``
     resource was given, from :func:`lrr_es.qu.interpret` (pure either way).
@@ -53,7 +57,18 @@ class StructuredStrategy(Strategy):
             return self._filtered(top)
         should = [self._reading(r, query.text) for r in readings]
         return {"bool": {"must": [{"bool": {"should": should, "minimum_should_match": 1}}],
-                         "should": self._tie_breakers(slotted)}}
+                         "should": self._lead(top) + self._tie_breakers(slotted)}}
+
+    def _lead(self, top: Any) -> list[dict]:
+        """SLOT_WEIGHT more for the documents that satisfy the whole most likely reading when it is at
+        least LIKELY: [] otherwise. Without it the tie-breakers (popularity, up to POPULARITY_BOOST)
+        and the less likely readings could lift a famous 1981 rock song over 1960s ones for "60s rock"."""
+        clauses = self._slot_clauses(top.slots)
+        if top.likelihood < LIKELY or not clauses:
+            return []
+        if top.rest:
+            clauses = clauses + [self._text(top.rest)]
+        return [{"constant_score": {"filter": {"bool": {"filter": clauses}}, "boost": SLOT_WEIGHT}}]
 
     def _filtered(self, reading: Any) -> dict:
         clause: dict = {"filter": self._slot_clauses(reading.slots)}
@@ -121,7 +136,8 @@ class StructuredStrategy(Strategy):
             for reading in readings:
                 for value in dict.fromkeys(s.value for s in reading.slots if s.role == attribute.name):
                     weights[value] = weights.get(value, 0.0) + reading.likelihood
-            out += [{"term": {field: {"value": v, "boost": round(w, 6)}}}
+            # a constant score: a term query's own score (idf) would weigh several points, no tie-breaker
+            out += [{"constant_score": {"filter": {"term": {field: v}}, "boost": round(w, 6)}}
                     for field in attribute.fields[1:] for v, w in weights.items()]
         if self.popularity_feature:
             out.append({"rank_feature": {"field": self.popularity_feature, "saturation": {"pivot": 50},

@@ -102,9 +102,6 @@ def test_the_demo_page_for_80s_pop_leads_with_1980s_pop(es, demo_catalog):
         assert hit["_source"]["decade"] == "1980s" and "pop" in hit["_source"]["genre"]
 
 
-@pytest.mark.xfail(strict=True, reason="'60s rock': the structured strategy's own #3 is \"I Love Rock 'N Roll\" (1981): "
-                   "below its filter threshold (0.85) it boosts the readings, and its popularity tie-breaker lifts "
-                   "a famous 1980s rock song over 1960s ones; a structured-strategy matter, measured 2026-12-02")
 def test_musicoset_pages_satisfy_what_query_understanding_read(es, music_index):
     for doc in (f"policy-{music_index}", f"fusion-{music_index}"):  # cold start: nothing learned
         es.delete(index=MODELS_INDEX, id=doc, ignore=[404], refresh=True)

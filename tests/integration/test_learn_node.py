@@ -38,7 +38,7 @@ def test_migrate_adds_the_bandit_field_to_an_old_strict_decisions_index(es, musi
         esio.put_document(es, DECISIONS_INDEX, "old-1", {"search_id": "old-1", "bandit": {"arms": ["lexical"]}})
 
     steps = [text for text, _ in setup_steps(es, config)]
-    assert steps == ["update index template lrr-decisions (version 3)",
+    assert steps == ["update index template lrr-decisions (version 4)",
                      "add fields bandit to system index lrr-decisions"]
     migrate(es, config, music_index, progress=False, echo=lambda _: None)
     assert esio.get_mapping(es, DECISIONS_INDEX)["properties"]["bandit"] == {"type": "object", "enabled": False}

@@ -39,7 +39,8 @@ def _drop(es, drop_catalog):
 def logged(es, drop_catalog):
     """600 simulated searches with feedback on a sample catalog (10% of pages get a randomized swap)."""
     _drop(es, drop_catalog)
-    config = config_from_dict({"indices": {NAME: {}}, "ranker": {"swap_rate": 0.1}})
+    # interleave_share 0: the holdout alone decides the promotion (test_interleave_node tests the trial)
+    config = config_from_dict({"indices": {NAME: {}}, "ranker": {"swap_rate": 0.1, "interleave_share": 0.0}})
     migrate(es, config, NAME, progress=False, echo=lambda _: None)
     load_rows(es, config.index(NAME), sample_rows(SONGS, seed=5), progress=False, threads=1)
     esio.refresh(es, NAME)

@@ -45,6 +45,9 @@ def test_yaml_file_and_env_overrides(tmp_path):
     ({"indices": {"music": {"fields": {"title": []}}}}, "indices.music.fields.title must name one or more fields"),
     ({"indices": {"music": {"strategies": ["lexical", "magic"]}}}, "unknown ['magic']"),
     ({"indices": {}}, "indices must be a non-empty mapping"),
+    ({"ranker": {"interleave_share": 1.5}}, "ranker.interleave_share must be a number in [0, 1], got 1.5"),
+    ({"ranker": {"interleave_alpha": 0}}, "ranker.interleave_alpha must be a number"),
+    ({"ranker": {"interleave_min": 0}}, "ranker.interleave_min"),
 ])
 def test_bad_values_are_named(raw, message):
     with pytest.raises(ConfigError) as info:

@@ -147,7 +147,8 @@ def test_structured_golden_boosts_each_reading_by_its_likelihood():
             {"bool": {"must": [{"multi_match": {"query": "80s rock", "type": "best_fields", "fields": FIELDS,
                                                 "tie_breaker": 0.3}}], "boost": 0.1}},
         ], "minimum_should_match": 1}}],
-        "should": [{"term": {"main_genre": {"value": "rock", "boost": 0.6}}}, POPULARITY]}}}
+        "should": [{"constant_score": {"filter": {"bool": {"filter": [EIGHTIES, ROCK]}}, "boost": 10.0}},  # it leads
+                   {"constant_score": {"filter": {"term": {"main_genre": "rock"}}, "boost": 0.6}}, POPULARITY]}}}
 
 
 def test_structured_golden_filters_a_near_certain_reading():
@@ -221,3 +222,20 @@ def test_text_roles_search_with_their_weights():
                                   "description": "about"})
     body = get_strategy("lexical", fields).build(parse_query("lamp"), 5)
     assert body["query"]["multi_match"]["fields"] == ["name^3", "name.prefix^3", "aka^2", "brand^1.5", "about^0.5"]
+
+
+def test_structured_only_a_reading_more_likely_than_not_leads_and_its_rest_must_match_too():
+    unsure = with_readings(
+        "80s rock",
+        Interpretation((Slot("decade", "1980s", "80s", 0.79), Slot("genre", "rock", "rock", 0.7)), "", 0.45),
+        Interpretation((), "80s rock", 0.4))
+    should = get_strategy("structured").build(unsure, 50)["query"]["bool"]["should"]
+    assert should == [{"constant_score": {"filter": {"term": {"main_genre": "rock"}}, "boost": 0.45}}, POPULARITY]
+    with_rest = with_readings(
+        "80s love",
+        Interpretation((Slot("decade", "1980s", "80s", 0.79),), "love", 0.7),
+        Interpretation((), "80s love", 0.3))
+    lead = get_strategy("structured").build(with_rest, 50)["query"]["bool"]["should"][0]
+    assert lead == {"constant_score": {"filter": {"bool": {"filter": [
+        EIGHTIES, {"multi_match": {"query": "love", "type": "best_fields", "fields": FIELDS, "tie_breaker": 0.3}}]}},
+        "boost": 10.0}}
