@@ -10,7 +10,7 @@ from ..errors import QueryError
 from ..rank.registry import get_model, list_models, live_model, load_ranker, promote, rollback
 from . import charts
 from .overview import svg
-from .services import actor, chosen_index, panel
+from .services import actor, chosen_index, panel, version_arg
 
 bp = Blueprint("models", __name__, url_prefix="/models")
 METRICS = (("ndcg@10", "new model"), ("live_ndcg@10", "live model then"), ("rrf_ndcg@10", "RRF"))
@@ -21,21 +21,12 @@ def _describe(info) -> str:
     return f"v{info.version} {info.status}"
 
 
-def _version_arg() -> int | None:
-    text = request.values.get("version", "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise QueryError(f"version must be a positive whole number, got {text[:40]!r}")
-    return int(text)
-
-
 @bp.route("/")
 def page():
     index = chosen_index()
     es = panel().es
     models, live = list_models(es, index), live_model(es, index)
-    chosen = _version_arg() or (live.version if live else (models[0].version if models else None))
+    chosen = version_arg() or (live.version if live else (models[0].version if models else None))
     return render_template("models.html", index=index, models=models, live=live, chosen=chosen,
                            info=get_model(es, index, chosen) if chosen else None, metrics=METRICS)
 
@@ -54,7 +45,7 @@ def ndcg_chart():
 @bp.route("/chart/importance.svg")
 def importance_chart():
     index = chosen_index()
-    version = _version_arg()
+    version = version_arg()
     if version is None:
         return svg(charts.empty_chart("feature importance", "no ranker chosen"))
     shares = load_ranker(panel().es, index, version).importance_shares()[:TOP_FEATURES]
@@ -64,7 +55,7 @@ def importance_chart():
 
 @bp.route("/promote", methods=["POST"])
 def promote_version():
-    index, version = chosen_index(), _version_arg()
+    index, version = chosen_index(), version_arg()
     if version is None:
         raise QueryError("which version to promote?")
     es = panel().es

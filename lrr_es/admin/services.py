@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from ..audit import Actor
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import ConfigError, QueryError
 
 
 class Panel:
@@ -61,3 +61,13 @@ def chosen_index(field: str = "index") -> str:
         return config.index(name).name
     except ConfigError as exc:
         abort(404, description=str(exc))
+
+
+def version_arg() -> int | None:
+    """The ``version`` a request names (a positive whole number), or None; QueryError otherwise."""
+    text = request.values.get("version", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise QueryError(f"version must be a positive whole number, got {text[:40]!r}")
+    return int(text)

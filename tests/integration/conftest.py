@@ -8,6 +8,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from lrr_es import es as esio
+from lrr_es.bandit.store import delete_policies
 from lrr_es.catalog import sample_catalog, sample_rows
 from lrr_es.config import Config, config_from_dict
 from lrr_es.engine import LrrEngine
@@ -39,7 +40,7 @@ class LearnedIndex:
 
 def _drop(es, drop_catalog) -> None:
     delete_models(es, ADMIN_INDEX)
-    es.delete(index="lrr-models", id=f"policy-{ADMIN_INDEX}", ignore=[404], refresh=True)
+    delete_policies(es, ADMIN_INDEX)
     drop_catalog(ADMIN_INDEX)
     for index in (DECISIONS_INDEX, EVENTS_INDEX, "lrr-audit"):
         if esio.index_exists(es, index):

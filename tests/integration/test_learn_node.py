@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from lrr_es import es as esio
-from lrr_es.bandit.store import MODELS_INDEX, load_policy, model_id, policy_record
+from lrr_es.bandit.store import MODELS_INDEX, delete_policies, load_policy, policy_record
 from lrr_es.catalog import read_musicoset
 from lrr_es.cli import cli
 from lrr_es.config import config_from_dict
@@ -52,7 +52,7 @@ def test_migrate_adds_the_bandit_field_to_an_old_strict_decisions_index(es, musi
 def traffic(es, music_index, musicoset):
     """SEARCHES simulated cold-start searches (no policy published yet: every strategy runs, logged as
     full-information decisions), their feedback written; the policy doc removed after."""
-    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    delete_policies(es, music_index)
     config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "thompson", "budget": 3.0}})
     docs = [row.doc for row in read_musicoset(musicoset) if row.ok]
     queries = generate_queries(docs, 120, seed=11)
@@ -64,7 +64,7 @@ def traffic(es, music_index, musicoset):
     esio.refresh(es, "lrr-events")
     yield config, engine, outcomes, since
     engine.close()
-    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    delete_policies(es, music_index)
     es.delete(index=MODELS_INDEX, id=fusion_id(music_index), ignore=[404], refresh=True)
 
 
