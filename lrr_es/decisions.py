@@ -5,7 +5,8 @@ key, the plan with propensities, the bandit's whole Decision (``bandit``: every 
 propensity, quotas, budget, costs, propensity method, policy and version; null for an explicit plan,
 which learning and off-policy evaluation skip), every candidate of the pool with its provenance, the shown order
 (and the positions a randomized swap exchanged), the ranking features of the first candidates and the
-shown hits (lrr_es.rank.logged), failures and versions. ``DecisionLog`` queues records and a background thread writes them with
+shown hits (lrr_es.rank.logged), each sub-search's ``took`` (Elasticsearch's, ms) and status (ok,
+timed_out, failed), failures and versions. ``DecisionLog`` queues records and a background thread writes them with
 ``_bulk`` in batches, each record on its own (a record that cannot be built or sent is counted in
 ``stats.failed`` and never costs the others); a search never waits for it. When Elasticsearch is down the thread retries
 with backoff; when the bounded queue is full the newest record is dropped and counted (a log that
@@ -66,6 +67,7 @@ def decision_document(result: Any, timestamp_ms: int | None = None,
         "feature_schema": logged["schema"] if logged else None,
         "features": {"ids": logged["ids"], "rows": logged["rows"]} if logged else None,
         "failed_strategies": sorted(result.failed),
+        "subsearches": {r.strategy: {"took": r.took_ms, "status": r.status} for r in result.results},
         "took_ms": round(result.timings.get("total", 0.0), 3),
     }
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..audit import Actor
 from ..config import Config
 from ..errors import ConfigError, QueryError
+from .jobs import Jobs
 
 
 class Panel:
@@ -21,6 +22,7 @@ class Panel:
         self._es = es
         self._engine = None
         self._lock = threading.Lock()
+        self.jobs = Jobs()  # background work started from the panel (training)
 
     @property
     def es(self) -> Any:
