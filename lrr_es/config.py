@@ -146,13 +146,15 @@ class AdminConfig:
 
     ``users`` maps a user name to a werkzeug password hash (``lrr-es admin add-user NAME`` prints
     one); there is no default user and no default password. ``secret_key`` signs the session cookie
-    (null: a random key per process, so logins do not survive a restart).
+    (null: a random key per process, so logins do not survive a restart). ``login_limit`` caps the
+    login attempts (POSTs) per remote address, in Flask-Limiter's notation ("10 per minute").
     """
 
     users: Mapping[str, str] = field(default_factory=dict)
     secret_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8470
+    login_limit: str = "10 per minute"
 
 
 @dataclass(frozen=True)
@@ -398,6 +400,15 @@ def _check_feedback(where: str, c: FeedbackConfig) -> None:
 _HASH_METHODS = ("scrypt:", "pbkdf2:")  # what werkzeug.security.generate_password_hash writes
 
 
+def _check_rate(where: str, value: object) -> None:
+    from limits import parse_many  # Flask-Limiter's own parser: what it accepts, we accept
+    try:
+        if not isinstance(value, str) or not parse_many(value):
+            raise ValueError(value)
+    except ValueError:
+        raise ConfigError(f"{where} must be a rate such as '10 per minute' or '5/minute;50/hour', got {value!r:.80}") from None
+
+
 def _check_admin(where: str, c: AdminConfig) -> None:
     if not isinstance(c.users, Mapping):
         raise ConfigError(f"{where}.users must map user names to password hashes, got {c.users!r:.80}")
@@ -412,6 +423,7 @@ def _check_admin(where: str, c: AdminConfig) -> None:
         raise ConfigError(f"{where}.secret_key must be a string of at least 16 characters or null")
     if not isinstance(c.host, str) or not c.host.strip():
         raise ConfigError(f"{where}.host must be a host name or address, got {c.host!r}")
+    _check_rate(f"{where}.login_limit", c.login_limit)
     _check_int(f"{where}.port", c.port, 1, 65535)
 
 

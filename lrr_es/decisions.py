@@ -6,7 +6,8 @@ propensity, quotas, budget, costs, propensity method, policy and version; null f
 which learning and off-policy evaluation skip), every candidate of the pool with its provenance, the shown order
 (and the positions a randomized swap exchanged, or on a trial page the interleaving team of each shown
 hit: ``interleave``), the ranking features of the first candidates and the
-shown hits (lrr_es.rank.logged), failures and versions. ``DecisionLog`` queues records and a background thread writes them with
+shown hits (lrr_es.rank.logged), each sub-search's ``took`` (Elasticsearch's, ms) and status (ok,
+timed_out, failed), failures and versions. ``DecisionLog`` queues records and a background thread writes them with
 ``_bulk`` in batches, each record on its own (a record that cannot be built or sent is counted in
 ``stats.failed`` and never costs the others); a search never waits for it. When Elasticsearch is down the thread retries
 with backoff; when the bounded queue is full the newest record is dropped and counted (a log that
@@ -67,6 +68,7 @@ def decision_document(result: Any, timestamp_ms: int | None = None,
         "feature_schema": logged["schema"] if logged else None,
         "features": {"ids": logged["ids"], "rows": logged["rows"]} if logged else None,
         "failed_strategies": sorted(result.failed),
+        "subsearches": {r.strategy: {"took": r.took_ms, "status": r.status} for r in result.results},
         "took_ms": round(result.timings.get("total", 0.0), 3),
         # only on trial pages: a log index created before the field existed keeps taking the others
         **({"interleave": dict(result.interleave)} if getattr(result, "interleave", None) else {}),

@@ -5,6 +5,10 @@ Read from ``lrr-decisions`` (one record per search: timestamp, plan, took_ms, ve
 the readers turn the answers into plain rows. The admin panel's overview and bandit pages draw
 these rows; nothing here writes.
 
+Pass-throughs (searches the client wrapper sent to Elasticsearch unchanged) are read from
+``lrr-passthrough``, where each app process writes its counts by index and reason every few seconds
+(lrr_es.client.passthrough).
+
 Engagement per time bucket is counted by the time of the event, not of its search (the two are
 seconds apart for people and the simulator; a search engaged hours later is counted then).
 """
@@ -17,7 +21,7 @@ from elasticsearch import Elasticsearch
 
 from . import es as esio
 from .decide import COLD_START
-from .names import DECISIONS_INDEX, EVENTS_INDEX, SYSTEM_INDICES
+from .names import DECISIONS_INDEX, EVENTS_INDEX, PASSTHROUGH_INDEX, SYSTEM_INDICES
 
 BUCKETS = 24  # at most this many time buckets in a chart, of a round width (pick_interval)
 
@@ -188,6 +192,53 @@ def health(es: Elasticsearch) -> tuple[dict, list[dict]]:
     """(the cluster's health, one row per lrr-* system index)."""
     rows = [r for name in SYSTEM_INDICES for r in esio.index_rows(es, f"{name}*")]
     return esio.cluster_health(es), rows
+
+
+# --- pass-throughs of the client wrapper --------------------------------------------------------
+
+@dataclass(frozen=True)
+class PassThroughs:
+    """Searches passed through to Elasticsearch, by reason over time (every index) and in total by
+    (reason, index)."""
+
+    interval: str | None
+    times: tuple[int, ...]
+    by_reason: Mapping[str, tuple[int, ...]]  # reason -> one count per time
+    totals: tuple[tuple[str, str, int], ...]  # (reason, index, count), largest first
+    total: int
+
+
+def passthrough_body(interval: str) -> dict:
+    """Pass-throughs per ``interval`` by reason, and totals by reason and index (pure)."""
+    count = {"n": {"sum": {"field": "count"}}}
+    return {"size": 0, "aggs": {
+        "time": {"date_histogram": {"field": "timestamp", "fixed_interval": interval},
+                 "aggs": {"reasons": {"terms": {"field": "reason", "size": 50}, "aggs": count}}},
+        "reasons": {"terms": {"field": "reason", "size": 50},
+                    "aggs": {"indices": {"terms": {"field": "index", "size": 20, "order": {"n": "desc"}}, "aggs": count},
+                             **count}},
+        **count}}
+
+
+def passthroughs(es: Elasticsearch, buckets: int = BUCKETS) -> PassThroughs:
+    """What the client wrappers passed through, as their processes wrote it to lrr-passthrough."""
+    empty = PassThroughs(None, (), {}, (), 0)
+    if not esio.index_exists(es, PASSTHROUGH_INDEX):
+        return empty
+    bounds = esio.search(es, PASSTHROUGH_INDEX, {"size": 0, "track_total_hits": True, "aggs": {
+        "first": {"min": {"field": "timestamp"}}, "last": {"max": {"field": "timestamp"}}}})
+    if not bounds["hits"]["total"]["value"]:
+        return empty
+    span = bounds["aggregations"]["last"]["value"] - bounds["aggregations"]["first"]["value"]
+    interval = pick_interval(span, buckets)
+    aggs = esio.search(es, PASSTHROUGH_INDEX, passthrough_body(interval))["aggregations"]
+    times = tuple(b["key"] for b in aggs["time"]["buckets"])
+    reasons = [b["key"] for b in aggs["reasons"]["buckets"]]
+    per_time = [{r["key"]: int(r["n"]["value"]) for r in b["reasons"]["buckets"]} for b in aggs["time"]["buckets"]]
+    totals = sorted(((r["key"], i["key"], int(i["n"]["value"])) for r in aggs["reasons"]["buckets"]
+                     for i in r["indices"]["buckets"]), key=lambda row: -row[2])
+    return PassThroughs(interval, times, {reason: tuple(t.get(reason, 0) for t in per_time) for reason in reasons},
+                        tuple(totals), int(aggs["n"]["value"]))
 
 
 # --- feedback ----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 ``create_app(config)`` builds the Flask app: one blueprint per area (overview, query debugger, Q2E
 explorer, models, bandit, migrations, strategies, feedback), each a few thin views over the library functions the CLI
 uses. Every route but the login page and the stylesheet needs a login (Flask-Login), every POST a
-CSRF token (Flask-WTF), session cookies are HttpOnly and SameSite=Lax, and every change is written
+CSRF token (Flask-WTF), login attempts are rate-limited per remote address (Flask-Limiter,
+``admin.login_limit``), session cookies are HttpOnly and SameSite=Lax, and every change is written
 to the audit trail (lrr_es.audit) with the user who made it. Charts are matplotlib SVGs served by
 the app; the panel loads nothing from elsewhere (no CDN), so it works without internet access.
 """
@@ -14,6 +15,8 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from flask import Flask, render_template
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..config import Config, load_config
@@ -46,12 +49,17 @@ def create_app(config: Config | None = None, es: Any = None, settings: Mapping[s
     app.before_request(auth.require_login)
     for module in (auth, overview, strategies, bandit, models, debugger, q2e, migrations, feedback):
         app.register_blueprint(module.bp)
+    # one limiter (and its in-memory counts) per app: two apps in one process never share counts
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=True)
+    app.view_functions["auth.login"] = limiter.limit(config.admin.login_limit, methods=["POST"])(
+        app.view_functions["auth.login"])
     app.context_processor(lambda: {"indices": list(config.indices)})
     app.add_template_filter(_utc, "utc")
     app.add_template_filter(_bytes, "bytes")
     app.after_request(_security_headers)
     app.register_error_handler(LrrError, _lrr_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(429, _too_many)
     return app
 
 
@@ -85,6 +93,11 @@ def _security_headers(response):
 def _lrr_error(exc: LrrError):
     status = 503 if isinstance(exc, EsUnavailableError) else 400
     return render_template("error.html", title="lrr-es refused", message=str(exc)), status
+
+
+def _too_many(exc):
+    return render_template("error.html", title="Too many login attempts",
+                           message=f"At most {exc.description} from one address. Wait, then try again."), 429
 
 
 def _csrf_error(exc: CSRFError):

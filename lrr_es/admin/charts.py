@@ -7,7 +7,7 @@ escaped by matplotlib's SVG writer; the panel shows the SVG through ``<img>``, w
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Mapping, Sequence
 
 import matplotlib
@@ -54,6 +54,8 @@ def time_chart(title: str, times_ms: Sequence[int], series: Mapping[str, Sequenc
     for color, (label, values) in zip(COLORS, series.items()):
         ax.plot(when, [float("nan") if v is None else v for v in values], marker="o", markersize=3,
                 linewidth=1.5, color=color, label=label)
+    if len(when) == 1:  # one bucket: a short span around it (matplotlib would otherwise span years)
+        ax.set_xlim(when[0] - timedelta(minutes=1), when[0] + timedelta(minutes=1))
     ax.set_ylabel(ylabel, fontsize=8)
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))

@@ -1,5 +1,6 @@
 """Overview: per configured index, searches and engagement over time, latency, the versions that
-serve, and the health of the node and of the lrr-* indices. A time bucket without searches is a gap
+serve, the client wrapper's pass-throughs by reason (every index: most reasons are about searches
+lrr-es does not serve), and the health of the node and of the lrr-* indices. A time bucket without searches is a gap
 in the share and per-search charts, not a zero."""
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def index():
     traffic = insights.traffic(p.es, name, p.config.feedback.weights)
     cluster, system = insights.health(p.es)
     return render_template("overview.html", index=name, traffic=traffic, policy=policy_record(p.es, name),
-                           ranker=live_model(p.es, name), cluster=cluster, system=system)
+                           ranker=live_model(p.es, name), cluster=cluster, system=system,
+                           passed=insights.passthroughs(p.es))
 
 
 @bp.route("/chart/traffic.svg")
@@ -63,3 +65,11 @@ def subsearches_chart():
     return svg(charts.time_chart(f"{name}: sub-searches per search", [b.start_ms for b in t.buckets],
                                  {"strategies in the plan": [b.subsearches_per_search if b.searches else None
                                                              for b in t.buckets]}))
+
+
+@bp.route("/chart/passthrough.svg")
+def passthrough_chart():
+    passed = insights.passthroughs(panel().es)
+    return svg(charts.time_chart(f"searches passed through to Elasticsearch per {passed.interval or 'bucket'}, by reason",
+                                 list(passed.times), {r: list(v) for r, v in passed.by_reason.items()},
+                                 empty="no pass-through recorded (LrrClient writes them to lrr-passthrough)"))

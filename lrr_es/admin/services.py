@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from ..audit import Actor
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import ConfigError, QueryError
+from .jobs import Jobs
 
 
 class Panel:
@@ -21,6 +22,7 @@ class Panel:
         self._es = es
         self._engine = None
         self._lock = threading.Lock()
+        self.jobs = Jobs()  # background work started from the panel (training)
 
     @property
     def es(self) -> Any:
@@ -61,3 +63,13 @@ def chosen_index(field: str = "index") -> str:
         return config.index(name).name
     except ConfigError as exc:
         abort(404, description=str(exc))
+
+
+def version_arg() -> int | None:
+    """The ``version`` a request names (a positive whole number), or None; QueryError otherwise."""
+    text = request.values.get("version", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise QueryError(f"version must be a positive whole number, got {text[:40]!r}")
+    return int(text)

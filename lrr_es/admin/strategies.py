@@ -1,6 +1,7 @@
 """Strategies: for each strategy over time, the share of plans that included it, its reward and cost,
-how often it found an engaged document and how often it alone did, its failures and timeouts
-(lrr_es.learn.strategy_stats over the logged searches and their feedback)."""
+how often it found an engaged document and how often it alone did, its latency (median ``took`` of
+its sub-search), failures and timeouts (lrr_es.learn.strategy_stats over the logged searches and
+their feedback)."""
 from __future__ import annotations
 
 import threading
@@ -73,3 +74,13 @@ def reward_chart():
 def found_chart():
     return _over_time("share of its searches where it found an engaged document", lambda c: c.share(c.found),
                       percent=True)
+
+
+@bp.route("/chart/latency.svg")
+def latency_chart():
+    return _over_time("median took of its sub-search (Elasticsearch's, ms)", lambda c: c.p50_ms, ylabel="ms")
+
+
+@bp.route("/chart/failures.svg")
+def failures_chart():
+    return _over_time("share of its sub-searches that failed or timed out", lambda c: c.share(c.failed), percent=True)

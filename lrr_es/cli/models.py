@@ -1,5 +1,6 @@
 """``lrr-es models``: the ranker registry in lrr-models (list, show, judge, promote, rollback), over
-lrr_es.rank.registry and lrr_es.learn.interleaving."""
+lrr_es.rank.registry and lrr_es.learn.interleaving; ``lrr-es policy``: the bandit policy versions (list,
+publish, rollback), over lrr_es.bandit.store."""
 from __future__ import annotations
 
 import json
@@ -104,4 +105,57 @@ def models_rollback(obj, alias) -> None:
     click.echo(f"{alias}: rolled back to ranker v{info.version}")
 
 
-COMMANDS = [models_cmd]
+@click.group("policy")
+def policy_cmd() -> None:
+    """Bandit policy versions stored in lrr-models: list, publish one, roll back (recorded in lrr-audit)."""
+
+
+@policy_cmd.command("list")
+@_alias_option
+@click.pass_obj
+def policy_list(obj, alias) -> None:
+    """Print every stored policy version of the index, newest first, the live one marked."""
+    from ..bandit.store import list_policies
+    obj.config.index(alias)
+    policies = list_policies(obj.es(), alias)
+    if not policies:
+        click.echo(f"no policy stored for {alias}: searches run the cold-start plan (`lrr-es learn` publishes one)")
+    for p in policies:
+        created = datetime.fromtimestamp(p.created_at / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"v{p.version:<4} {p.status:<6} {created}  {p.policy:<22} "
+                   f"decisions={p.metrics.get('decisions', '?')} engaged={p.metrics.get('engaged', '?')}")
+
+
+def _describe(info) -> str:
+    return f"v{info.version} live ({info.policy})"
+
+
+@policy_cmd.command("publish")
+@_alias_option
+@click.argument("version", type=click.IntRange(1))
+@click.pass_obj
+def policy_publish(obj, alias, version) -> None:
+    """Make stored VERSION the live policy (serving picks it up at its next refresh)."""
+    from ..audit import audited
+    from ..bandit.store import publish
+    obj.config.index(alias)
+    es = obj.es()
+    info = audited(es, obj.actor, "policy.publish", alias, f"v{version}", {"version": version},
+                   lambda: publish(es, alias, version), _describe)
+    click.echo(f"{alias}: policy v{info.version} is live")
+
+
+@policy_cmd.command("rollback")
+@_alias_option
+@click.pass_obj
+def policy_rollback(obj, alias) -> None:
+    """Make live again the policy version that was live before the current one."""
+    from ..audit import audited
+    from ..bandit.store import rollback
+    obj.config.index(alias)
+    es = obj.es()
+    info = audited(es, obj.actor, "policy.rollback", alias, "live", {}, lambda: rollback(es, alias), _describe)
+    click.echo(f"{alias}: rolled back to policy v{info.version}")
+
+
+COMMANDS = [models_cmd, policy_cmd]

@@ -8,9 +8,7 @@ other method and namespace is the wrapped client's own.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -19,30 +17,11 @@ from ..config import Config, load_config
 from ..execute import INTERNAL_SOURCE
 from ..sources import fetch_sources
 from .pages import PageCache, RankedPool, pool_key
+from .passthrough import PassThroughCounts
 from .response import search_response
 from .translate import EngineRequest, PassThrough, request_body, translate
 
 log = logging.getLogger(__name__)
-
-
-class PassThroughCounts:
-    """How many searches passed through, by reason (thread-safe); each reason is logged once."""
-
-    def __init__(self) -> None:
-        self._counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def add(self, reason: str, detail: str = "") -> None:
-        with self._lock:
-            first = reason not in self._counts
-            self._counts[reason] += 1
-        if first:
-            log.info("lrr-es passes searches through to Elasticsearch: %s%s (logged once per reason)", reason,
-                     f" ({detail})" if detail else "")
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
 
 
 class _EngineFailed(Exception):
@@ -54,18 +33,20 @@ class LrrClient:
 
     ``client.lrr`` is the engine (``client.lrr.feedback(search_id, doc_id, action, position=...)``);
     ``client.passthrough.snapshot()`` counts the searches that went to Elasticsearch unchanged, by
-    reason. A search can opt out with ``lrr=False``, pass caller context with
+    reason; the counts are also written to lrr-passthrough every ``passthrough_interval_s`` seconds
+    (lrr_es.client.passthrough) for the admin panel. A search can opt out with ``lrr=False``, pass caller context with
     ``lrr={"context": {...}}``, leave no trace with ``lrr={"log": False}`` and skip the live ranker
     with ``lrr={"rank": False}``; none of it reaches Elasticsearch.
     """
 
     def __init__(self, es_client: Any, config: Config, engine: Any = None,
-                 passthrough: PassThroughCounts | None = None, pages: PageCache | None = None) -> None:
+                 passthrough: PassThroughCounts | None = None, pages: PageCache | None = None,
+                 passthrough_interval_s: float = 30.0) -> None:
         from ..engine import LrrEngine
         self._client = es_client
         self._config = config
         self.lrr = engine if engine is not None else LrrEngine(es_client, config)
-        self.passthrough = passthrough or PassThroughCounts()
+        self.passthrough = passthrough or PassThroughCounts(es_client, passthrough_interval_s)
         self._fields = {name: _text_fields(cfg) for name, cfg in config.indices.items()}
         self.pages = pages if pages is not None else PageCache()
 
@@ -92,8 +73,9 @@ class LrrClient:
         self.close()
 
     def close(self) -> None:
-        """Write pending feedback and decisions, then close the wrapped client."""
+        """Write pending feedback, decisions and pass-through counts, then close the wrapped client."""
         self.lrr.close()
+        self.passthrough.close()
         closer = getattr(self._client, "close", None)
         if callable(closer):
             closer()
@@ -122,13 +104,13 @@ class LrrClient:
         served = kwargs.pop("lrr", True)
         routed = self._route(args, kwargs, served)
         if isinstance(routed, PassThrough):
-            self.passthrough.add(routed.reason)
+            self.passthrough.add(routed.reason, index=kwargs.get("index"))
             return self._client.search(*args, **kwargs)
         request, transport, options = routed
         try:
             return esio.client_response(*self._serve(request, transport, options))
         except Exception as exc:  # noqa: BLE001 - never break the app: its own search answers instead
-            self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}")
+            self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}", request.index)
             log.debug("engine failed on %s, serving the app's own search", request.index, exc_info=True)
             return self._client.search(*args, **kwargs)
 
@@ -139,7 +121,7 @@ class LrrClient:
         lines = kwargs.get("searches", kwargs.get("body", args[0] if args else None))
         extra = {k: v for k, v in kwargs.items() if k not in ("searches", "body", "index")}
         if served is False or len(args) > 1 or extra or not _pairs(lines):
-            self.passthrough.add("msearch not served" if served is not False else "opted out")
+            self.passthrough.add("msearch not served" if served is not False else "opted out", index=kwargs.get("index"))
             return self._client.msearch(*args, **kwargs)
         default_index = kwargs.get("index")
         answers: list[Any] = []
@@ -153,9 +135,9 @@ class LrrClient:
                 try:
                     answer = self._serve(*routed)[0] | {"status": 200}
                 except Exception as exc:  # noqa: BLE001 - the entry goes to Elasticsearch instead
-                    self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}")
+                    self.passthrough.add("engine failed", f"{type(exc).__name__}: {exc}", routed[0].index)
             else:
-                self.passthrough.add(routed.reason)
+                self.passthrough.add(routed.reason, index=header.get("index", default_index))
             if answer is None:
                 passed.append(len(answers))
             answers.append(answer)

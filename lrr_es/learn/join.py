@@ -68,6 +68,7 @@ class SearchFeedback:
     labels: tuple[CandidateLabel, ...]
     bandit: Mapping | None = None  # the logged lrr_es.bandit Decision (Decision.to_dict()), None without one
     failed: tuple[str, ...] = ()  # strategies whose sub-search failed (they observed no reward)
+    subsearches: Mapping[str, Mapping] | None = None  # strategy -> {took (ms), status}; None in older logs
 
     @property
     def reward(self) -> float:
@@ -112,7 +113,8 @@ def _one(decision: Mapping, events: list[Mapping], grades: Mapping[str, float]) 
     return SearchFeedback(decision["search_id"], decision.get("index"), decision.get("query"), decision.get("timestamp"),
                           tuple(decision.get("plan") or ()), tuple(engaged), tuple(labels),
                           decision.get("bandit") if isinstance(decision.get("bandit"), Mapping) else None,
-                          tuple(str(s) for s in decision.get("failed_strategies") or ()))
+                          tuple(str(s) for s in decision.get("failed_strategies") or ()),
+                          decision.get("subsearches") if isinstance(decision.get("subsearches"), Mapping) else None)
 
 
 def _engagements(events: list[Mapping], grades: Mapping[str, float], positions: Mapping[str, int]) -> list[Engagement]:

@@ -3,13 +3,15 @@ Strategies page).
 
 Per strategy and time bucket: the share of plans that included it, how often its sub-search failed
 or timed out, how often its candidates held an engaged document and how often it alone did, its
-mean semi-bandit reward (lrr_es.bandit.arm_rewards, as the learner computes it) and its relative
-cost. :func:`strategy_stats` is pure over :class:`lrr_es.learn.join.SearchFeedback` records;
-:func:`load_strategy_stats` reads a window of one alias's logs. Per-strategy latency is not logged
-with the decisions, so it is not here.
+mean semi-bandit reward (lrr_es.bandit.arm_rewards, as the learner computes it), its relative cost,
+and its latency: the median of Elasticsearch's ``took`` of its sub-search, from the decision log's
+``subsearches`` (searches logged before lrr-decisions v4 have none and count only as "failed or
+timed out", not split). :func:`strategy_stats` is pure over :class:`lrr_es.learn.join.SearchFeedback`
+records; :func:`load_strategy_stats` reads a window of one alias's logs.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -29,14 +31,21 @@ class ArmCounts:
 
     planned: int = 0  # searches whose plan included it
     failed: int = 0  # ... whose sub-search failed or timed out
+    timed_out: int = 0  # ... whose sub-search timed out (logged status; part of failed)
     found: int = 0  # ... whose candidates held an engaged document
     alone: int = 0  # ... where it was the only strategy to find one
     reward_sum: float = 0.0
     rewarded: int = 0  # searches with a logged decision (rewards need its costs)
     cost_sum: float = 0.0
+    took: Counter = field(default_factory=Counter)  # took (ms, as Elasticsearch reports it) -> sub-searches
 
     def share(self, part: int) -> float:
         return part / self.planned if self.planned else 0.0
+
+    @property
+    def p50_ms(self) -> float | None:
+        """The median took of its logged sub-searches (ms), None when none was logged."""
+        return took_percentile(self.took, 50)
 
     @property
     def reward(self) -> float | None:
@@ -92,12 +101,30 @@ def _add(bucket: StatsBucket, item: SearchFeedback, params: RewardParams, min_gr
         counts = bucket.arms.setdefault(arm, ArmCounts())
         counts.planned += 1
         counts.failed += arm in item.failed
+        sub = (item.subsearches or {}).get(arm)
+        if isinstance(sub, Mapping):
+            counts.timed_out += sub.get("status") == "timed_out"
+            if isinstance(sub.get("took"), (int, float)) and not isinstance(sub.get("took"), bool):
+                counts.took[int(sub["took"])] += 1
         counts.found += arm in finders
         counts.alone += finders == {arm}
         if arm in rewards:
             counts.reward_sum += rewards[arm]
             counts.cost_sum += costs[arm]
             counts.rewarded += 1
+
+
+def took_percentile(took: Counter, percent: float) -> float | None:
+    """The nearest-rank ``percent`` percentile of a histogram {ms: count} (pure); None when empty."""
+    total = sum(took.values())
+    if not total:
+        return None
+    rank, seen = max(1, -(-total * percent // 100)), 0
+    for ms in sorted(took):
+        seen += took[ms]
+        if seen >= rank:
+            return float(ms)
+    return float(max(took))
 
 
 def _rewards(item: SearchFeedback, candidates: Mapping[str, set[str]], engaged: frozenset[str],

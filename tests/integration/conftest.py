@@ -8,6 +8,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from lrr_es import es as esio
+from lrr_es.bandit.store import delete_policies
 from lrr_es.catalog import sample_catalog, sample_rows
 from lrr_es.config import Config, config_from_dict
 from lrr_es.engine import LrrEngine
@@ -15,7 +16,8 @@ from lrr_es.learn import learn
 from lrr_es.learn.ranker import train
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
-from lrr_es.names import DECISIONS_INDEX, EVENTS_INDEX
+from lrr_es.client import LrrClient
+from lrr_es.names import DECISIONS_INDEX, EVENTS_INDEX, PASSTHROUGH_INDEX
 from lrr_es.qu.store import rebuild_gazetteer
 from lrr_es.rank.registry import delete_models, promote
 from lrr_es.semantic import build_semantic
@@ -29,8 +31,9 @@ SONGS = 400
 
 @dataclass(frozen=True)
 class LearnedIndex:
-    """A sample catalog after the demo's learning loop: logged searches with feedback, a published
-    policy, ranker v1 live and v2 stored as a candidate."""
+    """A sample catalog after the demo's learning loop: logged searches with feedback, policy v1
+    and v2 (live, learned on v1), ranker v1 live and v2 stored as a candidate, and a few searches the
+    client wrapper passed through (counted in lrr-passthrough)."""
 
     name: str
     config: Config
@@ -39,9 +42,9 @@ class LearnedIndex:
 
 def _drop(es, drop_catalog) -> None:
     delete_models(es, ADMIN_INDEX)
-    es.delete(index="lrr-models", id=f"policy-{ADMIN_INDEX}", ignore=[404], refresh=True)
+    delete_policies(es, ADMIN_INDEX)
     drop_catalog(ADMIN_INDEX)
-    for index in (DECISIONS_INDEX, EVENTS_INDEX, "lrr-audit"):
+    for index in (DECISIONS_INDEX, EVENTS_INDEX, "lrr-audit", PASSTHROUGH_INDEX):
         if esio.index_exists(es, index):
             esio.delete_by_query(es, index, {"term": {"index": ADMIN_INDEX}})
 
@@ -49,8 +52,9 @@ def _drop(es, drop_catalog) -> None:
 @pytest.fixture(scope="session")
 def learned_index(es_url, drop_catalog):
     """The demo's steps on a 400-song sample catalog: migrate, load, gazetteer, semantic model, 600
-    simulated searches with feedback, ``learn`` (a policy), ``train`` twice (v1 promoted by hand, v2 a
-    candidate), 100 more searches served by the policy and v1. Removed after the session.
+    simulated searches with feedback, ``learn`` (policy v1), ``train`` twice (v1 promoted by hand, v2 a
+    candidate), 100 more searches served by the policy and v1, ``learn`` again (policy v2), and a few
+    searches through the client wrapper that pass through. Removed after the session.
 
     Built through a client with a 2-minute timeout: on a loaded shared machine a bulk write of the
     semantic vectors took longer than the default 30 s and failed the module."""
@@ -76,8 +80,28 @@ def learned_index(es_url, drop_catalog):
     train(es, config, ADMIN_INDEX, since=since, params={"n_estimators": 20, "max_depth": 3}, promote=False,
           min_holdout=5)
     searches += _traffic(es, config, queries, 100, seed=6)
+    learn(es, config, ADMIN_INDEX, since=since, echo=lambda _: None)
+    _pass_through(es_url, config)
+    esio.refresh(es, PASSTHROUGH_INDEX)
     yield LearnedIndex(ADMIN_INDEX, config, searches)
     _drop(es, drop_catalog)
+
+
+PASSED = {"sort": 3, "size 0": 2, "opted out": 1}  # what _pass_through sends to Elasticsearch unchanged
+
+
+def _pass_through(es_url, config) -> None:
+    """Searches the client wrapper passes through, by reason (PASSED); its close writes their counts."""
+    client = LrrClient(esio.connect(es_url, timeout=120), config)
+    match = {"query": {"match": {"title": "love"}}}
+    for _ in range(PASSED["sort"]):
+        client.search(index=ADMIN_INDEX, body={**match, "sort": ["_doc"]})
+    for _ in range(PASSED["size 0"]):
+        client.search(index=ADMIN_INDEX, body={**match, "size": 0})
+    client.search(index=ADMIN_INDEX, body=match, lrr=False)
+    assert client.passthrough.snapshot() == PASSED
+    client.close()
+    assert client.passthrough.written == len(PASSED)
 
 
 def _traffic(es, config, queries, n: int, seed: int) -> int:

@@ -1,7 +1,8 @@
 """The admin panel end to end in a real headless Chromium (Debian's ``chromium`` and ``chromium-driver``,
 driven by selenium) against a live panel on port 8471 (werkzeug's server in a thread) on the real node
-with a learned index: log in, every page and its charts, the debugger, a promotion, a Q2E pin that
-changes the next search; an unauthenticated request and a POST without a CSRF token are refused.
+with a learned index: log in, every page and its charts, the debugger, a promotion, training a ranker
+from the page, publishing and rolling back a policy version, a Q2E pin that changes the next search;
+an unauthenticated request and a POST without a CSRF token are refused.
 
 A screenshot of every page is saved under ``tmp/artifacts/admin/`` (not committed; the README's
 ``docs/img/admin-*.png`` are copies of these). The browser and its driver missing is a failure
@@ -25,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from lrr_es.admin import create_app
+from lrr_es.bandit.store import policy_info
 from lrr_es.rank.registry import list_models, live_model, promote
 
 from .conftest import ADMIN_PASSWORD, ADMIN_USER
@@ -140,7 +142,7 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
         assert browser.find_element(By.TAG_NAME, "h1").text
         charts[page] = _charts_drawn(browser)
         _shoot(browser, page)
-    assert (charts["overview"], charts["models"], charts["bandit"], charts["strategies"], charts["feedback"]) == (4, 2, 1, 3, 1)
+    assert (charts["overview"], charts["models"], charts["bandit"], charts["strategies"], charts["feedback"]) == (5, 2, 2, 5, 1)
 
     # the query debugger, run from its form
     _debug(browser, base, name, "ruby holiday")
@@ -156,6 +158,43 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
     assert f"ranker v{candidate.version} is live" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
     assert live_model(es, name).version == candidate.version
     _shoot(browser, "models-promoted")
+
+    # train a ranker from the models page: the page follows the background job until it ends
+    before = {m.version for m in list_models(es, name)}
+    browser.get(f"{base}/models/?index={name}")
+    form = browser.find_element(By.CSS_SELECTOR, "form.train")
+    form.find_element(By.NAME, "trees").clear()
+    form.find_element(By.NAME, "trees").send_keys("20")
+    form.find_element(By.NAME, "promote").click()  # untick: keep the new version a candidate
+    form.find_element(By.CSS_SELECTOR, "button[value=train]").click()
+    assert "training started (20 trees)" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
+    WebDriverWait(browser, 300, poll_frequency=1).until(  # the page reloads itself every 3 s meanwhile
+        lambda d: "Training done" in d.find_element(By.CSS_SELECTOR, "div.job").text,
+        message="the training started from the page did not end")
+    [new] = {m.version for m in list_models(es, name)} - before
+    assert f"saved as version {new} (candidate)" in browser.find_element(By.CSS_SELECTOR, "div.job pre").text
+    _shoot(browser, "models-trained")
+
+    # publish an earlier policy version from the bandit page, then roll back to the one before
+    live_policy = policy_info(es, name).version
+    browser.get(f"{base}/bandit/?index={name}")
+    row = browser.find_element(By.XPATH, "//table[@class='versions']/tbody/tr[td[1]='v1']")
+    row.find_element(By.NAME, "confirm").click()
+    row.find_element(By.CSS_SELECTOR, "button[value='publish-1']").click()
+    assert f"{name}: policy v1 is live" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
+    assert policy_info(es, name).version == 1
+    live_row = browser.find_element(By.XPATH, "//table[@class='versions']/tbody/tr[td[1]='v1']")
+    assert "live" in live_row.text
+    assert _charts_drawn(browser) == 2
+    _shoot(browser, "bandit-published")
+    rollback = browser.find_element(By.CSS_SELECTOR, "form.rollback")
+    rollback.find_element(By.NAME, "confirm").click()
+    rollback.find_element(By.CSS_SELECTOR, "button[value=rollback]").click()
+    assert f"rolled back to policy v{live_policy}" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
+    assert policy_info(es, name).version == live_policy
+    audit = browser.find_element(By.XPATH, "//h2[.='Policy versions']/following-sibling::table[2]/tbody").text
+    assert "policy.rollback" in audit and "policy.publish" in audit and ADMIN_USER in audit
+    _shoot(browser, "bandit")
 
     # pin a document for a query in the Q2E explorer: the next search's memory strategy finds it first
     _debug(browser, base, name, "lonely strangers", "memory:10, lexical:30")

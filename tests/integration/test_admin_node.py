@@ -4,19 +4,21 @@ promotions and migrations go through the library and leave an audit record with 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from lrr_es import es as esio
 from lrr_es.admin import create_app
 from lrr_es.audit import recent_changes
+from lrr_es.bandit.store import list_policies, load_policy, policy_info
 from lrr_es.decide import PlanItem
 from lrr_es.engine import LrrEngine
 from lrr_es.feedback import editorial
 from lrr_es.names import DECISIONS_INDEX
 from lrr_es.rank.registry import list_models, live_model, promote
 
-from .conftest import ADMIN_PASSWORD, ADMIN_USER
+from .conftest import ADMIN_PASSWORD, ADMIN_USER, PASSED
 
 pytestmark = pytest.mark.integration
 
@@ -145,3 +147,71 @@ def test_migrations_show_the_dry_run_and_refuse_without_confirmation(es, client,
     refused = client.post("/migrations/rollback", data={"csrf_token": token, "index": name, "confirm": "yes"})
     assert refused.status_code == 400 and "not confirmed" in refused.get_data(as_text=True)
     assert esio.alias_targets(es, name) == [f"{name}-v1"]
+
+
+def test_publish_and_rollback_of_a_policy_version_from_the_bandit_page_are_confirmed_and_audited(es, client, learned_index):
+    name = learned_index.name
+    assert [(p.version, p.status) for p in list_policies(es, name)] == [(2, "live"), (1, "stored")]
+    html = _page(client, "/bandit/", index=name)
+    assert 'value="publish-1"' in html and 'value="publish-2"' not in html and "serve v1 again" in html
+    engine = LrrEngine(es, learned_index.config, refresh_s=0, decisions=False)
+    v1, v2 = (p.policy for p in sorted(list_policies(es, name), key=lambda p: p.version))
+    assert engine.search(name, "love", size=3).versions["policy"] == v2
+    token = _token(client, f"/bandit/?index={name}")
+    refused = client.post("/bandit/publish", data={"csrf_token": token, "index": name, "version": "1"})
+    assert refused.status_code == 400 and "not confirmed" in refused.get_data(as_text=True)
+    assert policy_info(es, name).version == 2
+    answer = client.post("/bandit/publish", data={"csrf_token": token, "index": name, "version": "1", "confirm": "yes"})
+    assert answer.status_code == 302 and policy_info(es, name).version == 1
+    assert engine.search(name, "love", size=3).versions["policy"] == v1 == load_policy(es, name).version  # serving follows
+    change = recent_changes(es, name, 1)[0]
+    assert (change.user, change.via, change.action, change.target, change.result) == (
+        ADMIN_USER, "admin", "policy.publish", "v1", f"v1 live ({v1})")
+    answer = client.post("/bandit/rollback", data={"csrf_token": token, "index": name, "confirm": "yes"})
+    assert answer.status_code == 302 and policy_info(es, name).version == 2
+    assert engine.search(name, "love", size=3).versions["policy"] == v2
+    engine.close()
+    assert recent_changes(es, name, 1)[0].action == "policy.rollback"
+    html = _page(client, "/bandit/", index=name)
+    assert "policy.rollback" in html and "policy.publish" in html and "rolled back" in html
+    missing = client.post("/bandit/publish", data={"csrf_token": token, "index": name, "version": "9", "confirm": "yes"})
+    assert missing.status_code == 400 and "no stored policy version 9" in missing.get_data(as_text=True)
+
+
+def test_training_from_the_models_page_runs_in_the_background_and_is_audited(es, client, learned_index):
+    name = learned_index.name
+    before = {m.version for m in list_models(es, name)}
+    live = live_model(es, name).version
+    token = _token(client, f"/models/?index={name}")
+    refused = client.post("/models/train", data={"csrf_token": token, "index": name, "trees": "100000"})
+    assert refused.status_code == 400 and "trees must be a whole number" in refused.get_data(as_text=True)
+    answer = client.post("/models/train", data={"csrf_token": token, "index": name, "trees": "20"})  # promote unticked
+    assert answer.status_code == 302
+    deadline = time.monotonic() + 300
+    while "Training running" in (html := _page(client, "/models/", index=name)):
+        assert '<meta http-equiv="refresh"' in html  # the page reloads itself while it runs
+        assert time.monotonic() < deadline, "the training from the page did not end in 5 minutes"
+        time.sleep(1)
+    assert "Training done" in html and "holdout NDCG@10" in html, html.split('class="job')[1][:2000]
+    [new] = {m.version for m in list_models(es, name)} - before
+    assert f"saved as version {new} (candidate)" in html and live_model(es, name).version == live
+    change = recent_changes(es, name, 1)[0]
+    assert (change.user, change.action, change.result, change.details) == (
+        ADMIN_USER, "ranker.train", f"v{new} candidate", {"trees": 20, "promote": False})
+
+
+def test_the_overview_charts_the_pass_throughs_by_reason(client, learned_index):
+    html = _page(client, "/", index=learned_index.name)
+    table = html.split('<table class="passthrough">')[1].split("</table>")[0]
+    for reason, n in PASSED.items():
+        assert f"<tr><td>{reason}</td><td><code>{learned_index.name}</code></td><td class=\"num\">{n}</td></tr>" in table
+    chart = client.get("/chart/passthrough.svg", query_string={"index": learned_index.name}).get_data(as_text=True)
+    assert all(reason in chart for reason in PASSED) and "no pass-through recorded" not in chart
+
+
+def test_the_strategies_page_shows_each_strategys_median_took_and_timeouts(client, learned_index):
+    html = _page(client, "/strategies/", index=learned_index.name)
+    rows = html.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+    assert rows and all(re.search(r'<td class="num">\d+ ms</td>', row) for row in rows)  # every strategy's took logged
+    chart = client.get("/strategies/chart/latency.svg", query_string={"index": learned_index.name}).get_data(as_text=True)
+    assert "median took of its sub-search" in chart and "lexical" in chart

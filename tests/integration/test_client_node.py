@@ -324,3 +324,22 @@ def translate_filters(body):
     from lrr_es.client.translate import translate
     request = translate("x", body, {"x": ("title", "title.*", "artist", "artist.*")})
     return request.filters
+
+
+def test_pass_throughs_are_written_to_lrr_passthrough_by_index_and_reason(es, catalog):
+    from lrr_es.names import PASSTHROUGH_INDEX
+    alias, config = catalog
+    client = LrrClient(es, config, passthrough_interval_s=3600)  # written only when flushed here
+    body = {"query": {"match": {"title": "love"}}, "size": 3}
+    client.search(index=alias, body={**body, "sort": ["_doc"]})
+    client.search(index=alias, body=body, lrr=False)
+    client.search(index=alias, body=body, lrr=False)
+    client.search(index="lrr-decisions", body=body)  # an index lrr-es does not serve
+    assert client.passthrough.flush() == 3 and client.passthrough.flush() == 0  # each count written once
+    client.lrr.close()
+    esio.refresh(es, PASSTHROUGH_INDEX)
+    mine = {"terms": {"index": [alias, "lrr-decisions"]}}
+    rows = sorted((h["_source"]["index"], h["_source"]["reason"], h["_source"]["count"])
+                  for h in esio.search(es, PASSTHROUGH_INDEX, {"query": mine, "size": 100})["hits"]["hits"])
+    esio.delete_by_query(es, PASSTHROUGH_INDEX, mine)
+    assert rows == [("lrr-decisions", "index not configured", 1), (alias, "opted out", 2), (alias, "sort", 1)]

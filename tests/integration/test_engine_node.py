@@ -136,17 +136,17 @@ def test_the_engine_picks_up_a_stored_gazetteer_for_structured(es, music_index):
 
 def test_without_a_plan_a_published_policy_decides_and_the_decision_is_logged(es, music_index):
     from lrr_es.bandit import make_policy
-    from lrr_es.bandit.store import MODELS_INDEX, model_id, save_policy
+    from lrr_es.bandit.store import delete_policies, save_policy
     from lrr_es.context import CONTEXT_DIM
     engine = LrrEngine(es, config_from_dict({"indices": {music_index: {}}, "bandit": {"budget": 2.5}}), refresh_s=0)
-    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    delete_policies(es, music_index)
     cold = engine.search(music_index, "yesterday beatles", size=5)
     assert cold.versions["policy"] == "cold-start" and cold.plan == engine.default_plan(music_index)
     try:
         save_policy(es, music_index, make_policy("thompson", dim=CONTEXT_DIM, seed=7))
         result = engine.search(music_index, "yesterday beatles", size=5, context={"device": "mobile"})
     finally:
-        es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+        delete_policies(es, music_index)
     names = [i.strategy for i in result.plan]
     assert names[0] == "lexical" and len(names) == len(set(names)) >= 1
     costs = {n: s.cost for n, s in engine.strategies(music_index).items()}
@@ -160,7 +160,7 @@ def test_without_a_plan_a_published_policy_decides_and_the_decision_is_logged(es
 
 def test_a_published_policy_is_picked_up_and_a_damaged_one_is_survived(es, music_index, caplog):
     from lrr_es.bandit import make_policy
-    from lrr_es.bandit.store import MODELS_INDEX, model_id, save_policy
+    from lrr_es.bandit.store import MODELS_INDEX, delete_policies, model_id, save_policy
     from lrr_es.context import CONTEXT_DIM
     engine = LrrEngine(es, config_from_dict({"indices": {music_index: {}}}), refresh_s=0)
     trained = make_policy("linucb", dim=CONTEXT_DIM, seed=3)
@@ -173,7 +173,7 @@ def test_a_published_policy_is_picked_up_and_a_damaged_one_is_survived(es, music
         assert result.hits and result.versions["policy"] == trained.version  # kept the last good one
         assert "policy of" in caplog.text and "damaged" in caplog.text
     finally:
-        es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+        delete_policies(es, music_index)
 
 
 def test_simulate_traffic_command_searches_the_index(es_url, music_index, musicoset, tmp_path):

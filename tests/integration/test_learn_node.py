@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from lrr_es import es as esio
-from lrr_es.bandit.store import MODELS_INDEX, load_policy, model_id, policy_record
+from lrr_es.bandit.store import MODELS_INDEX, delete_policies, load_policy, policy_record
 from lrr_es.catalog import read_musicoset
 from lrr_es.cli import cli
 from lrr_es.config import config_from_dict
@@ -38,7 +38,7 @@ def test_migrate_adds_the_bandit_field_to_an_old_strict_decisions_index(es, musi
         esio.put_document(es, DECISIONS_INDEX, "old-1", {"search_id": "old-1", "bandit": {"arms": ["lexical"]}})
 
     steps = [text for text, _ in setup_steps(es, config)]
-    assert steps == ["update index template lrr-decisions (version 4)",
+    assert steps == [f"update index template lrr-decisions (version {system_template('lrr-decisions')['version']})",
                      "add fields bandit to system index lrr-decisions"]
     migrate(es, config, music_index, progress=False, echo=lambda _: None)
     assert esio.get_mapping(es, DECISIONS_INDEX)["properties"]["bandit"] == {"type": "object", "enabled": False}
@@ -52,7 +52,7 @@ def test_migrate_adds_the_bandit_field_to_an_old_strict_decisions_index(es, musi
 def traffic(es, music_index, musicoset):
     """SEARCHES simulated cold-start searches (no policy published yet: every strategy runs, logged as
     full-information decisions), their feedback written; the policy doc removed after."""
-    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    delete_policies(es, music_index)
     config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "thompson", "budget": 3.0}})
     docs = [row.doc for row in read_musicoset(musicoset) if row.ok]
     queries = generate_queries(docs, 120, seed=11)
@@ -64,7 +64,7 @@ def traffic(es, music_index, musicoset):
     esio.refresh(es, "lrr-events")
     yield config, engine, outcomes, since
     engine.close()
-    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    delete_policies(es, music_index)
     es.delete(index=MODELS_INDEX, id=fusion_id(music_index), ignore=[404], refresh=True)
 
 
@@ -154,3 +154,50 @@ def test_cli_learn_dry_run_and_evaluate_policy(es_url, music_index, traffic, lea
                                        "--since", iso])
     assert shown.exit_code == 0, shown.output
     assert "IPS" in shown.output and "DR" in shown.output and "effective sample size" in shown.output
+
+
+def test_policy_versions_are_kept_and_published_and_rolled_back_from_the_cli(es, es_url, music_index, tmp_path):
+    """Every save is its own version; publish and rollback move the live copy that serving reads, and
+    the CLI's changes are audited. A live copy written by an older lrr-es becomes version 1."""
+    import base64
+    import json
+    from lrr_es.audit import recent_changes
+    from lrr_es.bandit import make_policy
+    from lrr_es.bandit.store import list_policies, model_id, policy_version, save_policy
+    from lrr_es.context import CONTEXT_DIM
+    from lrr_es.errors import ModelError
+    alias = "test-policy-history"
+    delete_policies(es, alias)
+    old, new = make_policy("thompson", dim=CONTEXT_DIM, seed=1), make_policy("linucb", dim=CONTEXT_DIM, seed=2)
+    artifact = base64.b64encode(json.dumps(old.to_state()).encode()).decode()
+    esio.put_document(es, MODELS_INDEX, model_id(alias), {
+        "model_id": model_id(alias), "kind": "policy", "index": alias, "version": 1, "status": "live", "created_at": 1,
+        "params": {"policy": "ThompsonPolicy", "state_version": old.version}, "metrics": {}, "training_window": {},
+        "artifact": artifact}, refresh=True)
+    try:
+        assert save_policy(es, alias, new) == 2
+        assert [(p.version, p.status, p.policy) for p in list_policies(es, alias)] == [
+            (2, "live", new.version), (1, "stored", old.version)]
+        config = tmp_path / "lrr.yaml"
+        config.write_text(f"indices:\n  {alias}: {{}}\n")
+        runner = CliRunner(env={"ES_URL": es_url})
+        base = ["--config", str(config)]
+        listed = runner.invoke(cli, base + ["policy", "list", "--index", alias])
+        assert listed.exit_code == 0 and listed.output.splitlines()[0].startswith("v2    live"), listed.output
+        published = runner.invoke(cli, base + ["policy", "publish", "--index", alias, "1"])
+        assert published.exit_code == 0 and f"{alias}: policy v1 is live" in published.output, published.output
+        assert policy_version(es, alias) == 1 and load_policy(es, alias).version == old.version
+        back = runner.invoke(cli, base + ["policy", "rollback", "--index", alias])
+        assert back.exit_code == 0 and "rolled back to policy v2" in back.output, back.output
+        assert load_policy(es, alias).version == new.version
+        assert [(c.action, c.via, c.target) for c in recent_changes(es, alias, 2)] == [
+            ("policy.rollback", "cli", "live"), ("policy.publish", "cli", "v1")]
+        again = runner.invoke(cli, base + ["policy", "rollback", "--index", alias])  # v1 was live before v2
+        assert again.exit_code == 0 and "rolled back to policy v1" in again.output, again.output
+        first = runner.invoke(cli, base + ["policy", "rollback", "--index", alias])  # nothing was live before v1
+        assert isinstance(first.exception, ModelError) and "no earlier version" in str(first.exception)
+        assert policy_version(es, alias) == 1 and recent_changes(es, alias, 1)[0].result.startswith("error: ")
+        assert save_policy(es, alias, new) == 3 and policy_version(es, alias) == 3  # the learner's next version
+    finally:
+        delete_policies(es, alias)
+        esio.delete_by_query(es, "lrr-audit", {"term": {"index": alias}})

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from lrr_es import es as esio
 from lrr_es.bandit import make_policy
-from lrr_es.bandit.store import MODELS_INDEX, load_policy, model_id, policy_record, save_policy
+from lrr_es.bandit.store import MODELS_INDEX, delete_policies, load_policy, policy_record, save_policy
 from lrr_es.cli import cli
 from lrr_es.client import LrrClient
 from lrr_es.config import config_from_dict
@@ -41,8 +41,8 @@ def products_config(**index):
 def catalog(es, es_url, drop_catalog, tmp_path_factory):
     """The generated catalog written as JSON Lines, migrated and loaded through the CLI, its gazetteer built."""
     drop_catalog(NAME)
-    for doc_id in (model_id(NAME), gazetteer_id(NAME)):
-        es.delete(index=MODELS_INDEX, id=doc_id, ignore=[404], refresh=True)
+    delete_policies(es, NAME)
+    es.delete(index=MODELS_INDEX, id=gazetteer_id(NAME), ignore=[404], refresh=True)
     folder = tmp_path_factory.mktemp("products")
     docs = products_catalog(300, seed=11)
     (folder / "products.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
@@ -55,8 +55,8 @@ def catalog(es, es_url, drop_catalog, tmp_path_factory):
         result = runner.invoke(cli, base + args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
     yield config_from_dict(products_config()), {d["id"]: d for d in docs}
-    for doc_id in (model_id(NAME), gazetteer_id(NAME)):
-        es.delete(index=MODELS_INDEX, id=doc_id, ignore=[404], refresh=True)
+    delete_policies(es, NAME)
+    es.delete(index=MODELS_INDEX, id=gazetteer_id(NAME), ignore=[404], refresh=True)
     drop_catalog(NAME)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from lrr_es import es as esio
 from lrr_es.bandit import VowpalPolicy
-from lrr_es.bandit.store import MODELS_INDEX, load_policy, model_id, policy_record
+from lrr_es.bandit.store import MODELS_INDEX, delete_policies, load_policy, policy_record
 from lrr_es.catalog import read_musicoset
 from lrr_es.config import config_from_dict
 from lrr_es.decisions import DECISIONS_INDEX
@@ -36,7 +36,7 @@ def _traffic(es, config, index, queries, seed):
 @pytest.fixture(scope="module")
 def rounds(es, music_index, musicoset):
     """Cold-start traffic, ``learn`` (publishes vw version 1), traffic served by vw, ``learn`` again."""
-    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    delete_policies(es, music_index)
     config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "vw", "budget": 4.0, "seed": 3}})
     docs = [row.doc for row in read_musicoset(musicoset) if row.ok]
     queries = generate_queries(docs, 100, seed=17)
@@ -45,7 +45,7 @@ def rounds(es, music_index, musicoset):
     served, since_served = _traffic(es, config, music_index, queries, seed=2)
     second = learn(es, config, music_index, since=since_served, batch=50, min_grade=2.0, echo=lambda _: None)
     yield config, cold, first, served, since_served, second
-    es.delete(index=MODELS_INDEX, id=model_id(music_index), ignore=[404], refresh=True)
+    delete_policies(es, music_index)
     es.delete(index=MODELS_INDEX, id=fusion_id(music_index), ignore=[404], refresh=True)
 
 

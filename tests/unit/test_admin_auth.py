@@ -142,3 +142,23 @@ def test_add_user_prints_a_hash_that_logs_in_through_the_env_variable():
 def test_serve_help_names_the_loopback_default():
     result = CliRunner().invoke(cli, ["admin", "serve", "--help"])
     assert result.exit_code == 0 and "127.0.0.1" in result.output and "8470" in result.output
+
+
+def test_the_eleventh_login_attempt_in_a_minute_is_refused_with_429(app):
+    client = app.test_client()
+    answers = [_login(client, password="wrong guess").status_code for _ in range(10)]
+    assert answers == [200] * 10  # each a wrong password, answered with the form again
+    refused = _login(client)  # even the right password: the address is over its limit
+    assert refused.status_code == 429 and "Too many login attempts" in refused.get_data(as_text=True)
+    assert client.get("/login").status_code == 200  # the page itself is not limited, only the attempts
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "127.0.0.2"  # another address has its own count
+    assert _login(other).status_code == 302
+
+
+def test_the_login_limit_is_configurable_and_checked():
+    config = config_from_dict({"admin": {"users": {"alice": generate_password_hash(PASSWORD)}, "login_limit": "2/minute"}})
+    client = create_app(config, es=NoElasticsearch(), settings={"TESTING": True}).test_client()
+    assert [_login(client, password="no").status_code for _ in range(3)] == [200, 200, 429]
+    with pytest.raises(ConfigError, match="login_limit"):
+        config_from_dict({"admin": {"login_limit": "ten a minute"}})

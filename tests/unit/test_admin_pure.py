@@ -84,7 +84,7 @@ def test_an_audit_record_says_who_when_what():
         "target": "d1 love", "details": {"key": "love"}, "result": "updated"}
 
 
-def _logged(search_id, ms, plan, found, engaged, failed=(), costs=None):
+def _logged(search_id, ms, plan, found, engaged, failed=(), costs=None, subsearches=None):
     """A logged search: ``found`` maps a document to the strategies that retrieved it."""
     from lrr_es.learn.join import CandidateLabel, Engagement, SearchFeedback
     bandit = None
@@ -93,7 +93,8 @@ def _logged(search_id, ms, plan, found, engaged, failed=(), costs=None):
                   "context": [0.0], "budget": 4.0, "policy": "cold-start", "policy_version": "cold-start", "costs": costs}
     return SearchFeedback(search_id, "music", "q", ms, tuple({"strategy": a} for a in plan),
                           tuple(Engagement(d, 1.0, ("click",), 1) for d in engaged),
-                          tuple(CandidateLabel(d, 0.0, None, tuple(s)) for d, s in found.items()), bandit, tuple(failed))
+                          tuple(CandidateLabel(d, 0.0, None, tuple(s)) for d, s in found.items()), bandit, tuple(failed),
+                          subsearches)
 
 
 def test_strategy_stats_count_plans_failures_finds_and_lone_finds_per_bucket():
@@ -114,3 +115,66 @@ def test_strategy_stats_count_plans_failures_finds_and_lone_finds_per_bucket():
     # the learner's rewards (hit 1, lone find +0.5, -0.1 x cost): lexical (1 - 0.1 + 1.5 - 0.1) / 2 searches
     assert lexical.reward == pytest.approx((-0.1 + 1.4) / 2) and memory.reward == pytest.approx(1.5 - 0.05)
     assert lexical.rewarded == 2 and lexical.cost == 1.0 and fuzzy.rewarded == 0
+
+
+def test_strategy_stats_take_each_strategys_latency_and_timeouts_from_the_logged_subsearches():
+    from lrr_es.learn.strategy_stats import strategy_stats
+    searches = [
+        _logged("a", 1_000, ["lexical", "fuzzy"], {}, [], failed=["fuzzy"],
+                subsearches={"lexical": {"took": 4, "status": "ok"}, "fuzzy": {"took": 500, "status": "timed_out"}}),
+        _logged("b", 2_000, ["lexical", "fuzzy"], {}, [], failed=["fuzzy"],
+                subsearches={"lexical": {"took": 6, "status": "ok"}, "fuzzy": {"took": None, "status": "failed"}}),
+        _logged("c", 3_000, ["lexical"], {}, [], subsearches={"lexical": {"took": 30, "status": "ok"}}),
+        _logged("d", 40_000, ["lexical"], {}, []),  # logged before subsearches were: no latency, no split
+    ]
+    stats = strategy_stats(searches, buckets=24)
+    lexical, fuzzy = stats.total.arms["lexical"], stats.total.arms["fuzzy"]
+    assert dict(lexical.took) == {4: 1, 6: 1, 30: 1} and lexical.p50_ms == 6.0 and lexical.timed_out == 0
+    assert (fuzzy.failed, fuzzy.timed_out, dict(fuzzy.took), fuzzy.p50_ms) == (2, 1, {500: 1}, 500.0)
+    assert [b.arms["lexical"].p50_ms for b in stats.buckets] == [6.0, None]
+
+
+def test_the_median_of_a_took_histogram_is_its_nearest_rank():
+    from collections import Counter
+    from lrr_es.learn.strategy_stats import took_percentile
+    assert took_percentile(Counter({1: 1, 2: 1, 3: 1}), 50) == 2.0
+    assert took_percentile(Counter({5: 4, 100: 1}), 50) == 5.0 and took_percentile(Counter({5: 4, 100: 1}), 99) == 100.0
+    assert took_percentile(Counter(), 50) is None
+
+
+def test_passthrough_counts_become_one_document_per_index_and_reason():
+    from collections import Counter
+    from lrr_es.client.passthrough import index_label, passthrough_documents
+    counts = Counter({("music", "sort"): 3, ("(none)", "no index"): 1, ("music", "opted out"): 0})
+    assert passthrough_documents(counts, 1000, "host:1") == [
+        {"timestamp": 1000, "index": "(none)", "reason": "no index", "count": 1, "process": "host:1"},
+        {"timestamp": 1000, "index": "music", "reason": "sort", "count": 3, "process": "host:1"}]
+    assert (index_label(None), index_label(["a", "b"]), index_label("x" * 300)) == ("(none)", "a,b", "x" * 200)
+
+
+def test_passthrough_counts_wait_when_they_cannot_be_written_and_never_raise():
+    from lrr_es.client.passthrough import MAX_KEYS, OTHER, PassThroughCounts
+
+    class Down:
+        def __getattr__(self, name):
+            raise ConnectionError("node down")
+
+    counts = PassThroughCounts(Down(), interval_s=3600)
+    for n in range(MAX_KEYS + 5):
+        counts.add("index not configured", index=f"app-{n}")
+    counts.add("sort", index="music")
+    assert counts.snapshot() == {"index not configured": MAX_KEYS + 5, "sort": 1}
+    assert counts.flush() == 0 and counts.written == 0  # kept for the next try
+    pending = counts._pending
+    assert len(pending) == MAX_KEYS + 2  # past the bound, one "(other)" key per reason
+    assert pending[(OTHER, "index not configured")] == 5 and pending[(OTHER, "sort")] == 1
+    counts.close()
+
+
+def test_the_passthrough_aggregation_sums_counts_by_reason_over_time_and_by_index():
+    from lrr_es.insights import passthrough_body
+    body = passthrough_body("1m")
+    assert body["aggs"]["time"]["date_histogram"] == {"field": "timestamp", "fixed_interval": "1m"}
+    assert body["aggs"]["time"]["aggs"]["reasons"]["aggs"] == {"n": {"sum": {"field": "count"}}}
+    assert body["aggs"]["reasons"]["aggs"]["indices"]["terms"] == {"field": "index", "size": 20, "order": {"n": "desc"}}
+    assert body["aggs"]["n"] == {"sum": {"field": "count"}}

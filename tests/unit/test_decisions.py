@@ -11,7 +11,7 @@ def test_decision_document_is_the_logged_record_of_a_search():
             Candidate("d2", {}, (Provenance("fuzzy", 1, 2.0),), 0.01639344))
     result = SearchResult(
         "abc", "music", parse_query("Tayler  Swift"), (PlanItem("lexical", 20, 1.0), PlanItem("fuzzy", 20, 0.25)),
-        [{"_id": "d1"}], 2, (StrategyResult("lexical"), StrategyResult("fuzzy", status="failed", error="x")),
+        [{"_id": "d1"}], 2, (StrategyResult("lexical", took_ms=7), StrategyResult("fuzzy", status="failed", error="x")),
         {}, {"total": 12.34567}, pool, {"policy": "p3", "ranker": "rrf"}, (1.0, 0.25))
     assert decision_document(result, timestamp_ms=1_700_000_000_000) == {
         "search_id": "abc", "timestamp": 1_700_000_000_000, "index": "music", "query": "Tayler Swift",
@@ -23,6 +23,7 @@ def test_decision_document_is_the_logged_record_of_a_search():
                        {"id": "d2", "fused": 0.016393, "found": {"fuzzy": [1, 2.0]}}],
         "shown": ["d1"], "swap": None, "feature_schema": None, "features": None,
         "failed_strategies": ["fuzzy"], "took_ms": 12.346,
+        "subsearches": {"lexical": {"took": 7, "status": "ok"}, "fuzzy": {"took": None, "status": "failed"}},
     }
 
 
