@@ -53,7 +53,10 @@ def traffic(es, music_index, musicoset):
     """SEARCHES simulated cold-start searches (no policy published yet: every strategy runs, logged as
     full-information decisions), their feedback written; the policy doc removed after."""
     delete_policies(es, music_index)
-    config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "thompson", "budget": 3.0}})
+    # generous sub-search timeouts: a sub-search timed out on a loaded machine is not a pull, and these
+    # tests count pulls
+    config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "thompson", "budget": 3.0},
+                               "retrieval": {"timeout_ms": 10_000}})
     docs = [row.doc for row in read_musicoset(musicoset) if row.ok]
     queries = generate_queries(docs, 120, seed=11)
     engine = LrrEngine(es, config, refresh_s=600)  # no policy is published yet: cold start
