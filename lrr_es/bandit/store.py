@@ -161,11 +161,13 @@ def load_policy(es: Elasticsearch, alias: str) -> Policy | None:
 
 
 def delete_policies(es: Elasticsearch, alias: str) -> int:
-    """Delete the live policy and every stored version of ``alias`` (tests, a removed index); how many."""
+    """Delete the live policy and every stored version of ``alias`` (tests, a removed index); how many.
+    The live document goes by its id too: a damaged one may lack the fields the query matches."""
     if not esio.index_exists(es, MODELS_INDEX):
         return 0
-    return esio.delete_by_query(es, MODELS_INDEX, {"bool": {
-        "filter": [{"terms": {"kind": [KIND, VERSION_KIND]}}, {"term": {"index": alias}}]}})
+    return esio.delete_by_query(es, MODELS_INDEX, {"bool": {"minimum_should_match": 1, "should": [
+        {"ids": {"values": [model_id(alias)]}},
+        {"bool": {"filter": [{"terms": {"kind": [KIND, VERSION_KIND]}}, {"term": {"index": alias}}]}}]}})
 
 
 def _make_live(es: Elasticsearch, alias: str, source: Mapping[str, Any], live: Mapping[str, Any] | None,
