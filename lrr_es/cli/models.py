@@ -14,6 +14,10 @@ def models_cmd() -> None:
     """Learned rankers stored in lrr-models: versions, status, metrics; promote and roll back."""
 
 
+def _utc_minute(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
 def _alias_option(f):
     return click.option("--index", "alias", default="music", show_default=True, help="Configured index (alias).")(f)
 
@@ -29,7 +33,7 @@ def models_list(obj, alias) -> None:
     if not models:
         click.echo(f"no ranker stored for {alias}: serving ranks with RRF")
     for m in models:
-        created = datetime.fromtimestamp(m.created_at / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        created = _utc_minute(m.created_at)
         status = "on trial" if on_trial(m) else m.status
         click.echo(f"v{m.version:<4} {status:<9} {created}  {m.feature_schema}  "
                    f"{json.dumps(dict(m.metrics), sort_keys=True)}")
@@ -121,7 +125,7 @@ def policy_list(obj, alias) -> None:
     if not policies:
         click.echo(f"no policy stored for {alias}: searches run the cold-start plan (`lrr-es learn` publishes one)")
     for p in policies:
-        created = datetime.fromtimestamp(p.created_at / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        created = _utc_minute(p.created_at)
         click.echo(f"v{p.version:<4} {p.status:<6} {created}  {p.policy:<22} "
                    f"decisions={p.metrics.get('decisions', '?')} engaged={p.metrics.get('engaged', '?')}")
 

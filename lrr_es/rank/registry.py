@@ -208,17 +208,12 @@ def record_interleaving(es: Elasticsearch, alias: str, version: int, figures: Ma
 
 def interleaved_version(es: Elasticsearch, alias: str) -> tuple[int, int] | None:
     """(version, created_at) of the interleaved candidate of ``alias``, or None."""
-    info = interleaved_model(es, alias)
-    return None if info is None else (info.version, info.created_at)
+    return _version_of(interleaved_model(es, alias))
 
 
 def read_interleaved(es: Elasticsearch, alias: str) -> LiveRanker | None:
     """The interleaved candidate of ``alias`` read and decoded (None when there is none)."""
-    info = interleaved_model(es, alias)
-    if info is None:
-        return None
-    ranker = _decoded(es, info.model_id)
-    return LiveRanker(alias, info.version, ranker.schema_id, current_names(ranker.feature_names_in_), ranker)
+    return _serving(es, alias, interleaved_model(es, alias))
 
 
 def on_trial(info: ModelInfo) -> bool:
@@ -229,13 +224,22 @@ def on_trial(info: ModelInfo) -> bool:
 def live_version(es: Elasticsearch, alias: str) -> tuple[int, int] | None:
     """(version, created_at) of the live ranker of ``alias`` (a re-saved version differs by its
     creation time), or None when none is live."""
-    info = live_model(es, alias)
-    return None if info is None else (info.version, info.created_at)
+    return _version_of(live_model(es, alias))
 
 
 def read_live(es: Elasticsearch, alias: str) -> LiveRanker | None:
     """The live ranker of ``alias`` read and decoded (None when none is live); ModelError when damaged."""
-    info = live_model(es, alias)
+    return _serving(es, alias, live_model(es, alias))
+
+
+def _version_of(info: ModelInfo | None) -> tuple[int, int] | None:
+    """(version, created_at) of ``info``: what a serving cache compares (a re-saved version differs by its
+    creation time)."""
+    return None if info is None else (info.version, info.created_at)
+
+
+def _serving(es: Elasticsearch, alias: str, info: ModelInfo | None) -> LiveRanker | None:
+    """The ranker ``info`` names, read and decoded as serving uses it (None for no model)."""
     if info is None:
         return None
     ranker = _decoded(es, info.model_id)
