@@ -27,7 +27,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import numpy as np
 
@@ -76,6 +76,16 @@ def decision_document(result: Any, timestamp_ms: int | None = None,
 
 
 _NO_SOURCE: dict = {}  # the source of a candidate whose features are not logged (never mutated)
+
+
+class LoggedCandidate(NamedTuple):
+    """What the record reads of a pool candidate (lrr_es.merge.Candidate's fields of that name):
+    a tuple, as a frozen dataclass copy per candidate costs the search thread a few microseconds each."""
+
+    id: str
+    source: dict
+    provenance: tuple
+    fused: float
 _FIXED_BYTES = 4096  # query, plan, decision, context, timings: small and bounded
 _CANDIDATE_BYTES, _PROVENANCE_BYTES = 160, 120  # a Candidate and each of its provenance entries, roughly
 
@@ -101,7 +111,8 @@ def log_input(result: Any, strategies: Sequence[str], feature_depth: int | None)
             served, keep = None, set(wanted)
     compact = replace(result, hits=[{"_id": h["_id"]} for h in result.hits],
                       results=tuple(replace(r, hits=()) for r in result.results), extra=(), pool_scores=(),
-                      pool=tuple(c if n in keep else replace(c, source=_NO_SOURCE) for n, c in enumerate(pool)),
+                      pool=tuple(LoggedCandidate(c.id, c.source if n in keep else _NO_SOURCE, c.provenance, c.fused)
+                                 for n, c in enumerate(pool)),
                       features=served if feature_depth is not None else None)
     sources = json.dumps([pool[n].source for n in sorted(keep)], default=str)
     size = (_FIXED_BYTES + len(sources) + sum(_CANDIDATE_BYTES + len(c.id) + _PROVENANCE_BYTES * len(c.provenance)

@@ -34,7 +34,7 @@ from .fusion import FusionWeights, fuse, fusion_version, load_fusion
 from .models import UNREACHABLE, ModelCache
 from .parse import Query, check_filters, check_page, parse_query
 from .q2e import scoped_key
-from .qu import understand
+from .qu import Readings
 from .qu.store import GazetteerCache
 from .rank.logged import logged_features
 from .rank.interleave import coin, in_share
@@ -72,6 +72,7 @@ class LrrEngine:
         self._decider = Decider(self._published_policy, config.bandit.budget, config.retrieval.timeout_ms)
         self._stale_policies: set[Any] = set()  # published policies of another context version, reported once
         self._vocab: tuple[Any, frozenset[str] | None] = (None, None)
+        self._readings: dict[str, Readings] = {}  # per alias: query understanding of recent texts
         self._resources = {alias: dict(r) for alias, r in (resources or {}).items()}
         self._stores = stored_resources(refresh_s)
         self._strategies: dict[str, tuple[dict[str, Any], dict[str, Strategy]]] = {}
@@ -387,7 +388,10 @@ class LrrEngine:
 
     def _understand(self, index: str, query: Query) -> Query:
         gazetteer = self._strategies[index][0].get("gazetteer") if index in self._strategies else None
-        return query if gazetteer is None else understand(query, gazetteer)
+        if gazetteer is None:
+            return query
+        readings = self._readings.get(index) or self._readings.setdefault(index, Readings())
+        return readings.understand(query, gazetteer)
 
     def _lexical_page(self, cfg: IndexConfig, query: Query, filters: list[dict], size: int, from_: int,
                       source: list[str] | bool | None) -> list[dict]:

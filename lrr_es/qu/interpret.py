@@ -12,8 +12,11 @@ normalized over the readings returned.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+from cachetools import LRUCache
 
 from ..errors import QueryError
 from ..folding import query_tokens
@@ -94,6 +97,33 @@ def interpret(text: str, gazetteer: Gazetteer, k: int = 5) -> tuple[Interpretati
 def understand(query: Any, gazetteer: Gazetteer, k: int = 5) -> Any:
     """``query`` (a :class:`lrr_es.strategies.Query`) with its interpretations filled in."""
     return dataclasses.replace(query, interpretations=interpret(query.text, gazetteer, k))
+
+
+class Readings:
+    """``interpret``'s readings of recent query texts under one gazetteer, for serving: they depend on
+    nothing else, and repeated queries (most of a search app's traffic) skip the gazetteer matching.
+    Up to ``size`` texts, least recently used first out; a different gazetteer object (a rebuilt one)
+    starts an empty cache. Thread-safe."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._gazetteer: Gazetteer | None = None
+        self._cache: LRUCache = LRUCache(size)
+
+    def understand(self, query: Any, gazetteer: Gazetteer, k: int = 5) -> Any:
+        """``understand(query, gazetteer, k)``, its readings taken from the cache when the text was read before."""
+        key = (query.text, k)
+        with self._lock:
+            if self._gazetteer is not gazetteer:
+                self._gazetteer, self._cache = gazetteer, LRUCache(self.size)
+            readings = self._cache.get(key)
+        if readings is None:
+            readings = interpret(query.text, gazetteer, k)
+            with self._lock:
+                if self._gazetteer is gazetteer:
+                    self._cache[key] = readings
+        return dataclasses.replace(query, interpretations=readings)
 
 
 def _tokens(words: list[str]) -> list[_Token]:

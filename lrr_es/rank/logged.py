@@ -37,7 +37,24 @@ def logged_features(result: Any, strategies: Sequence[str], fields: FieldMap, de
                                   np.asarray(result.context, dtype=float) if len(result.context) else None,
                                   now, best=strategy_best(head, strategies))
     return {"schema": schema_id(schema), "ids": [pool[i].id for i in wanted],
-            "rows": [[float(f"{v:.{SIGNIFICANT}g}") for v in row] for row in rows.tolist()]}
+            "rows": significant(rows).tolist()}
+
+
+def significant(values: np.ndarray, digits: int = SIGNIFICANT) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits, elementwise: the float nearest to the
+    rounded decimal (what ``float(f"{v:.7g}")`` gives, bar ties in the last digit), whose repr is that
+    short decimal. Vectorized: a decision's 30 rows of about 100 features formatted one by one cost
+    milliseconds of the log thread per search."""
+    x = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(x)))
+    exponent = np.where(np.isfinite(magnitude), magnitude, 0.0) - (digits - 1)
+    scale = 10.0 ** np.abs(exponent)  # exact up to 1e22: a correctly rounded division or product by it
+    small = exponent < 0  # x = k * 10**exponent with k an integer of ``digits`` digits
+    with np.errstate(over="ignore", invalid="ignore"):
+        digits_k = np.round(np.where(small, x * scale, x / scale))
+        rounded = np.where(small, digits_k / scale, digits_k * scale)
+    return np.where(np.isfinite(rounded), rounded, x)
 
 
 def logged_positions(pool: Sequence[Any], hits: Sequence[dict], depth: int) -> list[int]:

@@ -7,7 +7,7 @@ import pytest
 from lrr_es.config import FieldMap
 from lrr_es.roles import field_map
 from lrr_es.errors import QueryError
-from lrr_es.qu import Entry, Gazetteer, Interpretation, Slot, derived_aliases, interpret, role_fields, understand
+from lrr_es.qu import Entry, Gazetteer, Interpretation, Readings, Slot, derived_aliases, interpret, role_fields, understand
 from lrr_es.parse import parse_query
 
 COUNTS = {
@@ -163,6 +163,21 @@ def test_understand_returns_a_new_query():
     understood = understand(query, GAZ)
     assert query.interpretations == () and understood.seed == 4 and understood.text == "80s rock"
     assert understood.interpretations == interpret("80s rock", GAZ)
+
+
+def test_cached_readings_equal_a_fresh_reading_and_a_new_gazetteer_reads_again():
+    cache = Readings(size=2)
+    first = cache.understand(parse_query("80s rock", seed=1), GAZ)
+    assert first.interpretations == interpret("80s rock", GAZ)
+    again = cache.understand(parse_query("80s rock", seed=2), GAZ)  # another search of the same text
+    assert again.interpretations is first.interpretations and again.seed == 2
+    rebuilt = Gazetteer("music", {**COUNTS, "genre": {"pop": 900}}, 30000, fields={"genre": "genre"},
+                        aliases=derived_aliases(COUNTS), version=4)
+    assert cache.understand(parse_query("80s rock"), rebuilt).interpretations == interpret("80s rock", rebuilt)
+    assert interpret("80s rock", rebuilt) != first.interpretations  # rock is no genre of the rebuilt one
+    for text in ("love", "taylor swift", "the beatles"):  # bounded: the oldest text goes
+        cache.understand(parse_query(text), rebuilt)
+    assert len(cache._cache) == 2
 
 
 HOSTILE = ["x" * 10_000, "love " * 2_000, "rock " * 3_000 + "80s", "title:(love OR hate) AND -x~2 /re.*gex/ [a TO z] {b} ^3",
