@@ -13,7 +13,10 @@
    - ``cold-start``: the same with every strategy (the plan before any policy is published);
    - ``learned, no source cache``: the learned search fetching the page's sources every time
      (``source_ttl_s=0``; see ``BEFORE``), to measure what the version-checked source cache buys
-     (``--no-levers`` leaves it out).
+     (``--no-levers`` leaves it out);
+   - ``learned, budget B`` (``--budget B``, repeatable): the same policy choosing within a smaller cost budget
+     (``bandit.budget``, default 4: the sum of the chosen strategies' relative costs), i.e. fewer
+     sub-searches, to show what speed a deployment buys with what recall and NDCG.
    Per engine-served contender: p50 and p99 of the whole call, the median of each stage (Python
    before ES, ES (the ``_msearch``'s wall time, and the longest and summed ``took`` of its
    sub-searches as the node reports them), parsing the msearch, merge, source fetch, features,
@@ -25,7 +28,7 @@
    policy and ranker learned on the original index, and times the learned search on both indices in
    the same interleaved run.
 
-Run: .venv/bin/python -m benchmarks.bench_e2e [--queries 200] [--rounds 3] [--learn-searches 2000] [--scale 10]
+Run: .venv/bin/python -m benchmarks.bench_e2e [--queries 200] [--rounds 3] [--learn-searches 2000] [--scale 10] [--budget 2.5]
 Starts its own node on --port (default 9293) unless --es-url is given.
 """
 from __future__ import annotations
@@ -35,6 +38,7 @@ import json
 import random
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +174,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--learn-searches", type=int, default=2000, help="simulated searches with feedback")
     parser.add_argument("--scale", type=int, default=0, help="also time a seeded N-fold expansion (P6)")
     parser.add_argument("--no-levers", action="store_true", help="leave out the 'learned, no source cache' contender")
+    parser.add_argument("--budget", type=float, action="append", default=[],
+                        help="also time the learned plan under this bandit budget (default budget: bandit.budget); repeatable")
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--timeout", type=float, default=300, help="client request timeout, seconds (a loaded machine)")
     parser.add_argument("--json", type=Path, help="write the report here too")
@@ -198,6 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
         engines = {"learned": Recording(es, config), "cold-start": Recording(es, config, cold_start=True)}
         if not args.no_levers:
             engines["learned, no source cache"] = Recording(es, config, **BEFORE)
+        for budget in args.budget:  # the same policy choosing within a smaller cost budget: fewer sub-searches
+            engines[f"learned, budget {budget:g}"] = Recording(es, replace(config, bandit=replace(config.bandit, budget=budget)))
         if args.scale:
             engines[f"learned, {args.scale}x index"] = Recording(es, config)
         stages: dict[str, dict] = {name: {} for name in engines}

@@ -56,8 +56,12 @@ class DocValueSource:
 
     def source(self, fields: dict) -> dict:
         """The ``_source`` of a hit whose doc values are ``fields``; pure."""
-        return {key: (fields[name][0] if single else fields[name])
-                for name, key, single in self.columns if fields.get(name)}
+        source = {}
+        for name, key, single in self.columns:  # a loop, not a comprehension: this runs for every hit
+            value = fields.get(name)
+            if value:
+                source[key] = value[0] if single else value
+        return source
 
 
 @dataclass(frozen=True)
@@ -127,11 +131,7 @@ def parse_msearch(items: Sequence[PlanItem], response: dict, source: Any = None)
 def _result(strategy: str, sub: dict, from_doc_values: Any = None) -> StrategyResult:
     if "error" in sub:
         return StrategyResult(strategy, status="failed", error=_error_text(sub["error"]), refused=sub.get("status") == 400)
-    hits = tuple(Hit(_hit_id(h), float(h.get("_score") or 0.0),
-                     from_doc_values(h.get("fields") or {}) if from_doc_values else h.get("_source") or {},
-                     h.get("_index"), h.get("_type"),
-                     (h["_seq_no"], h["_primary_term"]) if "_seq_no" in h and "_primary_term" in h else None)
-                 for h in (sub.get("hits") or {}).get("hits", []))
+    hits = tuple(_hits((sub.get("hits") or {}).get("hits", []), from_doc_values))
     shards = sub.get("_shards") or {}
     if sub.get("timed_out"):
         return StrategyResult(strategy, hits, "timed_out", "timed out; partial results", sub.get("took"))
@@ -142,9 +142,16 @@ def _result(strategy: str, sub: dict, from_doc_values: Any = None) -> StrategyRe
     return StrategyResult(strategy, hits, "ok", None, sub.get("took"))
 
 
-def _hit_id(hit: dict) -> str:
-    """The hit's ``_id``, or its doc value when the search read no stored field (IDS)."""
-    return hit["_id"] if "_id" in hit else hit["fields"]["_id"][0]
+def _hits(raw: list[dict], from_doc_values: Any = None) -> list[Hit]:
+    """The Hits of a sub-search's ``hits.hits``, in order (a plain loop: it runs for every hit of every search)."""
+    hits = []
+    for h in raw:
+        fields = h.get("fields")
+        seq = (h["_seq_no"], h["_primary_term"]) if "_seq_no" in h and "_primary_term" in h else None
+        hits.append(Hit(h["_id"] if "_id" in h else fields["_id"][0], float(h.get("_score") or 0.0),
+                        from_doc_values(fields or {}) if from_doc_values else h.get("_source") or {},
+                        h.get("_index"), h.get("_type"), seq))
+    return hits
 
 
 def _error_text(error: Any) -> str:

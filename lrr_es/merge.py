@@ -8,7 +8,7 @@ recomputed. Before a learned model exists the pool is ordered by weighted recipr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .execute import StrategyResult
 
@@ -52,27 +52,32 @@ def merge(results: Sequence[StrategyResult], weights: Mapping[str, float] | None
     """
     weights = weights or {}
     order = {r.strategy: i for i, r in reversed(list(enumerate(results)))}
-    sources: dict[str, dict] = {}
-    origins: dict[str, tuple[str | None, str | None, tuple[int, int] | None]] = {}
+    first: dict[str, Any] = {}  # the hit a document came with first: its source, index, type and version
     provenance: dict[str, list[Provenance]] = {}
+    fused: dict[str, float] = {}  # weighted RRF, summed in provenance order
+    key: dict[str, tuple[int, int]] = {}  # (best rank, earliest plan position of a strategy that found it)
     for result in results:
+        strategy, weight, position = result.strategy, float(weights.get(result.strategy, 1.0)), order[result.strategy]
         seen: set[str] = set()
         for rank, hit in enumerate(result.hits, start=1):
-            if hit.id in seen:  # a strategy lists a doc once; keep its best rank
+            doc_id = hit.id
+            if doc_id in seen:  # a strategy lists a doc once; keep its best rank
                 continue
-            seen.add(hit.id)
-            sources.setdefault(hit.id, hit.source)
-            origins.setdefault(hit.id, (hit.index, hit.type, hit.seq))
-            provenance.setdefault(hit.id, []).append(Provenance(result.strategy, rank, hit.score))
-    pool = [Candidate(doc_id, sources[doc_id], tuple(provs), _fused(provs, weights, k), *origins[doc_id])
-            for doc_id, provs in provenance.items()]
-    pool.sort(key=lambda c: (-c.fused, min(p.rank for p in c.provenance),
-                             min(order[p.strategy] for p in c.provenance), c.id))
+            seen.add(doc_id)
+            entry = Provenance(strategy, rank, hit.score)
+            provs = provenance.get(doc_id)
+            if provs is None:
+                provenance[doc_id], first[doc_id], fused[doc_id] = [entry], hit, weight / (k + rank)
+                key[doc_id] = (rank, position)
+            else:
+                provs.append(entry)
+                fused[doc_id] += weight / (k + rank)
+                best_rank, earliest = key[doc_id]
+                key[doc_id] = (min(best_rank, rank), min(earliest, position))
+    pool = [Candidate(doc_id, first[doc_id].source, tuple(provs), fused[doc_id], first[doc_id].index,
+                      first[doc_id].type, first[doc_id].seq) for doc_id, provs in provenance.items()]
+    pool.sort(key=lambda c: (-c.fused, *key[c.id], c.id))
     return pool
-
-
-def _fused(provs: Sequence[Provenance], weights: Mapping[str, float], k: float) -> float:
-    return sum(float(weights.get(p.strategy, 1.0)) / (k + p.rank) for p in provs)
 
 
 def hold_back(pool: list[Candidate], strategies: Sequence[str], top: int) -> list[Candidate]:

@@ -83,3 +83,14 @@ def test_a_randomized_swap_exchanges_the_top_hit_with_another_and_is_rare_at_a_s
     assert _swap(moved, "f" * 32, 1.0) == (1, moved.index(page[0]) + 1)
     assert moved[0] != page[0] and sorted(h["_id"] for h in moved) == sorted(h["_id"] for h in page)
     assert _swap(list(page), uuid.uuid4().hex, 0.0) is None and _swap(page[:1], "f" * 32, 1.0) is None
+
+
+def test_logged_values_keep_seven_significant_digits_as_python_formats_them():
+    import numpy as np
+
+    from lrr_es.rank.logged import significant
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.normal(0, 1, 2000), rng.normal(0, 1e8, 2000), rng.normal(0, 1e-6, 2000),
+                             [0.0, -0.0, 1.0, 3.0, 2 / 3, 123456789.0, 1e300, -1e-300]])
+    assert significant(values).tolist() == [float(f"{v:.7g}") for v in values]
+    assert significant(values.reshape(-1, 2)).shape == (values.size // 2, 2)
