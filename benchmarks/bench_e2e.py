@@ -12,8 +12,9 @@
      features and the live ranker over 200 candidates, the response;
    - ``cold-start``: the same with every strategy (the plan before any policy is published);
    - ``learned, no source cache``: the learned search fetching the page's sources every time
-     (``source_ttl_s=0``; see ``BEFORE``), to measure what the version-checked source cache buys
-     (``--no-levers`` leaves it out);
+     (``source_ttl_s=0``), and ``learned, no request cache``: its sub-searches never asking for the
+     shard request cache (``retrieval.request_cache: false``), to measure what each lever buys (see
+     ``LEVERS``; ``--no-levers`` leaves them out);
    - ``learned, budget B`` (``--budget B``, repeatable): the same policy choosing within a smaller cost budget
      (``bandit.budget``, default 4: the sum of the chosen strategies' relative costs), i.e. fewer
      sub-searches, to show what speed a deployment buys with what recall and NDCG.
@@ -61,7 +62,12 @@ from .node import bench_node
 ALIAS = "bench-e2e"
 SCALED = "bench-e2e-scaled"
 # the serving options the last lever measured here turns off (the engine's defaults are its "after")
-BEFORE: dict[str, Any] = {"source_ttl_s": 0}
+# the serving options the latest levers turned on, each turned off in a contender of its own: (engine
+# keyword arguments, retrieval settings) (the engine's defaults are their "after")
+LEVERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "learned, no source cache": ({"source_ttl_s": 0}, {}),
+    "learned, no request cache": ({}, {"request_cache": False}),
+}
 STAGES = ("python_before_es", "es", "es_took_max", "es_took_sum", "parse_msearch", "merge", "fetch", "features", "predict", "rank_rest",
           "response", "total")
 
@@ -173,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the measured queries")
     parser.add_argument("--learn-searches", type=int, default=2000, help="simulated searches with feedback")
     parser.add_argument("--scale", type=int, default=0, help="also time a seeded N-fold expansion (P6)")
-    parser.add_argument("--no-levers", action="store_true", help="leave out the 'learned, no source cache' contender")
+    parser.add_argument("--no-levers", action="store_true", help="leave out the contenders without a lever (LEVERS)")
     parser.add_argument("--budget", type=float, action="append", default=[],
                         help="also time the learned plan under this bandit budget (default budget: bandit.budget); repeatable")
     parser.add_argument("--seed", type=int, default=31)
@@ -202,8 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
         rng = random.Random(args.seed + 1)
         measured = [query_set[rng.randrange(len(query_set))] for _ in range(args.queries)]
         engines = {"learned": Recording(es, config), "cold-start": Recording(es, config, cold_start=True)}
-        if not args.no_levers:
-            engines["learned, no source cache"] = Recording(es, config, **BEFORE)
+        for name, (kwargs, retrieval) in ({} if args.no_levers else LEVERS).items():
+            engines[name] = Recording(es, replace(config, retrieval=replace(config.retrieval, **retrieval)), **kwargs)
         for budget in args.budget:  # the same policy choosing within a smaller cost budget: fewer sub-searches
             engines[f"learned, budget {budget:g}"] = Recording(es, replace(config, bandit=replace(config.bandit, budget=budget)))
         if args.scale:

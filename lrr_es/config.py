@@ -95,6 +95,9 @@ class RetrievalConfig:
     # RRF weight per strategy (default 1). Explore's candidates join the pool for counterfactual data
     # but, before a ranker has learned whether they are any good, should rarely lead the page.
     weights: Mapping[str, float] = field(default_factory=lambda: {"explore": 0.2})
+    # sub-searches of repeatable strategies ask for Elasticsearch's shard request cache (size > 0 is
+    # cached only when asked): a repeated query skips the query phase until the index refreshes with changes
+    request_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -356,6 +359,8 @@ def _check_retrieval(where: str, c: RetrievalConfig) -> None:
     _check_int(f"{where}.quota", c.quota, 1, 1000)
     _check_int(f"{where}.timeout_ms", c.timeout_ms, 1, 600_000)
     _check_number(f"{where}.rrf_k", c.rrf_k, 0, 1e6)
+    if not isinstance(c.request_cache, bool):
+        raise ConfigError(f"{where}.request_cache must be true or false, got {c.request_cache!r}")
     if not isinstance(c.weights, Mapping):
         raise ConfigError(f"{where}.weights must map strategy names to numbers, got {c.weights!r}")
     for name, weight in c.weights.items():

@@ -151,7 +151,8 @@ class LrrEngine:
         featured = live is not None or trial is not None or self.config.ranker.always_features
         deferred = source is None and self.deferred_source and not featured
         doc_values = self._doc_values(cfg) if source is None and self.deferred_source and featured else None
-        executed = self._run(index, built, source, extra, deferred, doc_values) if built else Executed([], (), 0.0)
+        cached = frozenset(n for n, s in strategies.items() if s.repeatable) if self.config.retrieval.request_cache else frozenset()
+        executed = self._run(index, built, source, extra, deferred, doc_values, cached) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
         _refused(results)
         t_exec = time.perf_counter()
@@ -209,25 +210,26 @@ class LrrEngine:
                            source=source, log=False, rank=False)
 
     def _run(self, index: str, built: list, source: list[str] | bool | None, extra: Sequence[dict],
-             deferred: bool, doc_values: DocValueSource | None = None) -> Executed:
+             deferred: bool, doc_values: DocValueSource | None = None, cached: frozenset[str] = frozenset()) -> Executed:
         """The plan's _msearch; when ``deferred``, sub-searches return ids and scores only, with
         ``doc_values`` ids, scores and those doc values: the id from its doc values on a 7.x node (no
-        stored field read), else with ``_source: false``."""
+        stored field read), else with ``_source: false``. The strategies in ``cached`` ask for the shard
+        request cache (lrr_es.execute.build_msearch)."""
         if not deferred and doc_values is None:
-            return run_plan(self.es, index, built, source, extra)
+            return run_plan(self.es, index, built, source, extra, cached)
         without_ids = False if deferred else replace(doc_values, ids=False)
         if self._ids_from_doc_values is None:
             try:
                 self._ids_from_doc_values = esio.server_info(self.es)["number"].split(".")[0] == "7"
             except Exception:  # noqa: BLE001 - the msearch will say what is wrong with the node
-                return run_plan(self.es, index, built, without_ids, extra)
+                return run_plan(self.es, index, built, without_ids, extra, cached)
         if not self._ids_from_doc_values:
-            return run_plan(self.es, index, built, without_ids, extra)
-        executed = run_plan(self.es, index, built, IDS if deferred else doc_values, extra)
+            return run_plan(self.es, index, built, without_ids, extra, cached)
+        executed = run_plan(self.es, index, built, IDS if deferred else doc_values, extra, cached)
         if any(ID_FIELD_DATA_REFUSED in (r.error or "") for r in executed.results):  # the node's setting forbids it
             log.warning("%s: _id field data refused (indices.id_field_data.enabled), fetching with _source: false", index)
             self._ids_from_doc_values = False
-            executed = run_plan(self.es, index, built, without_ids, extra)
+            executed = run_plan(self.es, index, built, without_ids, extra, cached)
         return executed
 
     def _doc_values(self, cfg: IndexConfig) -> DocValueSource | None:

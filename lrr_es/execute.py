@@ -92,13 +92,15 @@ class StrategyResult:
         return self.status != "failed"
 
 
-def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: list[str] | bool | str | DocValueSource | None = None
-                  ) -> list[dict]:
+def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: list[str] | bool | str | DocValueSource | None = None,
+                  cached: frozenset[str] | set[str] = frozenset()) -> list[dict]:
     """The ``_msearch`` lines (header, body, header, body, ...) for one plan; pure.
 
     ``bodies`` pairs every plan item with the body its strategy built. The item's timeout and the
     ``_source`` filter (by default: everything but lrr-es's internal fields; ``IDS``: ids and scores
-    only, see IDS) are added to a copy of each body.
+    only, see IDS) are added to a copy of each body. The sub-searches of the strategies in ``cached``
+    ask for the shard request cache (``request_cache: true`` in their header: Elasticsearch caches a
+    search with hits only when asked; an entry lives until the shard refreshes with changes).
     """
     if not bodies:
         raise QueryError("a plan needs at least one strategy")
@@ -114,7 +116,7 @@ def build_msearch(index: str, bodies: Sequence[tuple[PlanItem, dict]], source: l
                        docvalue_fields=source.docvalue_fields(), seq_no_primary_term=True)
         else:
             sub["_source"] = {"excludes": INTERNAL_SOURCE} if source is None else source
-        lines += [{"index": index}, sub]
+        lines += [{"index": index, "request_cache": True} if item.strategy in cached else {"index": index}, sub]
     return lines
 
 
@@ -187,7 +189,8 @@ def execute(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict
 
 
 def run_plan(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dict]],
-             source: list[str] | bool | str | DocValueSource | None = None, extra: Sequence[dict] = ()) -> Executed:
+             source: list[str] | bool | str | DocValueSource | None = None, extra: Sequence[dict] = (),
+             cached: frozenset[str] | set[str] = frozenset()) -> Executed:
     """Run one plan, and ``extra`` search bodies sent as they are (e.g. the app's own query at size 0
     for its total and aggregations), as a single ``_msearch``.
 
@@ -196,7 +199,7 @@ def run_plan(es: Elasticsearch, index: str, bodies: Sequence[tuple[PlanItem, dic
     then there is nothing to serve. When Elasticsearch rejects the whole request because one body
     does not parse, each search is retried alone, so only the bad one fails.
     """
-    lines = build_msearch(index, bodies, source) + [line for body in extra for line in ({"index": index}, body)]
+    lines = build_msearch(index, bodies, source, cached) + [line for body in extra for line in ({"index": index}, body)]
     request_timeout = max(item.timeout_ms for item, _ in bodies) / 1000 + 5.0
     items = [item for item, _ in bodies]
     started = time.perf_counter()

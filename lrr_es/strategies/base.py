@@ -23,6 +23,9 @@ class Strategy:
     cost: ClassVar[float]  # relative Elasticsearch work, lexical = 1.0
     requires: ClassVar[tuple[str, ...]] = ()  # names of resources (models) the strategy cannot build without
     needs: ClassVar[str] = "a text field"  # what the strategy reads from the catalog (the README's table)
+    # the same query gives the same body: its results may come from Elasticsearch's shard request cache
+    # (retrieval.request_cache); False for a body that changes with every search (explore's seed)
+    repeatable: ClassVar[bool] = True
 
     def __init__(self, fields: FieldMap = FieldMap(), popularity_feature: str | None = None,
                  resources: Mapping[str, Any] | None = None) -> None:

@@ -9,6 +9,7 @@ class ExploreStrategy(Strategy):
     genre) in an order drawn from the per-search seed."""
 
     name, kind, cost = "explore", "explore", 1.2
+    repeatable = False  # a new random order per search: caching it would only evict others
 
     def _query(self, query: Query) -> dict:
         f = self.fields

@@ -242,3 +242,28 @@ def test_a_cached_source_is_served_for_the_version_found_and_an_edit_shows_at_on
     edited = engine.search(alias, "love", plan=plan, size=5)
     assert fetches == [[top]]  # only the edited document is read again
     assert next(h for h in edited.hits if h["_id"] == top)["_source"]["genre"] == ["edited-genre"]
+
+
+def test_repeated_sub_searches_come_from_the_request_cache_with_the_same_results(es, music_index):
+    """retrieval.request_cache: a repeated query's repeatable sub-searches are answered from the shard
+    request cache (its hit count grows), with the very results an uncached search gives; explore's
+    sub-search (a new seed per search) never asks for it."""
+    plan = [PlanItem("lexical", 20), PlanItem("memory", 20), PlanItem("explore", 20)]
+    cached = LrrEngine(es, config_from_dict({"indices": {music_index: {}}}), decisions=False)
+    plain = LrrEngine(es, config_from_dict({"indices": {music_index: {}}, "retrieval": {"request_cache": False}}),
+                      decisions=False)
+
+    def hits():
+        stats = es.indices.stats(index=music_index, metric="request_cache")
+        return esio.plain(stats)["_all"]["total"]["request_cache"]["hit_count"]
+
+    def order(result):
+        return [(r.strategy, [(h.id, h.score) for h in r.hits]) for r in result.results if r.strategy != "explore"]
+
+    first = cached.search(music_index, "midnight love song", plan=plan, seed=1)
+    before = hits()
+    again = cached.search(music_index, "midnight love song", plan=plan, seed=2)
+    assert hits() - before == 2  # lexical and memory, not explore
+    uncached = plain.search(music_index, "midnight love song", plan=plan, seed=2)
+    assert hits() - before == 2
+    assert order(again) == order(first) == order(uncached) and order(again)[0][1]

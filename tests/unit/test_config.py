@@ -48,6 +48,7 @@ def test_yaml_file_and_env_overrides(tmp_path):
     ({"ranker": {"interleave_share": 1.5}}, "ranker.interleave_share must be a number in [0, 1], got 1.5"),
     ({"ranker": {"interleave_alpha": 0}}, "ranker.interleave_alpha must be a number"),
     ({"ranker": {"interleave_min": 0}}, "ranker.interleave_min"),
+    ({"retrieval": {"request_cache": "yes"}}, "retrieval.request_cache must be true or false, got 'yes'"),
 ])
 def test_bad_values_are_named(raw, message):
     with pytest.raises(ConfigError) as info:

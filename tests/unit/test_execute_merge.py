@@ -24,6 +24,14 @@ def test_build_msearch_pairs_headers_with_timed_bodies_without_mutating():
     json.dumps(lines)
 
 
+def test_only_the_cached_strategies_ask_for_the_request_cache():
+    body = {"size": 2, "query": {"match_all": {}}}
+    lines = build_msearch("music", [(LEX, body), (MEM, body), (PlanItem("explore", 2), body)], cached={"lexical", "memory"})
+    assert lines[0::2] == [{"index": "music", "request_cache": True}, {"index": "music", "request_cache": True},
+                           {"index": "music"}]
+    assert build_msearch("music", [(LEX, body)])[0] == {"index": "music"}  # nothing cached unless named
+
+
 @pytest.mark.parametrize("bodies", [[], [(PlanItem("lexical", 1, timeout_ms=0), {})]])
 def test_build_msearch_refuses_empty_plans_and_bad_timeouts(bodies):
     with pytest.raises(QueryError):
