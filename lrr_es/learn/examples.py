@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from ..rank.logged import logged_rows
 from ..rank.features import schema_id
 from ..timestamps import epoch_ms
 from .examination import Examination, Impressions, SwapCounts
@@ -123,9 +124,9 @@ class ExampleLog:
         self.counts["with_features"] += 1
         if not positive:
             return
-        ids, matrix = logged.get("ids") or [], logged.get("rows") or []
+        ids = logged.get("ids") or []
         try:
-            X = np.asarray(matrix, dtype=float).reshape(len(ids), self.width)
+            X = logged_rows(logged, self.width)
         except (ValueError, TypeError):
             self.counts["other_schema"] += 1
             return

@@ -12,6 +12,8 @@ from lrr_es.engine import LrrEngine
 from lrr_es.errors import FeedbackError
 from lrr_es.migrate import migrate
 from lrr_es.names import MODELS_INDEX
+from lrr_es.rank.features import feature_schema
+from lrr_es.rank.logged import logged_rows
 from lrr_es.semantic import model_id
 
 pytestmark = pytest.mark.integration
@@ -85,5 +87,6 @@ def test_a_search_logs_its_whole_record_from_the_compact_log_input(es, catalog):
         engine.close(timeout=5)
     assert stored["shown"] == [h["_id"] for h in result.hits]
     assert [c["id"] for c in stored["candidates"]] == [c.id for c in result.pool]
-    assert stored["features"]["ids"] == [c.id for c in result.pool[:30]] and stored["features"]["rows"]
+    rows = logged_rows(stored["features"], len(feature_schema(tuple(engine.strategies(catalog)))))
+    assert stored["features"]["ids"] == [c.id for c in result.pool[:30]] and rows.shape[0] == len(result.pool[:30]) and rows.any()
     assert 0 < engine.decisions.stats.peak_bytes and engine.decisions.stats.held_bytes == 0

@@ -18,6 +18,7 @@ from lrr_es.errors import ModelError
 from lrr_es.load import load_rows
 from lrr_es.migrate import migrate
 from lrr_es.rank.features import feature_schema, schema_id
+from lrr_es.rank.logged import logged_rows
 from lrr_es.rank.registry import delete_models, list_models
 from lrr_es.learn.ranker import train
 from lrr_es.simulate import generate_queries
@@ -69,7 +70,7 @@ def test_every_decision_carries_the_features_of_its_head_and_its_shown_hits(es, 
         assert doc["feature_schema"] == schema_id(schema)
         assert set(doc["shown"]) <= set(features["ids"])
         assert len(features["ids"]) >= min(30, len(doc["candidates"]))
-        assert np.asarray(features["rows"]).shape == (len(features["ids"]), len(schema))
+        assert logged_rows(features, len(schema)).shape == (len(features["ids"]), len(schema))
         swapped += doc["swap"] is not None
     assert 20 <= swapped <= 110  # 10% of 600
 

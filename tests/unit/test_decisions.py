@@ -50,7 +50,7 @@ def test_logged_features_are_the_served_rows_of_the_head_and_of_every_shown_hit(
     from lrr_es.config import FieldMap
     from lrr_es.context import CONTEXT_SCHEMA
     from lrr_es.rank.features import candidate_features, feature_schema, schema_id
-    from lrr_es.rank.logged import logged_features
+    from lrr_es.rank.logged import logged_features, logged_rows
     strategies = ("lexical", "fuzzy")
     pool = tuple(Candidate(f"d{i}", {"title": f"song {i}", "popularity": i}, (Provenance("lexical", i + 1, 20.0 - i),), 1 / (61 + i))
                  for i in range(8))
@@ -61,7 +61,7 @@ def test_logged_features_are_the_served_rows_of_the_head_and_of_every_shown_hit(
     assert logged["features"]["ids"] == ["d0", "d1", "d2", "d6", "d7"]  # depth 3, then the shown hits below it
     assert logged["feature_schema"] == schema_id(feature_schema(strategies))
     whole = candidate_features(query, pool, strategies, FieldMap(), np.zeros(len(CONTEXT_SCHEMA)), 1e9)  # normalized over the whole head
-    assert np.allclose(logged["features"]["rows"], whole[[0, 1, 2, 6, 7]], rtol=1e-6)
+    assert np.allclose(logged_rows(logged["features"], len(feature_schema(strategies))), whole[[0, 1, 2, 6, 7]], rtol=1e-6)
     # a page served past the pool (the lexical fallback) with depth 0: nothing to log, the record still is
     beyond = SearchResult("abc", "music", query, (), [{"_id": "x1"}], 8, (), pool=pool,
                           context=tuple(np.zeros(len(CONTEXT_SCHEMA))))
@@ -85,12 +85,19 @@ def test_a_randomized_swap_exchanges_the_top_hit_with_another_and_is_rare_at_a_s
     assert _swap(list(page), uuid.uuid4().hex, 0.0) is None and _swap(page[:1], "f" * 32, 1.0) is None
 
 
-def test_logged_values_keep_seven_significant_digits_as_python_formats_them():
-    import numpy as np
+def test_logged_rows_round_trip_as_float32_and_records_written_before_still_read():
+    import base64
 
-    from lrr_es.rank.logged import significant
+    import numpy as np
+    import pytest
+
+    from lrr_es.rank.logged import logged_rows
     rng = np.random.default_rng(5)
-    values = np.concatenate([rng.normal(0, 1, 2000), rng.normal(0, 1e8, 2000), rng.normal(0, 1e-6, 2000),
-                             [0.0, -0.0, 1.0, 3.0, 2 / 3, 123456789.0, 1e300, -1e-300]])
-    assert significant(values).tolist() == [float(f"{v:.7g}") for v in values]
-    assert significant(values.reshape(-1, 2)).shape == (values.size // 2, 2)
+    rows = np.concatenate([rng.normal(0, 1e3, (3, 4)), np.zeros((1, 4)), np.eye(4)[:1]])
+    encoded = {"ids": list("abcde"), "f32": base64.b64encode(rows.astype("<f4").tobytes()).decode()}
+    assert np.array_equal(logged_rows(encoded, 4), rows.astype(np.float32).astype(float))
+    assert np.array_equal(logged_rows({"ids": ["a"], "rows": [[1, 2.5, 0, 3]]}, 4), [[1, 2.5, 0, 3]])  # the JSON lists of before
+    for bad in ({"ids": list("abcde"), "f32": encoded["f32"][:-8]}, {"ids": ["a"], "f32": "not base64!"},
+                {"ids": ["a", "b"], "rows": [[1, 2, 3, 4]]}):
+        with pytest.raises(ValueError):
+            logged_rows(bad, 4)
