@@ -98,11 +98,17 @@ def learn_and_publish(es, config, alias: str, queries, searches: int, seed: int)
     for index in ("lrr-events", "lrr-decisions"):
         esio.refresh(es, index)
     traffic_s = time.perf_counter() - started
+    esio.plain(es.indices.flush(index="lrr-decisions"))
+    stats = esio.plain(es.indices.stats(index="lrr-decisions", metric="store,docs"))["_all"]["primaries"]
+    sample = esio.plain(es.search(index="lrr-decisions", body={"size": 50, "query": {"match_all": {}}}))["hits"]["hits"]
     policy = learn(es, config, alias, echo=print)
     trained = train(es, config, alias, seed=seed, echo=print)
     if not trained.promoted and trained.version is not None:  # the point here is a live ranker's cost
         promote(es, alias, trained.version)
-    return {"traffic_s": round(traffic_s, 1), "policy_version": policy.version, "policy": policy.policy_version,
+    return {"traffic_s": round(traffic_s, 1),
+            "decision_bytes_on_disk": round(stats["store"]["size_in_bytes"] / max(stats["docs"]["count"], 1)),
+            "decision_json_bytes": round(statistics.fmean(len(json.dumps(h["_source"])) for h in sample)) if sample else None,
+            "policy_version": policy.version, "policy": policy.policy_version,
             "ranker_version": trained.version, "ranker_promoted_by_train": trained.promoted,
             "ranker_holdout": trained.metrics}
 
