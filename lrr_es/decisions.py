@@ -76,6 +76,8 @@ def decision_document(result: Any, timestamp_ms: int | None = None,
 
 
 _NO_SOURCE: dict = {}  # the source of a candidate whose features are not logged (never mutated)
+_FIXED_BYTES = 4096  # query, plan, decision, context, timings: small and bounded
+_CANDIDATE_BYTES, _PROVENANCE_BYTES = 160, 120  # a Candidate and each of its provenance entries, roughly
 
 
 class LoggedCandidate(NamedTuple):
@@ -86,8 +88,6 @@ class LoggedCandidate(NamedTuple):
     source: dict
     provenance: tuple
     fused: float
-_FIXED_BYTES = 4096  # query, plan, decision, context, timings: small and bounded
-_CANDIDATE_BYTES, _PROVENANCE_BYTES = 160, 120  # a Candidate and each of its provenance entries, roughly
 
 
 def log_input(result: Any, strategies: Sequence[str], feature_depth: int | None) -> tuple[Any, int]:

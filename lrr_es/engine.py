@@ -151,7 +151,8 @@ class LrrEngine:
         featured = live is not None or trial is not None or self.config.ranker.always_features
         deferred = source is None and self.deferred_source and not featured
         doc_values = self._doc_values(cfg) if source is None and self.deferred_source and featured else None
-        cached = frozenset(n for n, s in strategies.items() if s.repeatable) if self.config.retrieval.request_cache else frozenset()
+        cached = (frozenset(n for n, s in strategies.items() if s.repeatable) if self.config.retrieval.request_cache
+                  else frozenset())  # sub-searches that ask for the shard request cache
         executed = self._run(index, built, source, extra, deferred, doc_values, cached) if built else Executed([], (), 0.0)
         results, es_ms = executed.results, executed.es_ms
         _refused(results)

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from ..rank.logged import logged_rows
 from ..rank.features import schema_id
+from ..rank.logged import logged_rows
 from ..timestamps import epoch_ms
 from .examination import Examination, Impressions, SwapCounts
 from .join import SearchFeedback, joined_decisions
