@@ -98,7 +98,7 @@ def learn_and_publish(es, config, alias: str, queries, searches: int, seed: int)
     for index in ("lrr-events", "lrr-decisions"):
         esio.refresh(es, index)
     traffic_s = time.perf_counter() - started
-    esio.plain(es.indices.flush(index="lrr-decisions"))
+    es.indices.flush(index="lrr-decisions")
     stats = esio.plain(es.indices.stats(index="lrr-decisions", metric="store,docs"))["_all"]["primaries"]
     sample = esio.plain(es.search(index="lrr-decisions", body={"size": 50, "query": {"match_all": {}}}))["hits"]["hits"]
     policy = learn(es, config, alias, echo=print)

@@ -4,7 +4,6 @@ picks the model up."""
 import math
 import time
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
