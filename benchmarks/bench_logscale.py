@@ -24,6 +24,7 @@ the ratios between sizes in the same run are the figures.
 
     .venv/bin/python -m benchmarks.bench_logscale --port 9299 --sizes 10000,100000
     .venv/bin/python -m benchmarks.bench_logscale --port 9299 --sizes 10000,100000,1000000
+    .venv/bin/python -m benchmarks.bench_logscale --es-url http://127.0.0.1:9299 --sizes 1000000 --write-only
 """
 from __future__ import annotations
 
@@ -254,6 +255,8 @@ def main() -> None:
     parser.add_argument("--heap-mb", type=int, default=2048)
     parser.add_argument("--templates", type=int, default=2000,
                         help="Searches per size built by the engine's record builders; the rest replay them.")
+    parser.add_argument("--write-only", action="store_true",
+                        help="Write the logs of --sizes (into --es-url, to be reused by a later run) and stop.")
     parser.add_argument("--child", choices=["learn", "train"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -282,12 +285,15 @@ def main() -> None:
                   f"{written['write_s']:.0f}s ({written['failed']} refused); lrr-decisions holds "
                   f"{disk['docs']:,} docs, {disk['bytes'] / 2**20:.0f} MiB, {disk['per_decision']:.0f} B per decision",
                   flush=True)
+            if args.write_only:
+                continue
             learned = run_child("learn", url, size, sizes)
             print(f"  learn: {json.dumps(learned)}", flush=True)
             trained = run_child("train", url, size, sizes)
             print(f"  train: {json.dumps(trained)}", flush=True)
             rows.append((size, written, disk, learned, trained))
-        report(rows)
+        if rows:
+            report(rows)
 
 
 def report(rows: list) -> None:
