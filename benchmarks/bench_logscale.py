@@ -260,6 +260,8 @@ def main() -> None:
     parser.add_argument("--child", choices=["learn", "train"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write_only and not args.es_url:
+        parser.error("--write-only needs --es-url: the benchmark's own node is deleted when it stops")
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.child:
         child(args.child, args.es_url, args.size, sizes)
