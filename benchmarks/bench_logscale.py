@@ -25,6 +25,7 @@ the ratios between sizes in the same run are the figures.
     .venv/bin/python -m benchmarks.bench_logscale --port 9299 --sizes 10000,100000
     .venv/bin/python -m benchmarks.bench_logscale --port 9299 --sizes 10000,100000,1000000
     .venv/bin/python -m benchmarks.bench_logscale --es-url http://127.0.0.1:9299 --sizes 1000000 --write-only
+    .venv/bin/python -m benchmarks.bench_logscale --es-url http://127.0.0.1:9299 --sizes 1000000 --together
 """
 from __future__ import annotations
 
@@ -199,12 +200,19 @@ def decision_bytes(es) -> dict:
     return {"docs": docs, "bytes": size, "per_decision": size / max(docs, 1)}
 
 
-def run_child(phase: str, url: str, size: int, sizes: list[int]) -> dict:
-    """Run ``phase`` (learn or train) for ``size`` in a fresh process; its JSON report."""
-    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_logscale", "--child", phase, "--es-url", url,
-                          "--sizes", ",".join(map(str, sizes)), "--size", str(size)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def start_child(phase: str, url: str, size: int, sizes: list[int]) -> subprocess.Popen:
+    """Start ``phase`` (learn or train) for ``size`` in a fresh process."""
+    return subprocess.Popen([sys.executable, "-m", "benchmarks.bench_logscale", "--child", phase, "--es-url", url,
+                             "--sizes", ",".join(map(str, sizes)), "--size", str(size)],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def child_report(process: subprocess.Popen) -> dict:
+    """The JSON report of a child started by ``start_child``, once it ends."""
+    out, _ = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"{' '.join(process.args)} failed with exit code {process.returncode}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def child(phase: str, url: str, size: int, sizes: list[int]) -> None:
@@ -257,6 +265,9 @@ def main() -> None:
                         help="Searches per size built by the engine's record builders; the rest replay them.")
     parser.add_argument("--write-only", action="store_true",
                         help="Write the logs of --sizes (into --es-url, to be reused by a later run) and stop.")
+    parser.add_argument("--together", action="store_true",
+                        help="Run learn and train of a size at the same time (about half the wall time on 2 cores; "
+                             "compare their CPU seconds then, not their wall times).")
     parser.add_argument("--child", choices=["learn", "train"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -289,9 +300,13 @@ def main() -> None:
                   flush=True)
             if args.write_only:
                 continue
-            learned = run_child("learn", url, size, sizes)
+            if args.together:  # both at once: CPU seconds and memory stay per process, wall times share the cores
+                learning, training = (start_child(phase, url, size, sizes) for phase in ("learn", "train"))
+                learned, trained = child_report(learning), child_report(training)
+            else:
+                learned = child_report(start_child("learn", url, size, sizes))
+                trained = child_report(start_child("train", url, size, sizes))
             print(f"  learn: {json.dumps(learned)}", flush=True)
-            trained = run_child("train", url, size, sizes)
             print(f"  train: {json.dumps(trained)}", flush=True)
             rows.append((size, written, disk, learned, trained))
         if rows:
