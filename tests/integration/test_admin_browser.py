@@ -21,6 +21,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
@@ -97,6 +98,16 @@ def _login(driver, base: str, index: str) -> None:
                                     message=f"the login did not lead to {wanted}")
 
 
+def _flash(driver, expected: str) -> None:
+    """Wait for the page a form's POST redirected to and its flash message.
+
+    Right after a click the browser may still show the page the form was on (and its flash from
+    the action before), which goes stale as the redirect loads; so wait for the new text."""
+    WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: expected in d.find_element(By.CSS_SELECTOR, "p.flash").text,
+        message=f"no flash message saying {expected!r}")
+
+
 def _request(base: str, method: str, path: str, body: str | None = None, cookie: str | None = None):
     url = urllib.parse.urlsplit(base)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
@@ -155,7 +166,7 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
     candidate = next(m for m in list_models(es, name) if m.status != "live")
     browser.get(f"{base}/models/?index={name}")
     browser.find_element(By.CSS_SELECTOR, f"button[value='promote-{candidate.version}']").click()
-    assert f"ranker v{candidate.version} is live" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
+    _flash(browser, f"ranker v{candidate.version} is live")
     assert live_model(es, name).version == candidate.version
     _shoot(browser, "models-promoted")
 
@@ -167,8 +178,9 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
     form.find_element(By.NAME, "trees").send_keys("20")
     form.find_element(By.NAME, "promote").click()  # untick: keep the new version a candidate
     form.find_element(By.CSS_SELECTOR, "button[value=train]").click()
-    assert "training started (20 trees)" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
-    WebDriverWait(browser, 300, poll_frequency=1).until(  # the page reloads itself every 3 s meanwhile
+    _flash(browser, "training started (20 trees)")
+    WebDriverWait(browser, 300, poll_frequency=1, ignored_exceptions=[StaleElementReferenceException]).until(
+        # the page reloads itself every 3 s meanwhile
         lambda d: "Training done" in d.find_element(By.CSS_SELECTOR, "div.job").text,
         message="the training started from the page did not end")
     [new] = {m.version for m in list_models(es, name)} - before
@@ -181,7 +193,7 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
     row = browser.find_element(By.XPATH, "//table[@class='versions']/tbody/tr[td[1]='v1']")
     row.find_element(By.NAME, "confirm").click()
     row.find_element(By.CSS_SELECTOR, "button[value='publish-1']").click()
-    assert f"{name}: policy v1 is live" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
+    _flash(browser, f"{name}: policy v1 is live")
     assert policy_info(es, name).version == 1
     live_row = browser.find_element(By.XPATH, "//table[@class='versions']/tbody/tr[td[1]='v1']")
     assert "live" in live_row.text
@@ -190,7 +202,7 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
     rollback = browser.find_element(By.CSS_SELECTOR, "form.rollback")
     rollback.find_element(By.NAME, "confirm").click()
     rollback.find_element(By.CSS_SELECTOR, "button[value=rollback]").click()
-    assert f"rolled back to policy v{live_policy}" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
+    _flash(browser, f"rolled back to policy v{live_policy}")
     assert policy_info(es, name).version == live_policy
     audit = browser.find_element(By.XPATH, "//h2[.='Policy versions']/following-sibling::table[2]/tbody").text
     assert "policy.rollback" in audit and "policy.publish" in audit and ADMIN_USER in audit
@@ -205,7 +217,7 @@ def test_the_panel_in_a_browser(es, browser, panel_url, learned_index):
     form.find_element(By.NAME, "doc").send_keys(target)
     form.find_element(By.NAME, "score").send_keys("60")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert f"pin of the key lonely_strangers on {target}: updated" in browser.find_element(By.CSS_SELECTOR, "p.flash").text
+    _flash(browser, f"pin of the key lonely_strangers on {target}: updated")
     audit = browser.find_element(By.XPATH, "//h2[starts-with(., 'Audit trail')]/following-sibling::table[1]/tbody/tr[1]")
     assert ADMIN_USER in audit.text and "q2e.pin" in audit.text
     _shoot(browser, "q2e-pinned")
