@@ -73,13 +73,13 @@ def learned_index(es_url, drop_catalog):
     build_semantic(es, index, progress=False, echo=lambda _: None)
     queries = generate_queries(sample_catalog(SONGS, seed=5), n=200, seed=12)
     since = int(time.time() * 1000) - 1
-    searches = _traffic(es, config, queries, 600, seed=5)
+    searches = len(drive_traffic(es, config, ADMIN_INDEX, queries, 600, seed=5)[1])
     learn(es, config, ADMIN_INDEX, since=since, echo=lambda _: None)
     first = train(es, config, ADMIN_INDEX, since=since, params={"n_estimators": 40}, promote=False, min_holdout=5)
     promote(es, ADMIN_INDEX, first.version)
     train(es, config, ADMIN_INDEX, since=since, params={"n_estimators": 20, "max_depth": 3}, promote=False,
           min_holdout=5)
-    searches += _traffic(es, config, queries, 100, seed=6)
+    searches += len(drive_traffic(es, config, ADMIN_INDEX, queries, 100, seed=6)[1])
     learn(es, config, ADMIN_INDEX, since=since, echo=lambda _: None)
     _pass_through(es_url, config)
     esio.refresh(es, PASSTHROUGH_INDEX)
@@ -104,12 +104,16 @@ def _pass_through(es_url, config) -> None:
     assert client.passthrough.written == len(PASSED)
 
 
-def _traffic(es, config, queries, n: int, seed: int) -> int:
+def drive_traffic(es, config, index: str, queries, n: int, seed: int) -> tuple[int, list]:
+    """``n`` simulated searches with feedback through a fresh engine, everything written and refreshed.
+
+    (When they started, epoch ms; their outcomes.)"""
+    since = int(time.time() * 1000) - 1
     engine = LrrEngine(es, config, refresh_s=0)
-    outcomes = run_traffic(engine, ADMIN_INDEX, queries, n, seed=seed)
+    outcomes = run_traffic(engine, index, queries, n, seed=seed)
     assert engine.feedback_writer.flush(60)
     engine.close(timeout=60)
     engine.decisions.flush(timeout=60)
     esio.refresh(es, DECISIONS_INDEX)
     esio.refresh(es, EVENTS_INDEX)
-    return len(outcomes)
+    return since, outcomes

@@ -4,7 +4,6 @@ the result judged from the logs and the promotion rule (lrr_es.rank.interleave, 
 Rankers of known quality: both are fitted on the features the engine serves for 100 generated
 queries, the better one on the simulator's true grades and the worse one on the grades turned upside
 down; simulated users (position-based click model, fixed seeds) then search through the engine."""
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -25,7 +24,8 @@ from lrr_es.rank.registry import (delete_models, get_model, interleaved_model, l
                                   start_interleaving)
 from lrr_es.rank.simulate import collect
 from lrr_es.simulate import generate_queries
-from lrr_es.simulate.traffic import run_traffic
+
+from .conftest import drive_traffic
 
 pytestmark = pytest.mark.integration
 NAME = "test-interleave-fixed"
@@ -69,18 +69,6 @@ def setup(es, drop_catalog):
     _drop(es, drop_catalog)
 
 
-def _traffic(es, config, queries, searches: int, seed: int) -> tuple[int, list]:
-    """Simulated searches with feedback; (when they started, epoch ms; their outcomes)."""
-    since = int(time.time() * 1000) - 1
-    engine = LrrEngine(es, config, refresh_s=0)
-    outcomes = run_traffic(engine, NAME, queries, searches, seed=seed)
-    assert engine.feedback_writer.flush(60)
-    engine.close(timeout=60)
-    engine.decisions.flush(timeout=60)
-    esio.refresh(es, EVENTS_INDEX)
-    return since, outcomes
-
-
 def _decisions(es, since: int) -> list[dict]:
     query = {"bool": {"filter": [{"term": {"index": NAME}}, {"range": {"timestamp": {"gte": since}}}]}}
     return [h["_source"] for h in esio.scan(es, DECISIONS_INDEX, query)]
@@ -91,7 +79,7 @@ def test_a_truly_better_candidate_wins_the_interleaving_and_is_promoted(es, setu
     _fresh(es)
     promote(es, NAME, save_ranker(es, NAME, worse))  # v1 live
     start_interleaving(es, NAME, save_ranker(es, NAME, better))  # v2 on trial
-    since, outcomes = _traffic(es, _config(0.5), queries, 300, seed=5)
+    since, outcomes = drive_traffic(es, _config(0.5), NAME, queries, 300, seed=5)
 
     docs = _decisions(es, since)
     trials = [d for d in docs if d.get("interleave")]
@@ -119,7 +107,7 @@ def test_a_worse_candidate_loses_and_is_retired_and_the_live_one_stays(es, setup
     _fresh(es)
     promote(es, NAME, save_ranker(es, NAME, better))  # v1 live
     start_interleaving(es, NAME, save_ranker(es, NAME, worse))  # v2 on trial
-    _traffic(es, _config(0.5), queries, 300, seed=6)
+    drive_traffic(es, _config(0.5), NAME, queries, 300, seed=6)
     settled = settle_interleaving(es, _config(0.5), NAME)
     print(f"worse candidate against better live: {settled.figures}")
     assert settled.figures["verdict"] == "worse" and settled.figures["losses"] > 2 * settled.figures["wins"]
@@ -132,7 +120,7 @@ def test_a_small_share_and_an_undecided_trial_leave_the_candidate_on_trial(es, e
     _fresh(es)
     promote(es, NAME, save_ranker(es, NAME, better))  # v1 live
     start_interleaving(es, NAME, save_ranker(es, NAME, better))  # v2: the same ranker, no better
-    since, _ = _traffic(es, _config(0.1), queries, 300, seed=7)
+    since, _ = drive_traffic(es, _config(0.1), NAME, queries, 300, seed=7)
     trials = [d for d in _decisions(es, since) if d.get("interleave")]
     assert 10 <= len(trials) <= 55  # 10% of 300, give or take 5 sigma
     for d in trials:  # the trial pages record the live version they were compared with
@@ -154,7 +142,7 @@ def test_a_small_share_and_an_undecided_trial_leave_the_candidate_on_trial(es, e
     assert judged.exit_code == 0 and "undecided" in judged.output and "on trial" in judged.output
 
     # share 0: serving interleaves nothing even with a candidate on trial
-    since, _ = _traffic(es, _config(0.0), queries, 40, seed=8)
+    since, _ = drive_traffic(es, _config(0.0), NAME, queries, 40, seed=8)
     assert not any(d.get("interleave") for d in _decisions(es, since))
 
 
@@ -162,7 +150,7 @@ def test_train_puts_a_ranker_that_passes_the_holdout_on_trial_instead_of_promoti
     queries, _, _ = setup
     _fresh(es)
     config = _config(0.5)
-    since, _ = _traffic(es, config, queries, 400, seed=9)  # RRF serves: no ranker stored
+    since, _ = drive_traffic(es, config, NAME, queries, 400, seed=9)  # RRF serves: no ranker stored
     report = train(es, config, NAME, since=since, params={"n_estimators": 40}, min_holdout=5)
     m = report.metrics
     assert not report.promoted and live_model(es, NAME) is None

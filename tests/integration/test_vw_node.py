@@ -2,7 +2,6 @@
 new engine that serves with it (exact plan propensities in the decision log), learned again from its
 own decisions, and evaluated off-policy."""
 import math
-import time
 
 import pytest
 
@@ -16,21 +15,11 @@ from lrr_es.engine import LrrEngine
 from lrr_es.fusion import model_id as fusion_id
 from lrr_es.learn import evaluate_policy, learn
 from lrr_es.simulate import generate_queries
-from lrr_es.simulate.traffic import run_traffic
+
+from .conftest import drive_traffic
 
 pytestmark = pytest.mark.integration
 SEARCHES = 150
-
-
-def _traffic(es, config, index, queries, seed):
-    engine = LrrEngine(es, config, refresh_s=0)
-    since = int(time.time() * 1000) - 1
-    outcomes = run_traffic(engine, index, queries, SEARCHES, seed=seed)
-    assert engine.feedback_writer.flush()
-    engine.decisions.flush()
-    esio.refresh(es, "lrr-events")
-    engine.close()
-    return outcomes, since
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +29,9 @@ def rounds(es, music_index, musicoset):
     config = config_from_dict({"indices": {music_index: {}}, "bandit": {"policy": "vw", "budget": 4.0, "seed": 3}})
     docs = [row.doc for row in read_musicoset(musicoset) if row.ok]
     queries = generate_queries(docs, 100, seed=17)
-    cold, since_cold = _traffic(es, config, music_index, queries, seed=1)
+    since_cold, cold = drive_traffic(es, config, music_index, queries, SEARCHES, seed=1)
     first = learn(es, config, music_index, since=since_cold, batch=50, min_grade=2.0, echo=lambda _: None)
-    served, since_served = _traffic(es, config, music_index, queries, seed=2)
+    since_served, served = drive_traffic(es, config, music_index, queries, SEARCHES, seed=2)
     second = learn(es, config, music_index, since=since_served, batch=50, min_grade=2.0, echo=lambda _: None)
     yield config, cold, first, served, since_served, second
     delete_policies(es, music_index)
