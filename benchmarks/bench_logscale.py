@@ -300,13 +300,11 @@ def main() -> None:
                   flush=True)
             if args.write_only:
                 continue
-            if args.together:  # both at once: CPU seconds and memory stay per process, wall times share the cores
-                learning, training = (start_child(phase, url, size, sizes) for phase in ("learn", "train"))
-                learned, trained = child_report(learning), child_report(training)
-            else:
-                learned = child_report(start_child("learn", url, size, sizes))
-                trained = child_report(start_child("train", url, size, sizes))
+            # --together: train runs beside learn (CPU seconds and memory stay per process, wall times share the cores)
+            training = start_child("train", url, size, sizes) if args.together else None
+            learned = child_report(start_child("learn", url, size, sizes))
             print(f"  learn: {json.dumps(learned)}", flush=True)
+            trained = child_report(training or start_child("train", url, size, sizes))
             print(f"  train: {json.dumps(trained)}", flush=True)
             rows.append((size, written, disk, learned, trained))
         if rows:

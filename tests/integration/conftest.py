@@ -72,8 +72,8 @@ def learned_index(es_url, drop_catalog):
     rebuild_gazetteer(es, index)
     build_semantic(es, index, progress=False, echo=lambda _: None)
     queries = generate_queries(sample_catalog(SONGS, seed=5), n=200, seed=12)
-    since = int(time.time() * 1000) - 1
-    searches = len(drive_traffic(es, config, ADMIN_INDEX, queries, 600, seed=5)[1])
+    since, outcomes = drive_traffic(es, config, ADMIN_INDEX, queries, 600, seed=5)
+    searches = len(outcomes)
     learn(es, config, ADMIN_INDEX, since=since, echo=lambda _: None)
     first = train(es, config, ADMIN_INDEX, since=since, params={"n_estimators": 40}, promote=False, min_holdout=5)
     promote(es, ADMIN_INDEX, first.version)
